@@ -1,0 +1,1 @@
+"""policy-signals: flag policy signals in paragraphs about China's rare-earth and steel SOEs."""

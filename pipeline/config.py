@@ -1,0 +1,128 @@
+"""Reading and validating params.yaml, the shared input error, and atomic writes.
+
+Every stage reads its settings through `load_params`, so a wrong type or an
+out-of-range value stops the stage with one line naming the key, before any
+output is touched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+
+class InputError(Exception):
+    """Bad input: the message names the file and the problem on one line."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        super().__init__(f"{path}: {problem}")
+
+
+def _num(lo: float | None = None, hi: float | None = None, integer: bool = False, lo_open: bool = False):
+    kind = "an integer" if integer else "a number"
+    bounds = []
+    if lo is not None:
+        bounds.append(f"{'>' if lo_open else '>='} {lo}")
+    if hi is not None:
+        bounds.append(f"<= {hi}")
+    expected = kind + (" " + " and ".join(bounds) if bounds else "")
+
+    def check(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, int if integer else (int, float)):
+            return False
+        if lo is not None and (v <= lo if lo_open else v < lo):
+            return False
+        return hi is None or v <= hi
+
+    return check, expected
+
+
+def _choice(*options: Any):
+    return (lambda v: v in options), "one of " + ", ".join(map(str, options))
+
+
+_BOOL = (lambda v: isinstance(v, bool)), "true or false"
+_STR = (lambda v: isinstance(v, str) and v != ""), "a non-empty string"
+
+# Every key a stage may read, with its check; unknown keys are refused too.
+SCHEMA: dict[str, tuple] = {
+    "seed": _num(0, integer=True),
+    "train.use_weak_labels": _BOOL,
+    "train.cv_folds": _num(2, 20, integer=True),
+    "train.word_ngram_max": _num(1, 4, integer=True),
+    "train.word_min_df": _num(1, integer=True),
+    "train.word_max_features": _num(1, integer=True),
+    "train.char_ngrams": _BOOL,
+    "train.char_ngram_min": _num(1, 8, integer=True),
+    "train.char_ngram_max": _num(1, 8, integer=True),
+    "train.char_max_features": _num(1, integer=True),
+    "train.sublinear_tf": _BOOL,
+    "train.classifier": _choice("logreg", "svm", "sgd"),
+    "train.C": _num(0, lo_open=True),
+    "train.class_weight": _choice("balanced", "none"),
+    "train.max_iter": _num(10, integer=True),
+    "evaluate.cv_folds": _num(2, 20, integer=True),
+    "evaluate.holdout_source": _STR,
+    "evaluate.errors_per_signal": _num(0, integer=True),
+}
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
+    """Read params.yaml and validate every key against SCHEMA."""
+    try:
+        tree = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(path, f"cannot read params ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
+    if not isinstance(tree, dict):
+        raise InputError(path, "params must be a mapping of sections")
+    flat = flatten(tree)
+    for key, value in flat.items():
+        if key not in SCHEMA:
+            raise InputError(path, f"unknown param '{key}'")
+        check, expected = SCHEMA[key]
+        if not check(value):
+            raise InputError(path, f"param '{key}' must be {expected}, got {value!r}")
+    missing = sorted(set(SCHEMA) - set(flat))
+    if missing:
+        raise InputError(path, f"missing param '{missing[0]}'")
+    if flat["train.char_ngram_min"] > flat["train.char_ngram_max"]:
+        raise InputError(path, "param 'train.char_ngram_min' must be <= 'train.char_ngram_max'")
+    return tree
+
+
+@contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it over `target` only on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    """Write JSON atomically with stable key order, so DVC hashes are reproducible."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,83 @@
+"""The gold labels file: reading it strictly and joining it to the paragraphs table."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import InputError, atomic_path
+from pipeline.signals import SIGNALS
+
+ID, TEXT = "paragraph_id", "text"
+COLUMNS = [ID, *SIGNALS, TEXT]
+OPENING_CHARS = 90
+
+
+def read_labels(path: Path) -> pd.DataFrame:
+    """Read data/labels.csv: paragraph_id, one 0/1 column per signal, text (opening words)."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(path, "labels file not found") from exc
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(path, f"cannot read labels ({str(exc).splitlines()[0]})") from exc
+    return validate(frame, path)
+
+
+def validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Refuse unknown or missing signal columns, duplicate or empty ids and values other than 0/1."""
+    if ID not in frame.columns:
+        raise InputError(path, f"missing column '{ID}'")
+    unknown = [c for c in frame.columns if c not in COLUMNS]
+    if unknown:
+        raise InputError(path, f"unknown signal '{unknown[0]}' (known: {', '.join(SIGNALS)})")
+    missing = [s for s in SIGNALS if s not in frame.columns]
+    if missing:
+        raise InputError(path, f"missing signal column '{missing[0]}'")
+    ids = frame[ID].str.strip()
+    if (ids == "").any():
+        raise InputError(path, f"empty {ID} on line {int((ids == '').to_numpy().argmax()) + 2}")
+    dupes = ids[ids.duplicated()]
+    if not dupes.empty:
+        raise InputError(path, f"duplicate {ID} '{dupes.iloc[0]}'")
+    for signal in SIGNALS:
+        bad = ~frame[signal].str.strip().isin(["0", "1"])
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise InputError(path, f"line {row + 2}: {signal} must be 0 or 1, got {frame[signal].iloc[row]!r}")
+    out = pd.DataFrame({ID: ids})
+    for signal in SIGNALS:
+        out[signal] = frame[signal].str.strip().astype("int8")
+    out[TEXT] = frame[TEXT] if TEXT in frame.columns else ""
+    return out
+
+
+def opening(text: str) -> str:
+    """The first words of a paragraph, so a reviewer sees what a label row refers to."""
+    return text if len(text) <= OPENING_CHARS else text[:OPENING_CHARS].rsplit(" ", 1)[0] + " ..."
+
+
+def write_labels(frame: pd.DataFrame, path: Path) -> None:
+    """Write the labels file atomically, in the rows' given (reading) order, fixed column order."""
+    frame = frame[COLUMNS]
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+
+
+def join(paragraphs: pd.DataFrame, gold: pd.DataFrame, weak: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Attach gold labels where they exist and weak (rule) labels elsewhere; report both gaps."""
+    table = paragraphs.merge(gold.drop(columns=[TEXT]), on=ID, how="left", indicator=True)
+    is_gold = (table.pop("_merge") == "both").to_numpy()
+    for signal in SIGNALS:
+        table[signal] = table[signal].where(is_gold, weak[signal].to_numpy()).astype("int8")
+    table["label_source"] = pd.Series(is_gold).map({True: "gold", False: "weak"}).to_numpy()
+    orphans = sorted(set(gold[ID]) - set(paragraphs[ID]))
+    report = {
+        "paragraphs": int(len(table)),
+        "gold": int(is_gold.sum()),
+        "weak": int((~is_gold).sum()),
+        "orphan_labels": orphans,
+        "unlabelled": table.loc[~is_gold, ID].tolist(),
+    }
+    return table, report

@@ -1,0 +1,204 @@
+"""Stage `split`: raw articles -> one row per paragraph, with kind, stable id and labels.
+
+The same `split_article` prepares training data and text to be scored, so the
+model always sees paragraphs cut the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import labels as labels_mod
+from pipeline import rules as rules_mod
+from pipeline.config import InputError, atomic_path, write_json
+from pipeline.text import clean
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+KINDS = ("title", "highlight", "body", "question", "furniture")
+_BULLET = re.compile(r"^\s*(?:[-•*▪◦‣]|–)\s+")
+_FURNITURE = re.compile(
+    r"^(?:leave a (?:reply|comment)|spread the word|share (?:this|on)\b|categories\s*:|tags?\s*:"
+    r"|(?:subscribe|sign up)\b|(?:related|read more|see also|most read)\b\s*(?:articles|stories)?\s*:?"
+    r"|your email address will not be published|required fields are marked|save my name"
+    r"|(?:comment|name|email|website)\s*\*?\s*:?$|(?:post comment|print(?: this page)?|back to top)$"
+    r"|©|copyright\b|all rights reserved|(?:photo|image|credit|source)\s*:|(?:reporting|editing|writing) by\b"
+    r"|we use cookies|this (?:website|site) uses cookies|comments \(\d+\)"
+    r"|(?:release date|date of issue|published|updated|time|date|editor|author|source|views|proofreader"
+    r"|reviewed by|stock code|stock abbreviation|announcement no\.?)\s*:|\d{4}-\d{2}-\d{2}\b)",
+    re.IGNORECASE,
+)
+# Bylines ("By Harriet Cole | PERTH") and masthead lines ("Client note | Metals | 3 May"); case matters.
+_BYLINE = re.compile(r"^By (?:[A-Z][\w.'-]+ ?){1,4}(?:$|[|,;]| and | in )")
+_MASTHEAD = re.compile(r"^[^.!?]{0,120}\s\|\s[^.!?]{0,120}$")
+
+
+def _is_furniture(text: str) -> bool:
+    return bool(_FURNITURE.match(text) or _BYLINE.match(text) or _MASTHEAD.match(text))
+_SECTION_WORDS = {"highlights", "key takeaways", "key points", "summary", "in brief", "at a glance"}
+
+
+def _blocks(raw: str) -> list[tuple[bool, str]]:
+    """Cut raw text into (is_bullet, text) blocks.
+
+    Without blank lines every line is a block; with them, a blank line ends a
+    block, a bullet starts one, and other wrapped lines are joined.
+    """
+    lines = raw.splitlines()
+    blank_separated = any(not line.strip() for line in lines)
+    blocks: list[tuple[bool, list[str]]] = []
+    continuing = False
+    for line in lines:
+        if not line.strip():
+            continuing = False
+            continue
+        bullet = bool(_BULLET.match(line))
+        if continuing and blank_separated and not bullet:
+            blocks[-1][1].append(line.strip())
+        else:
+            blocks.append((bullet, [_BULLET.sub("", line).strip()]))
+        continuing = True
+    return [(bullet, " ".join(parts)) for bullet, parts in blocks]
+
+
+def _is_heading(text: str) -> bool:
+    words = len(text.split())
+    if text.lower() in _SECTION_WORDS:
+        return True
+    if text.endswith("?"):
+        return words <= 5
+    return words <= 10 and not re.search(r"[.:;,!\"')]$", text)
+
+
+def _fold(headings: list[str], text: str) -> str:
+    parts = [h if h[-1] in "?!:" else h + ":" for h in headings]
+    return " ".join(parts + [text])
+
+
+def split_article(raw: str) -> list[dict]:
+    """Split one article's text into paragraphs: [{"position", "kind", "text"}]."""
+    out: list[dict] = []
+    pending: list[str] = []
+    in_highlights = False
+    seen_body = False
+    for index, (bullet, block) in enumerate(_blocks(raw)):
+        text = clean(block)
+        if not text:
+            continue
+        if _is_furniture(text):
+            out.extend({"kind": "body", "text": h} for h in pending)
+            pending = []
+            out.append({"kind": "furniture", "text": text})
+            continue
+        if not bullet and index == 0 and text.lower() not in _SECTION_WORDS and len(text.split()) <= 25 \
+                and not text.endswith("."):
+            out.append({"kind": "title", "text": text})
+            continue
+        if not bullet and _is_heading(text):
+            in_highlights = text.lower() in _SECTION_WORDS
+            pending.append(text)
+            continue
+        if text.endswith("?"):
+            kind = "question"
+        elif bullet and (in_highlights or not seen_body):
+            kind = "highlight"
+        else:
+            kind = "body"
+        if not bullet:
+            seen_body, in_highlights = True, False
+        out.append({"kind": kind, "text": _fold(pending, text)})
+        pending = []
+    out.extend({"kind": "body", "text": h} for h in pending)
+    for position, paragraph in enumerate(out):
+        paragraph["position"] = position
+    return out
+
+
+def paragraph_ids(article_id: str, texts: list[str]) -> list[str]:
+    """Ids from the article and the paragraph's own text, so edits elsewhere never move them."""
+    seen: Counter[str] = Counter()
+    ids = []
+    for text in texts:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        seen[digest] += 1
+        ids.append(f"{article_id}-{digest}" + (f"-{seen[digest]}" if seen[digest] > 1 else ""))
+    return ids
+
+
+def read_article(path: Path) -> str:
+    """Read an article as UTF-8 (a BOM is allowed); refuse unreadable, undecodable or empty files."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read article ({exc.strerror or exc})") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
+    if "\x00" in text:
+        raise InputError(path, "contains NUL bytes; not a text article")
+    if not text.strip():
+        raise InputError(path, "article is empty")
+    return text
+
+
+def article_files(root: Path) -> list[Path]:
+    """Every article under `root`, in a stable order; ids (file stems) must be unique."""
+    if not root.is_dir():
+        raise InputError(root, "articles directory not found")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
+    if not files:
+        raise InputError(root, "no .txt or .md articles found")
+    stems = Counter(p.stem for p in files)
+    dupes = [p for p in files if stems[p.stem] > 1]
+    if dupes:
+        raise InputError(dupes[0], f"article id '{dupes[0].stem}' is used by more than one file")
+    return files
+
+
+def build_paragraphs(root: Path) -> pd.DataFrame:
+    """All articles under `root` as one paragraphs table; source is the top-level folder."""
+    rows = []
+    for path in article_files(root):
+        relative = path.relative_to(root)
+        source = relative.parts[0] if len(relative.parts) > 1 else "new"
+        paragraphs = split_article(read_article(path))
+        if not any(p["kind"] != "furniture" for p in paragraphs):
+            raise InputError(path, "article has no paragraphs of content")
+        ids = paragraph_ids(path.stem, [p["text"] for p in paragraphs])
+        for pid, p in zip(ids, paragraphs):
+            rows.append({"article_id": path.stem, "source": source, "paragraph_id": pid,
+                         "position": p["position"], "kind": p["kind"], "text": p["text"]})
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="policy-signals split", description=__doc__)
+    parser.add_argument("--articles", type=Path, required=True)
+    parser.add_argument("--labels", type=Path, required=True)
+    parser.add_argument("--rules", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--report", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    paragraphs = build_paragraphs(args.articles)
+    gold = labels_mod.read_labels(args.labels)
+    rules = rules_mod.load_rules(args.rules)
+    table, report = labels_mod.join(paragraphs, gold, rules_mod.apply(rules, paragraphs["text"]))
+    with atomic_path(args.out) as tmp:
+        table.to_parquet(tmp, index=False)
+    write_json(args.report, report)
+    print(f"split: {len(table)} paragraphs from {table['article_id'].nunique()} articles; "
+          f"{report['gold']} gold-labelled, {report['weak']} weakly labelled", file=sys.stderr)
+    if report["orphan_labels"]:
+        print(f"warning: {args.labels}: {len(report['orphan_labels'])} labels name paragraphs that no longer "
+              f"exist (listed in {args.report})", file=sys.stderr)
+    if report["unlabelled"]:
+        print(f"warning: {len(report['unlabelled'])} paragraphs have no gold label (listed in {args.report}; "
+              "`policy-signals label export` prepares them for labelling)", file=sys.stderr)
+    return 0
