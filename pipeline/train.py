@@ -1,0 +1,80 @@
+"""Stage `train`: fit the signal classifier on labelled paragraphs and save the model bundle."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import platform
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import bundle, model
+from pipeline.config import InputError, load_params
+from pipeline.metrics import summary
+from pipeline.signals import SIGNALS
+
+LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "joblib")
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The paragraphs table written by `split`."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"cannot read paragraphs table ({str(exc).splitlines()[0]})") from exc
+
+
+def training_rows(table: pd.DataFrame, use_weak: bool) -> pd.DataFrame:
+    """Gold-labelled rows, plus weakly labelled ones when asked; stable order."""
+    keep = table["label_source"].eq("gold") | (use_weak & table["label_source"].eq("weak"))
+    return table[keep].reset_index(drop=True)
+
+
+def data_hash(rows: pd.DataFrame) -> str:
+    """SHA-256 of exactly what the model learns from: ids, texts and labels, in order."""
+    digest = hashlib.sha256()
+    for record in rows[["paragraph_id", "text", *SIGNALS]].itertuples(index=False):
+        digest.update(("\x1f".join(map(str, record)) + "\x1e").encode("utf-8"))
+    return digest.hexdigest()
+
+
+def model_card(params: dict, rows: pd.DataFrame, thresholds: dict, oof) -> dict:
+    truth = model.labels_matrix(rows)
+    return {
+        "signals": list(SIGNALS),
+        "thresholds": thresholds,
+        "params": {"seed": params["seed"], "train": params["train"]},
+        "training_data": {
+            "sha256": data_hash(rows),
+            "paragraphs": int(len(rows)),
+            "articles": int(rows["article_id"].nunique()),
+            "positives": {s: int(rows[s].sum()) for s in SIGNALS},
+            "label_sources": {k: int(v) for k, v in rows["label_source"].value_counts().sort_index().items()},
+        },
+        "libraries": {"python": platform.python_version(), **{lib: version(lib) for lib in LIBRARIES}},
+        "metrics": {"note": "grouped out-of-fold, at thresholds tuned on the same predictions "
+                            "(optimistic; see eval/metrics.json for nested estimates)",
+                    **summary(truth, oof, model.flags(oof, thresholds), per_signal=False)},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="policy-signals train", description=__doc__)
+    parser.add_argument("--data", type=Path, required=True, help="paragraphs table from `split`")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--out", type=Path, required=True, help="model directory")
+    args = parser.parse_args(argv)
+
+    params = load_params(args.params)
+    rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
+    empty = [s for s in SIGNALS if rows[s].sum() == 0]
+    if empty:
+        raise InputError(args.data, f"no positive training example for signal '{empty[0]}'")
+    fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
+    card = model_card(params, rows, thresholds, oof)
+    bundle.save(args.out, fitted, card)
+    print(f"train: {len(rows)} paragraphs, out-of-fold macro-F1 {card['metrics']['macro_f1']:.3f}; "
+          f"model in {args.out}", file=sys.stderr)
+    return 0
