@@ -1,0 +1,41 @@
+"""A real `dvc repro` in a temporary copy of the repository, then a no-op rerun and an experiment."""
+import json
+
+import pytest
+
+from tests.conftest import copy_repo, run
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory):
+    repo = copy_repo(tmp_path_factory.mktemp("repo"))
+    done = run(["dvc", "repro"], cwd=repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return repo
+
+
+def test_repro_builds_model_metrics_and_plots(reproduced):
+    for path in ("models/model.joblib", "models/model_card.json", "models/SHA256SUMS", "eval/metrics.json",
+                 "eval/errors.csv", "eval/rules.json", "eval/plots/pr.png", "eval/plots/confusion.png",
+                 "eval/plots/pr/export.csv", "eval/plots/confusion/risk.csv", "data/processed/paragraphs.parquet"):
+        assert (reproduced / path).is_file(), path
+    metrics = json.loads((reproduced / "eval/metrics.json").read_text())
+    assert {"cv", "baseline", "holdout", "slices"} <= metrics.keys()
+    assert metrics["cv"]["macro_f1"] > metrics["baseline"]["macro_f1"]
+
+
+def test_second_repro_does_nothing(reproduced):
+    done = run(["dvc", "repro"], cwd=reproduced)
+    assert done.returncode == 0
+    assert "Data and pipelines are up to date." in done.stdout
+    assert "Running stage" not in done.stdout
+
+
+def test_experiment_with_a_changed_param(reproduced):
+    done = run(["dvc", "exp", "run", "-S", "train.C=2"], cwd=reproduced)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Stage 'split' didn't change, skipping" in done.stdout
+    shown = run(["dvc", "exp", "show", "--csv"], cwd=reproduced)
+    header = shown.stdout.splitlines()[0].split(",")
+    assert "cv.macro_f1" in header and "holdout.macro_f1" in header and "train.C" in header
+    assert any(",2.0," in line or ",2," in line for line in shown.stdout.splitlines()[1:])

@@ -1,0 +1,54 @@
+"""The gold labels file: strict reading and the join that reports gaps instead of dropping them."""
+import re
+
+import pandas as pd
+import pytest
+
+from pipeline import labels
+from pipeline.config import InputError
+from pipeline.signals import SIGNALS
+
+HEADER = "paragraph_id," + ",".join(SIGNALS) + ",text\n"
+
+
+def write(tmp_path, body: str, header: str = HEADER):
+    path = tmp_path / "labels.csv"
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+def test_reads_a_valid_file(tmp_path):
+    frame = labels.read_labels(write(tmp_path, "a-1,1,0,0,0,1,Some text\na-2,0,0,0,0,0,\n"))
+    assert frame["paragraph_id"].tolist() == ["a-1", "a-2"]
+    assert frame[list(SIGNALS)].to_numpy().tolist() == [[1, 0, 0, 0, 1], [0, 0, 0, 0, 0]]
+
+
+@pytest.mark.parametrize("header, body, problem", [
+    (HEADER.replace(",text", ",politics,text"), "a-1,1,0,0,0,1,0,x\n", "unknown signal 'politics'"),
+    (HEADER.replace("risk,", ""), "a-1,1,0,0,0,x\n", "missing signal column 'risk'"),
+    (HEADER, "a-1,1,0,0,0,1,x\na-1,0,0,0,0,0,y\n", "duplicate paragraph_id 'a-1'"),
+    (HEADER, "a-1,1,0,2,0,1,x\n", "line 2: export must be 0 or 1, got '2'"),
+    (HEADER, "a-1,1,0,yes,0,1,x\n", "line 2: export must be 0 or 1, got 'yes'"),
+    (HEADER, "a-1,1,0,0,0,,x\n", "line 2: risk must be 0 or 1, got ''"),
+    (HEADER, ",1,0,0,0,1,x\n", "empty paragraph_id on line 2"),
+])
+def test_bad_labels_are_refused_with_one_clear_line(tmp_path, header, body, problem):
+    path = write(tmp_path, body, header)
+    with pytest.raises(InputError, match=re.escape(f"{path}: {problem}")):
+        labels.read_labels(path)
+
+
+def test_join_prefers_gold_and_reports_orphans_and_unlabelled():
+    paragraphs = pd.DataFrame({"paragraph_id": ["p1", "p2"], "text": ["a", "b"]})
+    gold = pd.DataFrame({"paragraph_id": ["p1", "gone"], **{s: [1, 0] for s in SIGNALS}, "text": ["", ""]})
+    weak = pd.DataFrame({s: [0, 1] for s in SIGNALS})
+    table, report = labels.join(paragraphs, gold, weak)
+    assert table["label_source"].tolist() == ["gold", "weak"]
+    assert table[list(SIGNALS)].to_numpy().tolist() == [[1] * 5, [1] * 5]
+    assert report["orphan_labels"] == ["gone"] and report["unlabelled"] == ["p2"]
+    assert (report["gold"], report["weak"]) == (1, 1)
+
+
+def test_bundled_labels_cover_every_paragraph_exactly(table):
+    _, report = table
+    assert report["orphan_labels"] == [] and report["unlabelled"] == []

@@ -1,0 +1,55 @@
+"""params.yaml validation: every wrong type or range is refused with the key named."""
+import re
+
+import pytest
+import yaml
+
+from pipeline.config import InputError, load_params
+from tests.conftest import PARAMS
+
+
+def with_change(tmp_path, dotted: str, value):
+    tree = yaml.safe_load(PARAMS.read_text())
+    node = tree
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        node = node[key]
+    node[leaf] = value
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(tree))
+    return path
+
+
+def test_bundled_params_are_valid():
+    assert load_params(PARAMS)["train"]["classifier"] in {"logreg", "svm", "sgd"}
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("train.C", "high", "must be a number > 0, got 'high'"),
+    ("train.C", 0, "must be a number > 0, got 0"),
+    ("train.cv_folds", 1, "must be an integer >= 2 and <= 20, got 1"),
+    ("train.cv_folds", 2.5, "must be an integer >= 2 and <= 20, got 2.5"),
+    ("train.char_ngrams", "yes", "must be true or false, got 'yes'"),
+    ("train.classifier", "forest", "must be one of logreg, svm, sgd, got 'forest'"),
+    ("seed", -1, "must be an integer >= 0, got -1"),
+    ("evaluate.errors_per_signal", True, "must be an integer >= 0, got True"),
+])
+def test_bad_values_name_the_key(tmp_path, key, value, expected):
+    path = with_change(tmp_path, key, value)
+    with pytest.raises(InputError, match=re.escape(f"{path}: param '{key}' {expected}")):
+        load_params(path)
+
+
+def test_unknown_and_inconsistent_keys(tmp_path):
+    with pytest.raises(InputError, match="unknown param 'train.learning_rate'"):
+        load_params(with_change(tmp_path, "train.learning_rate", 0.1))
+    path = with_change(tmp_path, "train.char_ngram_min", 6)
+    with pytest.raises(InputError, match="'train.char_ngram_min' must be <= 'train.char_ngram_max'"):
+        load_params(path)
+
+
+def test_unparseable_params_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("train: [unclosed\n")
+    with pytest.raises(InputError, match=re.escape(f"{path}: cannot read params")):
+        load_params(path)

@@ -1,0 +1,111 @@
+"""The splitter on the five bundled articles and on small fixture texts."""
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import InputError
+from pipeline.split import build_paragraphs, paragraph_ids, read_article, split_article
+from pipeline.text import clean
+from tests.conftest import ARTICLES
+
+SEEDS = sorted((ARTICLES / "seeds").glob("*.txt"))
+EXPECTED_COUNTS = {"000": 14, "001": 9, "002": 12, "003": 14, "004": 19}
+
+
+def split_seed(prefix: str) -> list[dict]:
+    path = next(p for p in SEEDS if p.name.startswith(prefix))
+    return split_article(read_article(path))
+
+
+def test_paragraph_counts_of_bundled_articles():
+    assert {p.name[:3]: len(split_article(read_article(p))) for p in SEEDS} == EXPECTED_COUNTS
+
+
+def test_kinds_of_bundled_article_with_title_and_furniture():
+    kinds = [p["kind"] for p in split_seed("004")]
+    assert kinds[0] == "title"
+    assert kinds[1:4] == ["highlight"] * 3
+    assert kinds[12:14] == ["question"] * 2
+    assert kinds[-4:] == ["furniture"] * 4
+    assert kinds.count("body") == 9
+
+
+def test_question_bullets_and_leave_a_reply():
+    paragraphs = split_seed("000")
+    assert [p["kind"] for p in paragraphs][7:10] == ["question"] * 3
+    assert paragraphs[-1] == {"kind": "furniture", "text": "Leave a Reply", "position": 13}
+
+
+@pytest.mark.parametrize("path", SEEDS, ids=lambda p: p.name[:3])
+def test_every_content_sentence_is_kept(path):
+    """Each source line (bullet marker dropped, text repaired) survives inside some paragraph."""
+    joined = "\n".join(p["text"] for p in split_article(read_article(path)))
+    for line in read_article(path).splitlines():
+        text = clean(re.sub(r"^\s*[-•]\s+", "", line))
+        for sentence in filter(None, re.split(r"(?<=[.!?])\s+", text)):
+            assert sentence in joined, sentence
+
+
+def test_headings_fold_into_the_paragraph_they_introduce():
+    texts = [p["text"] for p in split_seed("004")]
+    assert any(t.startswith("Reform Mandate: The company pledged") for t in texts)
+    assert not any(t == "Risk Management & Security" for t in texts)
+    assert split_seed("001")[4]["text"].startswith("What's Going On? At the heart of the directive")
+
+
+def test_glued_sentences_quotes_and_link_notes_are_repaired():
+    text = " ".join(p["text"] for p in split_seed("004"))
+    assert "projects. Rare Earth Base Push" in text
+    assert "China's" in text and "\u2019" not in text and "\u201c" not in text
+    assert "(opens in a new tab)" not in " ".join(p["text"] for p in split_seed("003"))
+
+
+def test_mojibake_and_unicode_forms_are_repaired():
+    assert clean("Chinaâ€™s rare earths\u00a0are “key”") == 'China\'s rare earths are "key"'
+    assert clean("ﬁnal") == "final"  # NFKC folds the ligature
+
+
+def test_blank_line_documents_join_wrapped_lines_and_split_bullets():
+    raw = "Quota Notice Issued\n\nThe ministry said on Monday that\nquotas will rise.\n\n- First bullet.\n- Second bullet.\n"
+    paragraphs = split_article(raw)
+    assert [p["text"] for p in paragraphs] == [
+        "Quota Notice Issued", "The ministry said on Monday that quotas will rise.", "First bullet.", "Second bullet."]
+    assert [p["kind"] for p in paragraphs] == ["title", "body", "body", "body"]
+
+
+def test_paragraph_ids_are_stable_when_other_paragraphs_change():
+    before = paragraph_ids("a1", ["One.", "Two.", "Three."])
+    after = paragraph_ids("a1", ["One, edited.", "Two.", "A new one.", "Three."])
+    assert before[1] == after[1] and before[2] == after[3]
+    assert before[0] != after[0]
+    assert len(set(paragraph_ids("a1", ["Same.", "Same."]))) == 2
+
+
+def test_ids_do_not_depend_on_other_articles(tmp_path):
+    (tmp_path / "x").mkdir()
+    source = next(p for p in SEEDS if p.name.startswith("001"))
+    (tmp_path / "x" / source.name).write_bytes(source.read_bytes())
+    alone = build_paragraphs(tmp_path)
+    (tmp_path / "x" / "other.txt").write_text("Another article.\n\nWith text.\n")
+    together = build_paragraphs(tmp_path)
+    assert set(alone["paragraph_id"]) <= set(together["paragraph_id"])
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "article is empty"),
+    (b"  \n\n \t\n", "article is empty"),
+    (b"Caf\xe9 au lait", "not valid UTF-8 (byte 0xe9 at offset 3)"),
+    (b"text\x00with nul", "contains NUL bytes"),
+])
+def test_bad_articles_are_refused_by_name(tmp_path, content, problem):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=re.escape(f"{path}: {problem}")):
+        read_article(path)
+
+
+def test_utf8_bom_is_accepted(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffHeadline here\n\nBody text.".encode("utf-8"))
+    assert split_article(read_article(path))[0]["text"] == "Headline here"

@@ -1,0 +1,79 @@
+"""Bad input stops a stage with one line naming the file, before any output is overwritten."""
+import shutil
+
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import ARTICLES, LABELS, PARAMS, RULES
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    shutil.copytree(ARTICLES / "seeds", tmp_path / "articles" / "seeds")
+    for source in (LABELS, RULES, PARAMS):
+        shutil.copy(source, tmp_path / source.name)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "paragraphs.parquet").write_bytes(b"previous output")
+    (out / "report.json").write_text("previous report")
+    return tmp_path
+
+
+def split(ws, capsys):
+    code = main(["split", "--articles", str(ws / "articles"), "--labels", str(ws / "labels.csv"),
+                 "--rules", str(ws / "rules.yaml"), "--out", str(ws / "out/paragraphs.parquet"),
+                 "--report", str(ws / "out/report.json")])
+    return code, capsys.readouterr().err
+
+
+def assert_refused(ws, capsys, expected: str):
+    code, err = split(ws, capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and expected in err, err
+    assert (ws / "out/paragraphs.parquet").read_bytes() == b"previous output"
+    assert (ws / "out/report.json").read_text() == "previous report"
+
+
+def test_split_succeeds_on_the_bundled_articles(workspace, capsys):
+    code, err = split(workspace, capsys)
+    assert code == 0 and "68 paragraphs from 5 articles" in err
+    assert "labels name paragraphs that no longer exist" in err  # team labels have no articles here
+
+
+def test_non_utf8_article(workspace, capsys):
+    (workspace / "articles/seeds/latin1.txt").write_bytes("Baogang’s plan".encode("cp1252"))
+    assert_refused(workspace, capsys, "latin1.txt: not valid UTF-8")
+
+
+def test_empty_article(workspace, capsys):
+    (workspace / "articles/seeds/empty.txt").write_text("\n\n")
+    assert_refused(workspace, capsys, "empty.txt: article is empty")
+
+
+def test_furniture_only_article(workspace, capsys):
+    (workspace / "articles/seeds/shell.txt").write_text("Leave a Reply\n\nSpread the word:\n")
+    assert_refused(workspace, capsys, "shell.txt: article has no paragraphs of content")
+
+
+def test_labels_with_unknown_signal(workspace, capsys):
+    text = (workspace / "labels.csv").read_text().replace("risk,text", "risk,politics,text", 1)
+    (workspace / "labels.csv").write_text(text)
+    assert_refused(workspace, capsys, "labels.csv: unknown signal 'politics'")
+
+
+def test_rules_with_bad_regex(workspace, capsys):
+    rules = workspace / "rules.yaml"
+    rules.write_text(rules.read_text().replace("rules:\n", "rules:\n  risk2:\n    x: 'a'\n", 1))
+    assert_refused(workspace, capsys, "rules.yaml: unknown signal 'risk2'")
+
+
+def test_train_refuses_bad_params_before_touching_the_model(workspace, capsys, tmp_path):
+    params = workspace / "params.yaml"
+    params.write_text(params.read_text().replace("C: ", "C: -", 1))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "model.joblib").write_bytes(b"old model")
+    code = main(["train", "--data", str(workspace / "out/paragraphs.parquet"), "--params", str(params),
+                 "--out", str(tmp_path / "models")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "param 'train.C' must be a number > 0" in err
+    assert (tmp_path / "models" / "model.joblib").read_bytes() == b"old model"

@@ -1,0 +1,63 @@
+"""Shared fixtures: the repository, its bundled data, and a model trained on it."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_SEEDS = REPO.parent / "shared" / "seeds"
+ARTICLES = REPO / "data" / "articles"
+LABELS = REPO / "data" / "labels.csv"
+RULES = REPO / "data" / "rules.yaml"
+PARAMS = REPO / "params.yaml"
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run a command with this interpreter's bin directory first on PATH (as `dvc.yaml` expects)."""
+    environ = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **env}
+    return subprocess.run(args, cwd=cwd, env=environ, capture_output=True, text=True)
+
+
+def copy_repo(target: Path) -> Path:
+    """Copy the working tree (tracked and untracked, not ignored) into `target` as a fresh git repo."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        if (REPO / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, target / name)
+    for args in (["git", "init", "-q"], ["git", "add", "-A"],
+                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+        subprocess.run(args, cwd=target, check=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def params():
+    from pipeline.config import load_params
+    return load_params(PARAMS)
+
+
+@pytest.fixture(scope="session")
+def table():
+    """The bundled corpus split and joined with its gold labels, as the `split` stage does."""
+    from pipeline import labels, rules
+    from pipeline.split import build_paragraphs
+    paragraphs = build_paragraphs(ARTICLES)
+    joined, report = labels.join(paragraphs, labels.read_labels(LABELS),
+                                 rules.apply(rules.load_rules(RULES), paragraphs["text"]))
+    return joined, report
+
+
+@pytest.fixture(scope="session")
+def trained(table, params):
+    """The production model and thresholds, trained on every gold paragraph."""
+    from pipeline import model
+    from pipeline.train import training_rows
+    fitted, thresholds, _ = model.fit(params["train"], params["seed"], training_rows(table[0], False))
+    return fitted, thresholds
