@@ -1,0 +1,58 @@
+"""The bundled corpus: seeds byte-identical, labels complete and valid, the data card's numbers true."""
+import re
+
+import pandas as pd
+import pytest
+
+from pipeline.signals import SIGNALS
+from tests.conftest import ARTICLES, LABELS, REPO, SHARED_SEEDS
+
+CARD = REPO / "data" / "README.md"
+CATALOG = REPO / "data" / "catalog.csv"
+
+
+@pytest.mark.skipif(not SHARED_SEEDS.is_dir(), reason="../shared/seeds is not beside this checkout")
+def test_seed_articles_are_byte_identical_to_shared():
+    shared = {p.name: p.read_bytes() for p in SHARED_SEEDS.glob("*.txt")}
+    bundled = {p.name: p.read_bytes() for p in (ARTICLES / "seeds").glob("*.txt")}
+    assert bundled == shared
+
+
+def test_every_article_is_catalogued_with_its_origin():
+    catalog = pd.read_csv(CATALOG)
+    files = {p.stem: p.relative_to(ARTICLES).parts[0] for p in ARTICLES.rglob("*.txt")}
+    assert dict(zip(catalog["article_id"], catalog["source"])) == files
+    assert catalog["origin"].str.len().gt(10).all() and catalog["genre"].notna().all()
+
+
+def test_corpus_meets_the_coverage_targets(table):
+    gold = table[0][table[0]["label_source"].eq("gold")]
+    team = gold[gold["source"].eq("team")]
+    signals = team[list(SIGNALS)]
+    assert team["article_id"].nunique() >= 60 and len(team) >= 800
+    assert (signals.sum() >= 120).all(), signals.sum().to_dict()
+    assert (signals.sum(axis=1) == 0).sum() >= 150
+    assert (signals.sum(axis=1) >= 2).mean() >= 0.25
+
+
+def card_number(label: str) -> int:
+    match = re.search(rf"^\| {re.escape(label)} \| (\d+) \|", CARD.read_text(), re.MULTILINE)
+    assert match, f"data card has no row for {label!r}"
+    return int(match.group(1))
+
+
+def test_data_card_counts_match_the_labels(table):
+    gold = table[0][table[0]["label_source"].eq("gold")]
+    signals = gold[list(SIGNALS)]
+    assert card_number("paragraphs") == len(gold)
+    assert card_number("articles") == gold["article_id"].nunique()
+    for signal in SIGNALS:
+        assert card_number(signal) == int(signals[signal].sum()), signal
+    assert card_number("no signal") == int((signals.sum(axis=1) == 0).sum())
+    assert card_number("two or more signals") == int((signals.sum(axis=1) >= 2).sum())
+
+
+def test_labels_file_is_in_reading_order_and_names_each_paragraph():
+    labels = pd.read_csv(LABELS)
+    assert labels["paragraph_id"].is_unique
+    assert labels["text"].str.len().between(1, 100).all()
