@@ -1,0 +1,108 @@
+"""The labelling workflow: export suggestions, import filled CSVs safely and idempotently."""
+import shutil
+
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from pipeline.signals import SIGNALS
+from tests.conftest import ARTICLES, LABELS, PARAMS, RULES
+
+NEW_ARTICLE = """Minmetals Shakes Up Rare Earth Unit
+
+China Minmetals appointed a new general manager at its rare earth subsidiary and merged two smelters.
+
+The commerce ministry tightened export licences for terbium, raising supply risks for Japanese magnet makers.
+
+Share this article
+"""
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    """Seed articles plus one new unlabelled article, split, with a model trained on the seeds."""
+    root = tmp_path_factory.mktemp("labelling")
+    shutil.copytree(ARTICLES / "seeds", root / "articles" / "seeds")
+    gold = pd.read_csv(LABELS, dtype=str, keep_default_na=False)
+    gold[gold["paragraph_id"].str.match(r"^\d{3}_")].to_csv(root / "labels.csv", index=False)
+    params = root / "params.yaml"
+    params.write_text(PARAMS.read_text().replace("cv_folds: 5", "cv_folds: 3"))
+    table = root / "paragraphs.parquet"
+    assert main(["split", "--articles", str(root / "articles"), "--labels", str(root / "labels.csv"),
+                 "--rules", str(RULES), "--out", str(table), "--report", str(root / "r.json")]) == 0
+    assert main(["train", "--data", str(table), "--params", str(params), "--out", str(root / "models")]) == 0
+    (root / "articles" / "new").mkdir()
+    (root / "articles" / "new" / "minmetals.txt").write_text(NEW_ARTICLE)
+    assert main(["split", "--articles", str(root / "articles"), "--labels", str(root / "labels.csv"),
+                 "--rules", str(RULES), "--out", str(table), "--report", str(root / "r.json")]) == 0
+    assert main(["label", "export", "--data", str(table), "--model", str(root / "models"),
+                 "-o", str(root / "todo.csv")]) == 0
+    return root
+
+
+def imported(ws, csv, capsys, *extra):
+    labels = ws / "work_labels.csv"
+    code = main(["label", "import", str(csv), "--data", str(ws / "paragraphs.parquet"),
+                 "--labels", str(labels), *extra])
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def fresh_labels(ws):
+    shutil.copy(ws / "labels.csv", ws / "work_labels.csv")
+    return ws / "work_labels.csv"
+
+
+def test_export_lists_only_unlabelled_paragraphs_most_uncertain_first(ws):
+    todo = pd.read_csv(ws / "todo.csv")
+    assert len(todo) == 4 and set(todo["article_id"]) == {"minmetals"}
+    assert todo["uncertainty"].is_monotonic_decreasing
+    assert list(todo.columns[:7]) == ["paragraph_id", "article_id", *SIGNALS]
+    assert todo[[f"p_{s}" for s in SIGNALS]].apply(lambda c: c.between(0, 1)).all().all()
+
+
+def test_import_merges_keeps_existing_and_is_idempotent(ws, fresh_labels, capsys):
+    before = pd.read_csv(fresh_labels)
+    assert imported(ws, ws / "todo.csv", capsys)[0] == 0
+    once = fresh_labels.read_bytes()
+    after = pd.read_csv(fresh_labels)
+    assert len(after) == len(before) + 4
+    pd.testing.assert_frame_equal(after.head(len(before)), before)
+    assert imported(ws, ws / "todo.csv", capsys)[0] == 0
+    assert fresh_labels.read_bytes() == once
+
+
+def edited(ws, change) -> str:
+    todo = pd.read_csv(ws / "todo.csv", dtype=str, keep_default_na=False)
+    path = ws / "edited.csv"
+    change(todo).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda t: t.assign(paragraph_id=["nope-1", *t["paragraph_id"][1:]]), "unknown paragraph_id 'nope-1'"),
+    (lambda t: t.assign(politics="0"), "unknown signal 'politics'"),
+    (lambda t: t.assign(risk=["2", *t["risk"][1:]]), "risk must be 0 or 1, got '2'"),
+    (lambda t: pd.concat([t, t.head(1).assign(export="1" if t["export"].iloc[0] == "0" else "0")]),
+     "appears twice with different labels"),
+])
+def test_import_refuses_bad_files_and_changes_nothing(ws, fresh_labels, capsys, change, problem):
+    before = fresh_labels.read_bytes()
+    code, err = imported(ws, edited(ws, change), capsys)
+    assert code == 2 and problem in err and err.count("\n") == 1
+    assert fresh_labels.read_bytes() == before
+
+
+def test_identical_duplicates_are_fine(ws, fresh_labels, capsys):
+    assert imported(ws, edited(ws, lambda t: pd.concat([t, t.head(2)])), capsys)[0] == 0
+
+
+def test_changing_an_existing_label_needs_replace(ws, fresh_labels, capsys):
+    assert imported(ws, ws / "todo.csv", capsys)[0] == 0
+    flipped = edited(ws, lambda t: t.assign(ideology=["1" if v == "0" else "0" for v in t["ideology"]]))
+    code, err = imported(ws, flipped, capsys)
+    assert code == 2 and "already has different gold labels" in err
+    assert imported(ws, flipped, capsys, "--replace")[0] == 0
+    merged = pd.read_csv(fresh_labels).set_index("paragraph_id")
+    todo = pd.read_csv(ws / "todo.csv").set_index("paragraph_id")
+    assert (merged.loc[todo.index, "ideology"] == 1 - todo["ideology"]).all()
