@@ -1,0 +1,209 @@
+"""MLflow tracking and registry against real stores: a SQLite file in a temp dir and a real
+`mlflow server` on 127.0.0.1; the champion gate; pyfunc parity; the local bundle's checks."""
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import bundle, register, tracking
+from pipeline.config import InputError, load_params
+from pipeline.train import model_card, training_rows
+from tests.conftest import PARAMS, REPO, run
+
+TEXTS = ["MOFCOM tightened export licences for terbium.", "The Party committee studied Xi's speech.",
+         "A tailings dam breach halted output.", "Leave a Reply"]
+
+
+@pytest.fixture(scope="module")
+def small_bundle(tmp_path_factory, table):
+    """A real (small, fast) model bundle trained on the five seed articles."""
+    from pipeline import model
+    params = load_params(PARAMS)
+    params["train"] = {**params["train"], "char_ngrams": False, "cv_folds": 3}
+    rows = training_rows(table[0], False)
+    rows = rows[rows["source"].eq("seeds")].reset_index(drop=True)
+    fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
+    directory = tmp_path_factory.mktemp("bundle")
+    bundle.save(directory, fitted, model_card(params, rows, thresholds, oof))
+    return directory, params
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.delenv(tracking.SWITCH, raising=False)
+    monkeypatch.chdir(tmp_path)  # artefacts land under the temp dir
+    import mlflow
+    return mlflow
+
+
+def metrics(macro: float) -> dict:
+    return {"cv": {"macro_f1": macro, "micro_f1": macro, "macro_f1_std": 0.01, "export": {"f1": 0.9}},
+            "holdout": {"source": "seeds", "macro_f1": macro - 0.05}}
+
+
+def log(small_bundle, params, macro, tmp_path, **env):
+    directory, _ = small_bundle
+    card = json.loads((directory / bundle.CARD).read_text())
+    artefact = tmp_path / "metrics.json"
+    artefact.write_text(json.dumps(metrics(macro)))
+    tags = tracking.run_tags(card, bundle.sha256(directory / bundle.MODEL))
+    return tracking.log_run(params, metrics(macro), tags, [artefact, directory / bundle.CARD])
+
+
+def test_runs_arrive_with_params_metrics_tags_and_artefacts(store, small_bundle, tmp_path, monkeypatch):
+    _, params = small_bundle
+    monkeypatch.setenv("DVC_EXP_NAME", "brisk-lamb")
+    monkeypatch.setenv("DVC_EXP_BASELINE_REV", "abc123")
+    first = log(small_bundle, params, 0.8, tmp_path)
+    other = {**params, "train": {**params["train"], "C": 2.0}}
+    second = log(small_bundle, other, 0.7, tmp_path)
+    runs = {r.info.run_id: r for r in store.search_runs(experiment_names=["policy-signals"], output_format="list")}
+    assert set(runs) == {first, second}
+    one = runs[first].data
+    assert one.params["train.C"] == str(params["train"]["C"]) and runs[second].data.params["train.C"] == "2.0"
+    assert one.metrics["cv.macro_f1"] == 0.8 and one.metrics["cv.export.f1"] == 0.9
+    assert one.metrics["cv.macro_f1_std"] == 0.01 and "holdout.source" not in one.metrics
+    assert one.tags["dvc.exp_name"] == "brisk-lamb" and one.tags["dvc.baseline_rev"] == "abc123"
+    assert len(one.tags["data.sha256"]) == 64 and one.tags["git.dirty"] in ("true", "false")
+    artefacts = {a.path for a in store.MlflowClient().list_artifacts(first)}
+    assert {"metrics.json", "model_card.json"} <= artefacts
+
+
+def test_default_store_is_an_absolute_sqlite_path_at_the_dvc_root(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    assert tracking.tracking_uri() == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    monkeypatch.delenv("DVC_ROOT")
+    monkeypatch.chdir(REPO / "pipeline")
+    assert tracking.tracking_uri() == f"sqlite:///{REPO}/mlflow.db"
+
+
+def test_tracking_switch(monkeypatch, small_bundle, tmp_path, capsys):
+    _, params = small_bundle
+    monkeypatch.setenv(tracking.SWITCH, "off")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'never.db'}")
+    assert log(small_bundle, params, 0.8, tmp_path) is None
+    assert not (tmp_path / "never.db").exists()
+    monkeypatch.setenv(tracking.SWITCH, "sometimes")
+    with pytest.raises(InputError, match="must be one of on, strict, off"):
+        tracking.mode()
+
+
+def test_unreachable_server_warns_or_fails_as_configured(monkeypatch, small_bundle, tmp_path, capsys):
+    _, params = small_bundle
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.delenv(tracking.SWITCH, raising=False)
+    assert log(small_bundle, params, 0.8, tmp_path) is None
+    assert "the evaluation run was not logged to MLflow" in capsys.readouterr().err
+    monkeypatch.setenv(tracking.SWITCH, "strict")
+    with pytest.raises(tracking.TrackingError, match="the evaluation run failed"):
+        log(small_bundle, params, 0.8, tmp_path)
+
+
+def test_champion_moves_only_when_the_gate_allows(store, small_bundle):
+    directory, params = small_bundle
+    fitted, card = bundle.load(directory)
+    sha = bundle.sha256(directory / bundle.MODEL)
+    params = {**params, "register": {"model_name": "policy-signals", "champion_tolerance": 0.02}}
+    first = register.register(fitted, card, metrics(0.80), params, sha)
+    worse = register.register(fitted, card, metrics(0.75), params, sha)
+    close = register.register(fitted, card, metrics(0.79), params, sha)
+    assert [first["version"], worse["version"], close["version"]] == ["1", "2", "3"]
+    assert first["champion_version"] == "1" and worse["champion_version"] == "1"
+    assert close["champion_version"] == "3" and "champion" in close["aliases"]
+    client = store.MlflowClient()
+    assert str(client.get_model_version_by_alias("policy-signals", "champion").version) == "3"
+    assert str(client.get_model_version_by_alias("policy-signals", "challenger").version) == "3"
+
+
+def test_champion_scores_through_pyfunc_like_the_local_bundle(store, small_bundle, tmp_path):
+    directory, params = small_bundle
+    fitted, card = bundle.load(directory)
+    register.register(fitted, card, metrics(0.8), params, bundle.sha256(directory / bundle.MODEL))
+    pyfunc = store.pyfunc.load_model("models:/policy-signals@champion")
+    served = np.asarray(pyfunc.predict(pd.DataFrame({"text": TEXTS})))
+    np.testing.assert_array_equal(served, fitted.predict_proba(TEXTS))
+    from pipeline.scorer import score_texts
+    via_uri = score_texts(TEXTS, model="models:/policy-signals@champion")
+    np.testing.assert_array_equal(via_uri[[f"p_{s}" for s in ("ideology", "reform", "export", "technology", "risk")]]
+                                  .to_numpy(), served)
+
+    csv = tmp_path / "paragraphs.csv"
+    pd.DataFrame({"text": TEXTS}).to_csv(csv, index=False)
+    out = tmp_path / "out.json"
+    done = run(["mlflow", "models", "predict", "-m", "models:/policy-signals@champion", "-i", str(csv),
+                "-t", "csv", "--env-manager", "local", "-o", str(out)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    predicted = np.asarray(json.loads(out.read_text())["predictions"])
+    np.testing.assert_allclose(predicted, fitted.predict_proba(TEXTS), rtol=0, atol=1e-12)
+
+
+def test_real_mlflow_server_receives_runs(small_bundle, tmp_path, monkeypatch):
+    _, params = small_bundle
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--artifacts-destination", str(tmp_path / "artefacts"), "--workers", "1"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except OSError:
+                assert time.time() < deadline and server.poll() is None, "mlflow server did not start"
+                time.sleep(0.5)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+        monkeypatch.delenv(tracking.SWITCH, raising=False)
+        first = log(small_bundle, params, 0.81, tmp_path)
+        second = log(small_bundle, {**params, "seed": 7}, 0.79, tmp_path)
+        import mlflow
+        runs = {r.info.run_id: r.data for r in mlflow.search_runs(experiment_names=["policy-signals"],
+                                                                   output_format="list")}
+        assert set(runs) == {first, second}
+        assert runs[first].metrics["cv.macro_f1"] == 0.81 and runs[second].params["seed"] == "7"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_tampered_or_mismatched_local_model_is_refused(small_bundle, tmp_path):
+    directory, _ = small_bundle
+    copy = tmp_path / "copy"
+    shutil.copytree(directory, copy)
+    bundle.load(copy)  # intact: loads
+    data = bytearray((copy / bundle.MODEL).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (copy / bundle.MODEL).write_bytes(bytes(data))
+    with pytest.raises(InputError, match="model.joblib: SHA-256 does not match SHA256SUMS"):
+        bundle.load(copy)
+
+    shutil.rmtree(copy)
+    shutil.copytree(directory, copy)
+    card = json.loads((copy / bundle.CARD).read_text())
+    card["signals"] = ["ideology", "reform"]
+    (copy / bundle.CARD).write_text(json.dumps(card))
+    lines = (copy / bundle.MANIFEST).read_text().splitlines()
+    fixed = [f"{bundle.sha256(copy / bundle.CARD)}  {bundle.CARD}" if l.endswith(bundle.CARD) else l for l in lines]
+    (copy / bundle.MANIFEST).write_text("\n".join(fixed) + "\n")
+    with pytest.raises(InputError, match="do not match"):
+        bundle.load(copy)
+    (copy / bundle.MANIFEST).unlink()
+    with pytest.raises(InputError, match="model manifest not found"):
+        bundle.load(copy)
