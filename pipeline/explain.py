@@ -1,0 +1,45 @@
+"""Why a paragraph was flagged: the n-grams whose tf-idf value x coefficient contributed most.
+
+Exact for the linear models: a signal's decision score is the sum of these
+contributions plus the intercept. For the calibrated SVM the coefficients are
+averaged over its calibration folds (a faithful ranking, not an exact sum).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from sklearn.pipeline import Pipeline
+
+
+def coefficients(model: Pipeline) -> np.ndarray:
+    """(n_features, n_signals) coefficient matrix of the per-signal linear classifiers."""
+    columns = []
+    for estimator in model.named_steps["classify"].estimators_:
+        if hasattr(estimator, "coef_"):
+            columns.append(np.ravel(estimator.coef_))
+        elif hasattr(estimator, "calibrated_classifiers_"):
+            columns.append(np.mean([np.ravel(c.estimator.coef_) for c in estimator.calibrated_classifiers_], axis=0))
+        else:  # a constant predictor (a signal with one class in training)
+            columns.append(np.zeros(len(feature_names(model))))
+    return np.column_stack(columns)
+
+
+def feature_names(model: Pipeline) -> np.ndarray:
+    """Readable names: word n-grams as they are, character n-grams quoted."""
+    names = model.named_steps["features"].get_feature_names_out()
+    return np.array([n.split("__", 1)[1] if n.startswith("word__") else repr(n.split("__", 1)[1]) for n in names],
+                    dtype=object)
+
+
+def top_contributions(features: sparse.csr_matrix, weights: np.ndarray, names: np.ndarray,
+                      flags: np.ndarray, k: int) -> list[list[str]]:
+    """For each row and flagged signal, 'ngram (+contribution); ...' of the k largest positive terms."""
+    features = features.tocsr()
+    out = [[""] * flags.shape[1] for _ in range(features.shape[0])]
+    for i, j in zip(*np.nonzero(flags)):
+        start, end = features.indptr[i], features.indptr[i + 1]
+        columns = features.indices[start:end]
+        contribution = features.data[start:end] * weights[columns, j]
+        order = np.argsort(-contribution, kind="stable")[:k]
+        out[i][j] = "; ".join(f"{names[columns[o]]} ({contribution[o]:+.2f})" for o in order if contribution[o] > 0)
+    return out

@@ -1,0 +1,76 @@
+"""Output files for scoring: Parquet, CSV or JSONL chosen by extension, written batch by batch,
+and the per-document summary."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import InputError
+from pipeline.signals import SIGNALS
+
+FORMATS = (".parquet", ".csv", ".jsonl")
+
+
+def output_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(path, f"output must end in {', '.join(FORMATS)}")
+    return suffix
+
+
+def _native(value):
+    """numpy scalars (and pandas NA) as plain JSON values."""
+    return None if pd.isna(value) else value.item()
+
+
+class Writer:
+    """Appends batches to a temporary file in the chosen format; the caller renames it when done."""
+
+    def __init__(self, path: Path, suffix: str):
+        self.path, self.suffix, self.parquet, self.rows = path, suffix, None, 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self.parquet is None:
+                self.parquet = pq.ParquetWriter(self.path, table.schema)
+            self.parquet.write_table(table.cast(self.parquet.schema))
+        elif self.suffix == ".csv":
+            frame.to_csv(self.path, mode="a", header=self.rows == 0, index=False, lineterminator="\n")
+        else:  # json.dumps writes float64 exactly; pandas' to_json rounds to 10 digits
+            with open(self.path, "a", encoding="utf-8") as handle:
+                for record in frame.to_dict(orient="records"):
+                    handle.write(json.dumps(record, ensure_ascii=False, default=_native) + "\n")
+        self.rows += len(frame)
+
+    def close(self, empty: pd.DataFrame) -> None:
+        """Finish the file; an output with no rows still gets its header or schema."""
+        if self.rows == 0:
+            self.write(empty)
+        if self.parquet is not None:
+            self.parquet.close()
+
+
+class Summary:
+    """Per document: paragraphs, maximum probability and number of flagged paragraphs per signal."""
+
+    def __init__(self):
+        self.parts: list[pd.DataFrame] = []
+        self.spec = {"paragraphs": ("paragraph_id", "size"), **{f"max_p_{s}": (f"p_{s}", "max") for s in SIGNALS},
+                     **{f"n_{s}": (s, "sum") for s in SIGNALS}}
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self.parts.append(frame.groupby("doc_id", sort=False).agg(**self.spec))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({"doc_id": pd.Series(dtype=object),
+                                 **{c: pd.Series(dtype="float64" if c.startswith("max_p_") else "int64") for c in self.spec}})
+        joined = pd.concat(self.parts)  # a document may span batches: combine its parts
+        combine = {c: ("max" if c.startswith("max_p_") else "sum") for c in self.spec}
+        return joined.groupby(level=0, sort=False).agg(combine).reset_index(names="doc_id")

@@ -1,0 +1,70 @@
+"""A loaded signal model with its tuned thresholds: probabilities, flags and explanations.
+
+Loads a local bundle (hash-checked) or an MLflow model URI; the scoring CLI, its
+workers and the Python API all score through this class, so they agree exactly.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import bundle, explain, model as model_mod
+from pipeline.config import InputError
+from pipeline.signals import SIGNALS
+
+
+class Scorer:
+    """A loaded model with its thresholds: probabilities, flags and (optionally) explanations."""
+
+    def __init__(self, fitted, thresholds: dict[str, float], explain_top: int = 0):
+        self.model, self.thresholds, self.explain_top = fitted, thresholds, explain_top
+        if explain_top:
+            self.weights, self.names = explain.coefficients(fitted), explain.feature_names(fitted)
+
+    @classmethod
+    def load(cls, spec: str, explain_top: int = 0) -> "Scorer":
+        """A local bundle directory, or an MLflow model URI such as models:/policy-signals@champion."""
+        if spec.startswith(("models:/", "runs:/")):
+            from pipeline import tracking
+
+            mlflow = tracking.connect()
+            try:
+                fitted = mlflow.sklearn.load_model(spec)
+                metadata = mlflow.models.get_model_info(spec).metadata or {}
+            except Exception as exc:
+                raise InputError(spec, f"cannot load model from MLflow ({type(exc).__name__}: "
+                                       f"{str(exc).splitlines()[0][:200]})") from exc
+            if tuple(metadata.get("signals", ())) != SIGNALS:
+                raise InputError(spec, f"model signals {metadata.get('signals')} do not match {list(SIGNALS)}")
+            return cls(fitted, metadata["thresholds"], explain_top)
+        fitted, card = bundle.load(Path(spec))
+        return cls(fitted, card["thresholds"], explain_top)
+
+    def empty(self, include_text: bool) -> pd.DataFrame:
+        """The output's columns and types with no rows (for an input with nothing to score)."""
+        columns = {"doc_id": "object", "paragraph_id": "object", "position": "int64", "kind": "object"}
+        if include_text:
+            columns["text"] = "object"
+        columns.update({f"p_{s}": "float64" for s in SIGNALS})
+        columns.update({s: "int8" for s in SIGNALS})
+        if self.explain_top:
+            columns.update({f"explain_{s}": "object" for s in SIGNALS})
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+
+    def score(self, texts: list[str]) -> pd.DataFrame:
+        """One row per text: p_<signal>, <signal> flag, and explain_<signal> when explaining."""
+        features = self.model[:-1].transform(texts)
+        proba = self.model[-1].predict_proba(features)
+        flags = model_mod.flags(proba, self.thresholds)
+        out = {f"p_{s}": proba[:, j] for j, s in enumerate(SIGNALS)}
+        out.update({s: flags[:, j] for j, s in enumerate(SIGNALS)})
+        if self.explain_top:
+            why = explain.top_contributions(features, self.weights, self.names, flags, self.explain_top)
+            out.update({f"explain_{s}": [row[j] for row in why] for j, s in enumerate(SIGNALS)})
+        return pd.DataFrame(out)
+
+
+def score_texts(texts: list[str], model: str = "models", explain_top: int = 0) -> pd.DataFrame:
+    """Python API: score raw paragraphs with a bundle directory or an MLflow model URI."""
+    return Scorer.load(model, explain_top).score(list(texts))

@@ -1,0 +1,144 @@
+"""`policy-signals score` on real mixed inputs: formats, ids, explanations, atomic output, failures."""
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import bundle
+from pipeline.cli import main
+from pipeline.scorer import Scorer, score_texts
+from pipeline.signals import SIGNALS
+from tests.conftest import ARTICLES, REPO
+
+PAGE = """<html><head><script>document.write('tracking')</script><title>Licences</title></head><body>
+<nav><a href="/">Home</a> | <a href="/news">News</a></nav><article><h1>MOFCOM tightens terbium licences</h1>
+<p>The commerce ministry said on Monday it would require licences for terbium exports, raising supply risks
+for Japanese magnet makers.</p><p>Separately, China Northern Rare Earth appointed a new general manager and
+merged two smelting units.</p></article><footer>Copyright 2026 Example News</footer></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, trained, params, table):
+    from pipeline.train import model_card, training_rows
+    fitted, thresholds = trained
+    directory = tmp_path_factory.mktemp("model")
+    rows = training_rows(table[0], False)
+    bundle.save(directory, fitted, model_card(params, rows, thresholds, np.zeros((len(rows), len(SIGNALS)))))
+    return directory
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for source in sorted((ARTICLES / "seeds").glob("00[01]*.txt")):
+        (folder / source.name).write_bytes(source.read_bytes())
+    (folder / "sub" / "page.html").write_text(PAGE)
+    pd.DataFrame({"id": ["r1", "r2"], "text": ["Baowu opened an AI-driven smart factory with a digital twin.",
+                                               "Leave a Reply"]}).to_csv(folder / "rows.csv", index=False)
+    (folder / "broken.txt").write_bytes("Baogang’s plan".encode("cp1252"))
+    return folder
+
+
+def score(args, capsys):
+    code = main(["score", *map(str, args)])
+    return code, capsys.readouterr().err
+
+
+def test_mixed_folder_scores_into_parquet_with_summary_and_names_the_corrupt_file(mixed, model_dir, tmp_path, capsys):
+    out, summary = tmp_path / "out.parquet", tmp_path / "summary.parquet"
+    code, err = score([mixed, "-o", out, "--summary", summary, "--model", model_dir, "--id-column", "id",
+                       "--include-text"], capsys)
+    assert code == 1
+    assert "broken.txt: not valid UTF-8" in err and "1 input(s) failed" in err
+    rows = pd.read_parquet(out)
+    assert rows.groupby("doc_id").size().to_dict() == {
+        str(mixed / "000_4351a19fe1e57ad0.txt"): 14, str(mixed / "001_7a7fa9385e29f0b9.txt"): 9,
+        "r1": 1, "r2": 1, str(mixed / "sub" / "page.html"): 3}
+    assert list(rows.columns[:5]) == ["doc_id", "paragraph_id", "position", "kind", "text"]
+    page = rows[rows["doc_id"].str.endswith("page.html")]
+    assert "tracking" not in " ".join(page["text"]) and "Home" not in " ".join(page["text"])
+    licence = page[page["text"].str.contains("terbium exports")].iloc[0]
+    assert licence["export"] == 1 and licence["explain_export"]
+    named = [term.rsplit(" (", 1)[0] for term in licence["explain_export"].split("; ")]
+    assert all(n.strip("'").lower() in licence["text"].lower() for n in named), named
+    assert (rows.loc[rows["export"] == 0, "explain_export"] == "").all()
+    per_doc = pd.read_parquet(summary).set_index("doc_id")
+    assert per_doc.loc["r1", "paragraphs"] == 1 and per_doc.loc["r1", "n_technology"] == 1
+    assert per_doc["max_p_export"].between(0, 1).all()
+
+
+def test_paragraph_ids_match_training_ids(mixed, model_dir, tmp_path, capsys, table):
+    out = tmp_path / "out.csv"
+    score([mixed / "000_4351a19fe1e57ad0.txt", "-o", out, "--model", model_dir], capsys)
+    scored = pd.read_csv(out)["paragraph_id"].str.replace(r"^.*000_4351a19fe1e57ad0\.txt-", "", regex=True)
+    trained = table[0].loc[table[0]["article_id"].eq("000_4351a19fe1e57ad0"), "paragraph_id"]
+    assert list(scored) == list(trained.str.replace("000_4351a19fe1e57ad0-", ""))
+
+
+def test_cli_python_api_and_bundle_give_identical_probabilities(mixed, model_dir, tmp_path, capsys):
+    texts = ["MOFCOM tightened export licences for terbium.", "The Party committee studied Xi's speech.",
+             "Leave a Reply", "A tailings dam breach halted output at the Baotou mine."]
+    (tmp_path / "t.csv").write_text(pd.DataFrame({"text": texts}).to_csv(index=False))
+    out = tmp_path / "o.jsonl"
+    assert score([tmp_path / "t.csv", "-o", out, "--model", model_dir, "--no-split"], capsys)[0] == 0
+    cli = pd.read_json(out, lines=True)[[f"p_{s}" for s in SIGNALS]].to_numpy()
+    api = score_texts(texts, model=str(model_dir))[[f"p_{s}" for s in SIGNALS]].to_numpy()
+    fitted, _ = bundle.load(model_dir)
+    np.testing.assert_array_equal(api, fitted.predict_proba(texts))
+    np.testing.assert_allclose(cli, api, rtol=0, atol=1e-15)  # JSON round trip of float64 is exact
+
+
+def test_output_formats_and_stdin(model_dir, tmp_path):
+    for suffix in (".csv", ".jsonl", ".parquet"):
+        out = tmp_path / f"o{suffix}"
+        done = subprocess.run([sys.executable, "-m", "pipeline", "score", "-", "-o", str(out), "--model", str(model_dir)],
+                              input="MOFCOM tightened export licences.\n\nLeave a Reply\n", text=True,
+                              capture_output=True, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+        frame = {".csv": pd.read_csv, ".jsonl": lambda p: pd.read_json(p, lines=True), ".parquet": pd.read_parquet}[suffix](out)
+        assert frame["doc_id"].tolist() == ["stdin", "stdin"] and frame["export"].tolist() == [1, 0]
+        assert "\r" not in done.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_failures_leave_no_output_and_strict_stops(mixed, model_dir, tmp_path, capsys):
+    out = tmp_path / "out.parquet"
+    out.write_bytes(b"earlier result")
+    code, err = score([mixed, "-o", out, "--model", model_dir, "--strict"], capsys)
+    assert code == 2 and "broken.txt: not valid UTF-8" in err
+    assert out.read_bytes() == b"earlier result" and list(tmp_path.glob(".out.parquet.*")) == []
+    code, err = score([tmp_path / "missing", "-o", out, "--model", model_dir], capsys)
+    assert code == 1 and "missing: no such file or directory" in err
+    code, err = score([mixed, "-o", tmp_path / "out.xlsx", "--model", model_dir], capsys)
+    assert code == 2 and "output must end in .parquet, .csv, .jsonl" in err
+
+
+def test_table_errors_are_named(model_dir, tmp_path, capsys):
+    (tmp_path / "t.csv").write_text("body\nsome text\n")
+    code, err = score([tmp_path / "t.csv", "-o", tmp_path / "o.csv", "--model", model_dir], capsys)
+    assert code == 1 and "t.csv: no column 'text' (columns: body)" in err
+    (tmp_path / "e.jsonl").write_text("")
+    code, err = score([tmp_path / "e.jsonl", "-o", tmp_path / "o.csv", "--model", model_dir], capsys)
+    assert code == 1 and "e.jsonl" in err
+
+
+def test_two_jobs_give_the_same_rows_as_one(mixed, model_dir, tmp_path, capsys):
+    one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
+    score([mixed, "-o", one, "--model", model_dir, "--batch-size", "5"], capsys)
+    score([mixed, "-o", two, "--model", model_dir, "--batch-size", "5", "--jobs", "2"], capsys)
+    pd.testing.assert_frame_equal(pd.read_parquet(one), pd.read_parquet(two))
+
+
+def test_explanations_are_exact_contributions(model_dir):
+    scorer = Scorer.load(str(model_dir), explain_top=50)
+    text = "MOFCOM tightened export licences for terbium shipments to Japan."
+    row = scorer.score([text]).iloc[0]
+    assert row["export"] == 1
+    features = scorer.model[:-1].transform([text])
+    j = SIGNALS.index("export")
+    margin = features @ scorer.weights[:, j]
+    estimator = scorer.model.named_steps["classify"].estimators_[j]
+    np.testing.assert_allclose(margin + estimator.intercept_, estimator.decision_function(features))
+    assert row["explain_export"].count(";") >= 2
