@@ -1,0 +1,48 @@
+"""The Dask engine against real local clusters of two worker processes: same rows and values as local."""
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import ARTICLES, REPO
+
+pytestmark = pytest.mark.skipif(not (REPO / "models" / "SHA256SUMS").is_file(),
+                                reason="needs the trained model (dvc repro)")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("in")
+    for source in sorted((ARTICLES / "seeds").glob("*.txt")):
+        (folder / source.name).write_bytes(source.read_bytes())
+    pd.DataFrame({"text": [f"MOFCOM licence number {i} for terbium exports." for i in range(300)]}).to_csv(
+        folder / "rows.csv", index=False)
+    return folder
+
+
+def score(inputs, out, *extra):
+    assert main(["score", str(inputs), "-o", str(out), "--model", str(REPO / "models"), "--batch-size", "20",
+                 "--include-text", *extra]) == 0
+    return pd.read_parquet(out)
+
+
+def test_local_dask_cluster_matches_the_local_engine(inputs, tmp_path):
+    local = score(inputs, tmp_path / "local.parquet")
+    on_dask = score(inputs, tmp_path / "dask.parquet", "--engine", "dask", "--jobs", "2")
+    pd.testing.assert_frame_equal(on_dask, local)
+
+
+def test_existing_cluster_by_scheduler_address(inputs, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        on_dask = score(inputs, tmp_path / "dask.parquet", "--engine", "dask", "--scheduler", cluster.scheduler_address)
+        assert len(cluster.scheduler.workers) == 2
+    pd.testing.assert_frame_equal(on_dask, score(inputs, tmp_path / "local.parquet"))
+
+
+def test_unreachable_scheduler_is_one_clear_error(inputs, tmp_path, capsys):
+    code = main(["score", str(inputs), "-o", str(tmp_path / "x.parquet"), "--model", str(REPO / "models"),
+                 "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", "--strict"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot reach the Dask scheduler" in err
+    assert not (tmp_path / "x.parquet").exists()

@@ -1,0 +1,101 @@
+"""Behavioural tests of the production model (CheckList style): minimum functionality,
+invariance to names, numbers and dates, and directional expectations."""
+import numpy as np
+import pytest
+
+from pipeline import model
+from pipeline.signals import SIGNALS
+
+MINIMUM = {
+    "ideology": [
+        "The group's Party committee held a study session on the General Secretary's speech and urged members "
+        "to strengthen political loyalty.",
+        "Discipline inspectors opened an anti-corruption review of two former executives for violating the "
+        "eight-point rules.",
+    ],
+    "reform": [
+        "The state-owned group will merge its three smelting subsidiaries and cut management layers as part of "
+        "the SOE reform plan.",
+        "SASAC told the company to tie executive pay to return on equity and to tighten control of new investment.",
+    ],
+    "export": [
+        "Beijing added dysprosium and terbium to its export control list, requiring licences for overseas shipments.",
+        "Washington raised tariffs on Chinese magnets as Japanese buyers sought suppliers outside China.",
+    ],
+    "technology": [
+        "The company launched an AI-driven smart mine with driverless trucks and a digital twin of its "
+        "separation plant.",
+        "Researchers at the group developed a new low-energy extraction process and filed forty patents.",
+    ],
+    "risk": [
+        "A tailings dam breach after heavy rain forced the evacuation of workers and halted production.",
+        "Rating agencies warned that the group's rising debt and weak liquidity could trigger a default.",
+    ],
+}
+NOTHING = [
+    "Leave a Reply",
+    "Bayan Obo lies about 150 kilometres north of Baotou in Inner Mongolia.",
+    "Neodymium is a silvery metal used in permanent magnets.",
+]
+
+
+def probabilities(trained, texts):
+    fitted, _ = trained
+    return fitted.predict_proba(texts)
+
+
+def flagged(trained, texts):
+    fitted, thresholds = trained
+    return model.flags(fitted.predict_proba(texts), thresholds)
+
+
+@pytest.mark.parametrize("signal", SIGNALS)
+def test_minimum_functionality_per_signal(trained, signal):
+    flags = flagged(trained, MINIMUM[signal])
+    assert flags[:, SIGNALS.index(signal)].all(), MINIMUM[signal]
+
+
+def test_furniture_and_background_carry_no_signal(trained):
+    assert flagged(trained, NOTHING).sum() == 0
+
+
+INVARIANCE = [
+    ("Baogang's Party committee studied Xi's speech on July 7 and pledged to cut costs by 5%.",
+     "China Northern Rare Earth's Party committee studied Xi's speech on March 19 and pledged to cut costs by 8%."),
+    ("Chairman Meng Fanying said export licences for terbium would be granted to Japanese buyers in 2025.",
+     "Chairman Zhang Wei said export licences for terbium would be granted to Japanese buyers in 2027."),
+    ("Minmetals reported a flood at its Ganzhou mine that halted output of 1,200 tonnes.",
+     "Chinalco reported a flood at its Liangshan mine that halted output of 3,400 tonnes."),
+    ("Minmetals evacuated its Ganzhou mine after a flood breached the tailings dam in May 2024.",
+     "Chinalco evacuated its Liangshan mine after a flood breached the tailings dam in August 2026."),
+    ("Lynas opened a separation plant in Texas to supply US magnet makers outside China's export controls.",
+     "MP Materials opened a separation plant in Texas to supply US magnet makers outside China's export controls."),
+]
+
+
+@pytest.mark.parametrize("original, swapped", INVARIANCE)
+def test_names_numbers_and_dates_do_not_change_the_signals(trained, original, swapped):
+    flags = flagged(trained, [original, swapped])
+    assert (flags[0] == flags[1]).all()
+    proba = probabilities(trained, [original, swapped])
+    assert np.abs(proba[0] - proba[1]).max() < 0.2  # place names do move probabilities a little (data card)
+
+
+DIRECTIONAL = [
+    ("export", "Baogang reported higher steel output in the third quarter.",
+     " The commerce ministry also tightened export licences for rare earth magnets."),
+    ("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
+     " A gas explosion at one of its smelters killed two workers last month."),
+    ("ideology", "Chinalco signed a new bauxite supply contract in Guinea.",
+     " The Party committee then convened a study session on Xi Jinping Thought."),
+    ("technology", "Ansteel's Anshan plant produced 2 million tonnes of rebar this year.",
+     " It now runs an AI quality-inspection system and a digital twin of the blast furnace."),
+    ("reform", "Northern Rare Earth sells polishing powder to domestic glass makers.",
+     " The group is restructuring, merging four subsidiaries and replacing its general manager."),
+]
+
+
+@pytest.mark.parametrize("signal, base, addition", DIRECTIONAL, ids=[d[0] for d in DIRECTIONAL])
+def test_adding_a_signal_sentence_raises_its_probability(trained, signal, base, addition):
+    before, after = probabilities(trained, [base, base + addition])[:, SIGNALS.index(signal)]
+    assert after > before + 0.2, (before, after)
