@@ -11,6 +11,9 @@ COMMANDS = {
     "split": "pipeline.split",
     "train": "pipeline.train",
     "evaluate": "pipeline.evaluate",
+    "register": "pipeline.register",
+    "label": "pipeline.labelling",
+    "score": "pipeline.score",
 }
 USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-signals COMMAND --help)"
 

@@ -69,6 +69,8 @@ SCHEMA: dict[str, tuple] = {
     "evaluate.cv_folds": _num(2, 20, integer=True),
     "evaluate.holdout_source": _STR,
     "evaluate.errors_per_signal": _num(0, integer=True),
+    "register.model_name": _STR,
+    "register.champion_tolerance": _num(0, 1),
 }
 
 
@@ -107,13 +109,36 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
     return tree
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _remove_orphans(target: Path) -> None:
+    """Delete temporaries beside `target` left by processes that no longer exist (killed runs)."""
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        pid = stale.name[len(target.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                stale.unlink(missing_ok=True)
+            except PermissionError:  # alive, someone else's
+                pass
+
+
 @contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; rename it over `target` only on success."""
+    """Yield a temporary path beside `target`; rename it over `target` only on success.
+
+    The temporary's name carries the writer's PID, so a run killed with SIGKILL leaves only a
+    hidden temporary, which the next write to the same target removes.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _remove_orphans(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
     try:
         yield Path(tmp)
         os.replace(tmp, target)

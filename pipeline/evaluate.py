@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 
-from pipeline import model, plots, rules as rules_mod
+from pipeline import bundle, model, plots, rules as rules_mod, tracking
 from pipeline.config import InputError, atomic_path, load_params, write_json
 from pipeline.metrics import summary
 from pipeline.signals import SIGNALS
@@ -46,14 +47,19 @@ def scored(truth, proba, pred, fold_of, gold) -> dict:
 
 
 def slices(rows, truth, proba, pred, gold) -> dict:
-    """Macro-F1 of the cross-validated model per paragraph kind and per source folder."""
-    out = {}
+    """Per paragraph kind and per source folder: micro/macro-F1 over the signals present there,
+    and the share of paragraphs flagged (the useful number where no signal is present, e.g. furniture)."""
+    out: dict[str, dict] = {}
     for column in ("kind", "source"):
         for value in sorted(rows[column].unique()):
             mask = gold & rows[column].eq(value).to_numpy()
-            if mask.sum() >= 10:
-                out[f"{column}={value}"] = {**summary(truth[mask], proba[mask], pred[mask], per_signal=False),
-                                            "paragraphs": int(mask.sum())}
+            if mask.sum() < 10:
+                continue
+            present = truth[mask].any(axis=0)
+            scores = summary(truth[mask][:, present], proba[mask][:, present], pred[mask][:, present],
+                             per_signal=False) if present.any() else {}
+            out.setdefault(column, {})[value] = {**scores, "paragraphs": int(mask.sum()),
+                                                 "flagged_share": round(float(pred[mask].any(axis=1).mean()), 4)}
     return out
 
 
@@ -65,8 +71,20 @@ def holdout(params: dict, rows: pd.DataFrame, source: str) -> dict | None:
     fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows[~rows["source"].eq(source)])
     proba = fitted.predict_proba(rows.loc[test, "text"])
     truth = model.labels_matrix(rows[test])
-    return {"source": source, "paragraphs": int(test.sum()),
-            **summary(truth, proba, model.flags(proba, thresholds))}
+    pred = model.flags(proba, thresholds)
+    low, high = bootstrap_interval(truth, pred, params["seed"])
+    return {"source": source, "paragraphs": int(test.sum()), **summary(truth, proba, pred),
+            "macro_f1_ci95_low": low, "macro_f1_ci95_high": high}
+
+
+def bootstrap_interval(truth: np.ndarray, pred: np.ndarray, seed: int, rounds: int = 1000) -> tuple[float, float]:
+    """95% bootstrap interval of macro-F1 over paragraphs: how much a small test set can be trusted."""
+    rng = np.random.default_rng(seed)
+    n = len(truth)
+    scores = [f1_score(truth[idx], pred[idx], average="macro", zero_division=0)
+              for idx in (rng.integers(0, n, n) for _ in range(rounds))]
+    low, high = np.percentile(scores, [2.5, 97.5])
+    return round(float(low), 4), round(float(high), 4)
 
 
 def errors(rows, truth, proba, pred, gold, per_signal: int) -> pd.DataFrame:
@@ -85,6 +103,7 @@ def errors(rows, truth, proba, pred, gold, per_signal: int) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="policy-signals evaluate", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="paragraphs table from `split`")
+    parser.add_argument("--model", type=Path, required=True, help="model bundle from `train` (for the MLflow run)")
     parser.add_argument("--rules", type=Path, required=True)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--metrics", type=Path, required=True)
@@ -94,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     params = load_params(args.params)
+    tracking.mode()  # refuse a bad switch value before any work
+    _, card = bundle.load(args.model)
     settings = params["evaluate"]
     rules = rules_mod.load_rules(args.rules)
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
@@ -120,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_path(args.errors) as tmp:
         error_table.to_csv(tmp, index=False, lineterminator="\n")
     plots.write(args.plots, rows[gold], truth[gold], proba[gold], pred[gold])
+    tracking.log_run(params, metrics, tracking.run_tags(card, bundle.sha256(args.model / bundle.MODEL)),
+                     [args.metrics, args.plots, args.model / bundle.CARD, args.errors, args.rules_report])
     line = f"evaluate: cross-validated macro-F1 {metrics['cv']['macro_f1']:.3f} " \
            f"(keyword baseline {metrics['baseline']['macro_f1']:.3f})"
     if real is not None:

@@ -14,6 +14,7 @@ from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import GroupKFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
 from pipeline.signals import SIGNALS
@@ -40,7 +41,10 @@ def build(train: dict, seed: int) -> Pipeline:
     else:  # sgd: alpha is the inverse of C, scaled to SGD's usual range
         clf = SGDClassifier(loss="log_loss", alpha=1e-4 / train["C"], class_weight=weight,
                             max_iter=train["max_iter"], random_state=seed, tol=1e-4)
-    return Pipeline([("features", FeatureUnion(features)), ("classify", OneVsRestClassifier(clf))])
+    # np.ravel turns a one-column `text` DataFrame (MLflow pyfunc, CSV input) into the 1-D
+    # array of strings TF-IDF expects, and leaves a list of strings as it is.
+    return Pipeline([("text", FunctionTransformer(np.ravel)), ("features", FeatureUnion(features)),
+                     ("classify", OneVsRestClassifier(clf))])
 
 
 def labels_matrix(frame: pd.DataFrame) -> np.ndarray:
@@ -67,11 +71,16 @@ def best_thresholds(truth: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     return thresholds
 
 
-def _drop_process_state(model: Pipeline) -> Pipeline:
-    """Remove TfidfVectorizer's `_stop_words_id` cache: it holds a memory address (id()), which
-    differs between processes and would make the saved bytes irreproducible. It is rebuilt on use."""
+def _portable(model: Pipeline) -> Pipeline:
+    """Make the fitted vectorisers reproducible and cheap to serialise, without changing behaviour.
+
+    `_stop_words_id` caches a memory address (id()) that differs between processes, so it would
+    make the saved bytes irreproducible; it is rebuilt on use. Vocabulary indices become plain
+    ints: as numpy scalars, skops stores each one as a separate array (minutes for 100k terms).
+    """
     for _, vectorizer in model.named_steps["features"].transformer_list:
         vars(vectorizer).pop("_stop_words_id", None)
+        vectorizer.vocabulary_ = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
     return model
 
 
@@ -80,7 +89,7 @@ def fit(train: dict, seed: int, frame: pd.DataFrame) -> tuple[Pipeline, dict[str
     oof = out_of_fold(train, seed, frame, train["cv_folds"])
     thresholds = best_thresholds(labels_matrix(frame), oof)
     model = build(train, seed).fit(frame["text"], labels_matrix(frame))
-    return _drop_process_state(model), thresholds, oof
+    return _portable(model), thresholds, oof
 
 
 def flags(proba: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:

@@ -6,6 +6,7 @@ model always sees paragraphs cut the same way.
 from __future__ import annotations
 
 import argparse
+import codecs
 import hashlib
 import re
 import sys
@@ -21,20 +22,23 @@ from pipeline.text import clean
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 KINDS = ("title", "highlight", "body", "question", "furniture")
-_BULLET = re.compile(r"^\s*(?:[-•*▪◦‣]|–)\s+")
+_BULLET = re.compile(r"^\s*(?:(?:[-•*▪◦‣]|–)\s+)+")
+MAX_CHARS = 4000  # longer blocks (a page dumped on one line) are cut at sentence ends, nothing dropped
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _FURNITURE = re.compile(
     r"^(?:leave a (?:reply|comment)|spread the word|share (?:this|on)\b|categories\s*:|tags?\s*:"
     r"|(?:subscribe|sign up)\b|(?:related|read more|see also|most read)\b\s*(?:articles|stories)?\s*:?"
     r"|your email address will not be published|required fields are marked|save my name"
     r"|(?:comment|name|email|website)\s*\*?\s*:?$|(?:post comment|print(?: this page)?|back to top)$"
-    r"|©|copyright\b|all rights reserved|(?:photo|image|credit|source)\s*:|(?:reporting|editing|writing) by\b"
+    r"|©|copyright\b|all rights reserved|(?:photo|image|credit|source)\s*:|(?:additional )?(?:reporting|editing|writing|interview) by\b"
+    r"|this (?:article|story) (?:has been|was) (?:amended|updated|corrected)|weather\s*:"
     r"|we use cookies|this (?:website|site) uses cookies|comments \(\d+\)"
     r"|(?:release date|date of issue|published|updated|time|date|editor|author|source|views|proofreader"
     r"|reviewed by|stock code|stock abbreviation|announcement no\.?)\s*:|\d{4}-\d{2}-\d{2}\b)",
     re.IGNORECASE,
 )
 # Bylines ("By Harriet Cole | PERTH") and masthead lines ("Client note | Metals | 3 May"); case matters.
-_BYLINE = re.compile(r"^By (?:[A-Z][\w.'-]+ ?){1,4}(?:$|[|,;]| and | in )")
+_BYLINE = re.compile(r"^By (?:[A-Z][\w.'-]+ ?){1,4}(?:$|[|,;·•]| and | in )")
 _MASTHEAD = re.compile(r"^[^.!?]{0,120}\s\|\s[^.!?]{0,120}$")
 
 
@@ -70,6 +74,8 @@ def _is_heading(text: str) -> bool:
     words = len(text.split())
     if text.lower() in _SECTION_WORDS:
         return True
+    if re.search(r"(?:[a-z]{2}\.|[?!:;])\s", text):  # several sentences or clauses: content, not a heading
+        return False
     if text.endswith("?"):
         return words <= 5
     return words <= 10 and not re.search(r"[.:;,!\"')]$", text)
@@ -80,24 +86,54 @@ def _fold(headings: list[str], text: str) -> str:
     return " ".join(parts + [text])
 
 
+def _bounded(blocks: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
+    """Cut blocks longer than MAX_CHARS into pieces at sentence ends (or spaces, or anywhere)."""
+    out = []
+    for bullet, block in blocks:
+        if len(block) <= MAX_CHARS:
+            out.append((bullet, block))
+            continue
+        piece = ""
+        for sentence in _SENTENCE_END.split(block):
+            while len(sentence) > MAX_CHARS:  # one huge "sentence": cut at a space near the limit
+                cut = sentence.rfind(" ", MAX_CHARS // 2, MAX_CHARS)
+                cut = cut if cut > 0 else MAX_CHARS
+                if piece:
+                    out.append((bullet, piece))
+                    piece = ""
+                out.append((bullet, sentence[:cut]))
+                sentence = sentence[cut:].lstrip()
+            if piece and len(piece) + 1 + len(sentence) > MAX_CHARS:
+                out.append((bullet, piece))
+                piece = ""
+            piece = f"{piece} {sentence}" if piece else sentence
+        if piece:
+            out.append((bullet, piece))
+    return out
+
+
 def split_article(raw: str) -> list[dict]:
-    """Split one article's text into paragraphs: [{"position", "kind", "text"}]."""
+    """Split one article's text into paragraphs: [{"position", "kind", "text", "bullet"}]."""
     out: list[dict] = []
     pending: list[str] = []
     in_highlights = False
     seen_body = False
-    for index, (bullet, block) in enumerate(_blocks(raw)):
+
+    def flush_headings() -> None:
+        out.extend({"kind": "body", "text": h, "bullet": False} for h in pending)
+        pending.clear()
+
+    for index, (bullet, block) in enumerate(_bounded(_blocks(raw))):
         text = clean(block)
         if not text:
             continue
         if _is_furniture(text):
-            out.extend({"kind": "body", "text": h} for h in pending)
-            pending = []
-            out.append({"kind": "furniture", "text": text})
+            flush_headings()
+            out.append({"kind": "furniture", "text": text, "bullet": bullet})
             continue
         if not bullet and index == 0 and text.lower() not in _SECTION_WORDS and len(text.split()) <= 25 \
                 and not text.endswith("."):
-            out.append({"kind": "title", "text": text})
+            out.append({"kind": "title", "text": text, "bullet": False})
             continue
         if not bullet and _is_heading(text):
             in_highlights = text.lower() in _SECTION_WORDS
@@ -111,12 +147,17 @@ def split_article(raw: str) -> list[dict]:
             kind = "body"
         if not bullet:
             seen_body, in_highlights = True, False
-        out.append({"kind": kind, "text": _fold(pending, text)})
-        pending = []
-    out.extend({"kind": "body", "text": h} for h in pending)
+        out.append({"kind": kind, "text": _fold(pending, text), "bullet": bullet})
+        pending.clear()
+    flush_headings()
     for position, paragraph in enumerate(out):
         paragraph["position"] = position
     return out
+
+
+def render(paragraphs: list[dict]) -> str:
+    """Paragraphs back to text in the splitter's own input format (blank lines, bullets marked)."""
+    return "\n\n".join(("- " if p["bullet"] else "") + p["text"] for p in paragraphs)
 
 
 def paragraph_ids(article_id: str, texts: list[str]) -> list[str]:
@@ -130,16 +171,24 @@ def paragraph_ids(article_id: str, texts: list[str]) -> list[str]:
     return ids
 
 
+def decode(data: bytes, name) -> str:
+    """UTF-8 (with or without BOM), or UTF-16 when it starts with a UTF-16 BOM (Windows exports)."""
+    try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        encoding = "UTF-16" if exc.encoding.startswith("utf-16") else "UTF-8"
+        raise InputError(name, f"not valid {encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
+
+
 def read_article(path: Path) -> str:
     """Read an article as UTF-8 (a BOM is allowed); refuse unreadable, undecodable or empty files."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read article ({exc.strerror or exc})") from exc
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
+    text = decode(data, path)
     if "\x00" in text:
         raise InputError(path, "contains NUL bytes; not a text article")
     if not text.strip():

@@ -1,6 +1,5 @@
 """The splitter on the five bundled articles and on small fixture texts."""
 import re
-from pathlib import Path
 
 import pytest
 
@@ -34,7 +33,7 @@ def test_kinds_of_bundled_article_with_title_and_furniture():
 def test_question_bullets_and_leave_a_reply():
     paragraphs = split_seed("000")
     assert [p["kind"] for p in paragraphs][7:10] == ["question"] * 3
-    assert paragraphs[-1] == {"kind": "furniture", "text": "Leave a Reply", "position": 13}
+    assert paragraphs[-1] == {"kind": "furniture", "text": "Leave a Reply", "position": 13, "bullet": False}
 
 
 @pytest.mark.parametrize("path", SEEDS, ids=lambda p: p.name[:3])
