@@ -31,6 +31,24 @@ def test_second_repro_does_nothing(reproduced):
     assert "Running stage" not in done.stdout
 
 
+def test_forced_rerun_reproduces_model_and_metrics_and_nothing_machine_specific_leaks(reproduced):
+    before = {p: (reproduced / p).read_bytes() for p in ("models/SHA256SUMS", "eval/metrics.json",
+                                                           "eval/plots/pr.png", "eval/errors.csv")}
+    done = run(["dvc", "repro", "-f"], cwd=reproduced)
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = {p: (reproduced / p).read_bytes() for p in before}
+    assert after == before
+    import socket
+    lock = (reproduced / "dvc.lock").read_text()
+    outputs = [reproduced / p for p in ("dvc.lock", "models/model_card.json", "eval/metrics.json",
+                                        "models/registry.json", "data/processed/label_report.json")]
+    for path in outputs:
+        text = path.read_text()
+        assert str(reproduced) not in text and "/tmp/" not in text, path
+        assert socket.gethostname() not in text, path
+    assert "cmd: python -m pipeline" in lock or "python -m pipeline" in lock
+
+
 def test_experiment_with_a_changed_param(reproduced):
     done = run(["dvc", "exp", "run", "-S", "train.C=2"], cwd=reproduced)
     assert done.returncode == 0, done.stdout + done.stderr
