@@ -20,7 +20,10 @@ from pipeline.split import MAX_CHARS, read_article, render, split_article
 from pipeline.text import clean
 from tests.conftest import PARAMS, REPO
 
-WORDS = st.text(alphabet=st.characters(categories=["Lu", "Ll", "Nd", "Lo"], exclude_characters="\u00aa\u00ba"),
+# Latin-1 and Latin Extended letters are left out: there ftfy deliberately rewrites mojibake-like
+# sequences ("Â " is a broken non-breaking space), which is repair, not the splitter losing text.
+MOJIBAKE_PRONE = "".join(map(chr, range(0x80, 0x250)))
+WORDS = st.text(alphabet=st.characters(categories=["Lu", "Ll", "Nd", "Lo"], exclude_characters=MOJIBAKE_PRONE),
                 min_size=1, max_size=12)
 PUNCT = st.sampled_from(["", ".", "?", "!", ":", ",", ";", "—", " (note)", " 5%", "’s"])
 LINE = st.one_of(

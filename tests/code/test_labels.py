@@ -52,3 +52,23 @@ def test_join_prefers_gold_and_reports_orphans_and_unlabelled():
 def test_bundled_labels_cover_every_paragraph_exactly(table):
     _, report = table
     assert report["orphan_labels"] == [] and report["unlabelled"] == []
+
+
+def test_weak_labels_reach_training_only_when_switched_on():
+    from pipeline.train import training_rows
+    table = pd.DataFrame({"paragraph_id": ["p1", "p2"], "article_id": ["a", "b"], "text": ["x", "y"],
+                          "label_source": ["gold", "weak"], **{s: [1, 0] for s in SIGNALS}})
+    assert training_rows(table, use_weak=False)["paragraph_id"].tolist() == ["p1"]
+    assert training_rows(table, use_weak=True)["paragraph_id"].tolist() == ["p1", "p2"]
+
+
+def test_rule_report_measures_coverage_conflicts_and_accuracy():
+    from pipeline import rules
+    from tests.conftest import RULES
+    loaded = rules.load_rules(RULES)
+    texts = pd.Series(["Beijing tightened export controls.", "Export prices were flat at home.", "Nothing here."])
+    gold = pd.DataFrame({s: [1, 0, 0] if s == "export" else [0, 0, 0] for s in SIGNALS})
+    report = rules.report(loaded, texts, gold)
+    trade = report["export.trade"]
+    assert trade["fired"] == 2 and trade["conflicts"] == 1 and trade["accuracy"] == 0.5
+    assert trade["coverage"] == round(2 / 3, 4)
