@@ -37,20 +37,30 @@ def save(directory: Path, model: Pipeline, card: dict) -> None:
         tmp.write_text(lines, encoding="utf-8")
 
 
-def load(directory: Path) -> tuple[Pipeline, dict]:
-    """Load a bundle after checking its hashes and signals; raise InputError otherwise."""
+def verify(directory: Path) -> tuple[dict, str]:
+    """Check a bundle's hashes and signals without loading the model; return its card and model digest."""
     directory = Path(directory)
     manifest = directory / MANIFEST
     if not manifest.is_file():
         raise InputError(manifest, "model manifest not found; is this a policy-signals model directory?")
-    pairs = (line.split("  ", 1) for line in manifest.read_text(encoding="utf-8").splitlines() if line)
-    expected = {name: digest for digest, name in pairs}
+    lines = [line for line in manifest.read_text(encoding="utf-8").splitlines() if line]
+    if any("  " not in line for line in lines):
+        raise InputError(manifest, "malformed line (expected '<sha256>  <file name>')")
+    expected = {name: digest for digest, name in (line.split("  ", 1) for line in lines)}
+    actual = {}
     for name in (MODEL, CARD):
         if not (directory / name).is_file():
             raise InputError(directory / name, "missing from the model bundle")
-        if expected.get(name) != sha256(directory / name):
+        actual[name] = sha256(directory / name)
+        if expected.get(name) != actual[name]:
             raise InputError(directory / name, "SHA-256 does not match SHA256SUMS; refusing a modified model")
     card = json.loads((directory / CARD).read_text(encoding="utf-8"))
     if tuple(card.get("signals", ())) != SIGNALS:
         raise InputError(directory / CARD, f"model signals {card.get('signals')} do not match {list(SIGNALS)}")
-    return joblib.load(directory / MODEL), card
+    return card, actual[MODEL]
+
+
+def load(directory: Path) -> tuple[Pipeline, dict]:
+    """Load a bundle after checking its hashes and signals; raise InputError otherwise."""
+    card, _ = verify(directory)
+    return joblib.load(Path(directory) / MODEL), card

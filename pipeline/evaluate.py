@@ -66,7 +66,7 @@ def slices(rows, truth, proba, pred, gold) -> dict:
 def holdout(params: dict, rows: pd.DataFrame, source: str) -> dict | None:
     """Train without one source folder (the real bundled articles) and test on it."""
     test = rows["source"].eq(source) & rows["label_source"].eq("gold")
-    if not test.any() or test.all():
+    if not test.any() or rows.loc[~rows["source"].eq(source), "article_id"].nunique() < 2:
         return None
     fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows[~rows["source"].eq(source)])
     proba = fitted.predict_proba(rows.loc[test, "text"])
@@ -96,8 +96,7 @@ def errors(rows, truth, proba, pred, gold, per_signal: int) -> pd.DataFrame:
             picked = rows[mask & gold].assign(signal=signal, error=kind, probability=proba[mask & gold, j].round(4))
             frames.append(picked.sort_values(["probability", "paragraph_id"], ascending=[ascending, True])
                           .head(per_signal))
-    columns = ["signal", "error", "probability", "article_id", "paragraph_id", "kind", "text"]
-    return pd.concat(frames)[columns] if frames else pd.DataFrame(columns=columns)
+    return pd.concat(frames)[["signal", "error", "probability", "article_id", "paragraph_id", "kind", "text"]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,13 +113,14 @@ def main(argv: list[str] | None = None) -> int:
 
     params = load_params(args.params)
     tracking.mode()  # refuse a bad switch value before any work
-    _, card = bundle.load(args.model)
+    card, model_sha256 = bundle.verify(args.model)
     settings = params["evaluate"]
     rules = rules_mod.load_rules(args.rules)
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
     gold = rows["label_source"].eq("gold").to_numpy()
-    if rows.loc[gold, "article_id"].nunique() < 2:
-        raise InputError(args.data, "cross-validation needs gold labels from at least two articles")
+    if rows.loc[gold, "article_id"].nunique() < 3:
+        raise InputError(args.data, "cross-validation needs gold labels from at least three articles "
+                                    "(thresholds are tuned inside each training fold)")
 
     truth = model.labels_matrix(rows)
     proba, pred, fold_of = cross_validate(params, rows, settings["cv_folds"])
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_path(args.errors) as tmp:
         error_table.to_csv(tmp, index=False, lineterminator="\n")
     plots.write(args.plots, rows[gold], truth[gold], proba[gold], pred[gold])
-    tracking.log_run(params, metrics, tracking.run_tags(card, bundle.sha256(args.model / bundle.MODEL)),
+    tracking.log_run(params, metrics, tracking.run_tags(card, model_sha256),
                      [args.metrics, args.plots, args.model / bundle.CARD, args.errors, args.rules_report])
     line = f"evaluate: cross-validated macro-F1 {metrics['cv']['macro_f1']:.3f} " \
            f"(keyword baseline {metrics['baseline']['macro_f1']:.3f})"

@@ -13,14 +13,14 @@ from sklearn.pipeline import Pipeline
 
 def coefficients(model: Pipeline) -> np.ndarray:
     """(n_features, n_signals) coefficient matrix of the per-signal linear classifiers."""
-    columns = []
+    columns, n_features = [], len(model.named_steps["features"].get_feature_names_out())
     for estimator in model.named_steps["classify"].estimators_:
         if hasattr(estimator, "coef_"):
             columns.append(np.ravel(estimator.coef_))
         elif hasattr(estimator, "calibrated_classifiers_"):
             columns.append(np.mean([np.ravel(c.estimator.coef_) for c in estimator.calibrated_classifiers_], axis=0))
         else:  # a constant predictor (a signal with one class in training)
-            columns.append(np.zeros(len(feature_names(model))))
+            columns.append(np.zeros(n_features))
     return np.column_stack(columns)
 
 

@@ -16,7 +16,7 @@ from typing import Iterator
 import pandas as pd
 
 from pipeline.config import InputError
-from pipeline.split import decode, read_article
+from pipeline.split import read_article, text_from_bytes
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -27,7 +27,6 @@ CHUNK_ROWS = 5000
 @dataclass
 class Unit:
     """A document to split (`text`), or table rows scored as they are or split (`rows`)."""
-    source: str
     doc_id: str | None = None
     text: str | None = None
     rows: pd.DataFrame | None = None  # columns doc_id, text
@@ -93,7 +92,7 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
                 pd.Series([f"{Path(str(path)).name}:{start + i + 1}" for i in range(len(chunk))], index=chunk.index)
             rows = pd.DataFrame({"doc_id": ids.to_numpy(), "text": chunk[text_column].fillna("").astype(str).to_numpy()})
             start += len(chunk)
-            yield Unit(source=str(path), rows=rows)
+            yield Unit(rows=rows)
     except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"cannot read table ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
     if start == 0:
@@ -106,11 +105,10 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
         data = sys.stdin.buffer.read()
         if stdin_format in TABLE_SUFFIXES:
             yield from table_units("<stdin>", stdin_format, text_column, id_column, handle=io.BytesIO(data))
-            return
-        text = decode(data, "<stdin>")
-        if not text.strip():
-            raise InputError("<stdin>", "input is empty")
-        yield Unit(source="<stdin>", doc_id="stdin", text=html_text(data, "<stdin>") if stdin_format == ".html" else text)
+        elif stdin_format == ".html":
+            yield Unit(doc_id="stdin", text=html_text(data, "<stdin>"))
+        else:
+            yield Unit(doc_id="stdin", text=text_from_bytes(data, "<stdin>"))
         return
     path = Path(item)
     suffix = path.suffix.lower()
@@ -121,9 +119,9 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(path, f"cannot read ({exc.strerror or exc})") from exc
-        yield Unit(source=str(path), doc_id=str(path), text=html_text(data, str(path)))
+        yield Unit(doc_id=str(path), text=html_text(data, str(path)))
     else:  # .txt, .md and anything named explicitly
-        yield Unit(source=str(path), doc_id=str(path), text=read_article(path))
+        yield Unit(doc_id=str(path), text=read_article(path))
 
 
 def expand_safely(arguments: list[str], failed: list[str], strict: bool) -> Iterator[str | Path]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import bundle, labels
+from pipeline import bundle, labels, model
 from pipeline.config import InputError, atomic_path
 from pipeline.signals import SIGNALS
 from pipeline.train import read_table
@@ -31,8 +31,9 @@ def suggestions(table: pd.DataFrame, fitted, thresholds: dict[str, float]) -> pd
     # distance of the least certain signal from its threshold, scaled to that side's range
     margin = np.where(proba >= cut, (proba - cut) / (1 - cut), (cut - proba) / cut).min(axis=1, initial=1.0)
     out = pd.DataFrame({"paragraph_id": todo["paragraph_id"], "article_id": todo["article_id"]})
+    flags = model.flags(proba, thresholds)
     for j, signal in enumerate(SIGNALS):
-        out[signal] = (proba[:, j] >= cut[j]).astype(int)
+        out[signal] = flags[:, j]
     out["uncertainty"] = (1 - margin).round(4)
     for j, column in enumerate(PROBA):
         out[column] = proba[:, j].round(4)

@@ -37,7 +37,7 @@ def validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise InputError(path, f"missing signal column '{missing[0]}'")
     ids = frame[ID].str.strip()
     if (ids == "").any():
-        raise InputError(path, f"empty {ID} on line {int((ids == '').to_numpy().argmax()) + 2}")
+        raise InputError(path, f"empty {ID} on line {ids.index[int((ids == '').to_numpy().argmax())] + 2}")
     dupes = ids[ids.duplicated()]
     if not dupes.empty:
         raise InputError(path, f"duplicate {ID} '{dupes.iloc[0]}'")
@@ -45,7 +45,8 @@ def validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         bad = ~frame[signal].str.strip().isin(["0", "1"])
         if bad.any():
             row = int(bad.to_numpy().argmax())
-            raise InputError(path, f"line {row + 2}: {signal} must be 0 or 1, got {frame[signal].iloc[row]!r}")
+            raise InputError(path, f"line {frame.index[row] + 2}: {signal} must be 0 or 1, "
+                                   f"got {frame[signal].iloc[row]!r}")
     out = pd.DataFrame({ID: ids})
     for signal in SIGNALS:
         out[signal] = frame[signal].str.strip().astype("int8")

@@ -29,7 +29,7 @@ class Writer:
     """Appends batches to a temporary file in the chosen format; the caller renames it when done."""
 
     def __init__(self, path: Path, suffix: str):
-        self.path, self.suffix, self.parquet, self.rows = path, suffix, None, 0
+        self.path, self.suffix, self.parquet, self.rows, self.started = path, suffix, None, 0, False
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.suffix == ".parquet":
@@ -41,16 +41,17 @@ class Writer:
                 self.parquet = pq.ParquetWriter(self.path, table.schema)
             self.parquet.write_table(table.cast(self.parquet.schema))
         elif self.suffix == ".csv":
-            frame.to_csv(self.path, mode="a", header=self.rows == 0, index=False, lineterminator="\n")
+            frame.to_csv(self.path, mode="a", header=not self.started, index=False, lineterminator="\n")
         else:  # json.dumps writes float64 exactly; pandas' to_json rounds to 10 digits
             with open(self.path, "a", encoding="utf-8") as handle:
                 for record in frame.to_dict(orient="records"):
                     handle.write(json.dumps(record, ensure_ascii=False, default=_native) + "\n")
         self.rows += len(frame)
+        self.started = True
 
     def close(self, empty: pd.DataFrame) -> None:
         """Finish the file; an output with no rows still gets its header or schema."""
-        if self.rows == 0:
+        if not self.started:
             self.write(empty)
         if self.parquet is not None:
             self.parquet.close()

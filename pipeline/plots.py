@@ -56,5 +56,9 @@ def write(directory: Path, rows: pd.DataFrame, truth: np.ndarray, proba: np.ndar
     cm_fig.tight_layout()
     _png(pr_fig, staging / "pr.png")
     _png(cm_fig, staging / "confusion.png")
-    shutil.rmtree(directory, ignore_errors=True)
+    old = directory.with_name(directory.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        directory.rename(old)
     staging.rename(directory)
+    shutil.rmtree(old, ignore_errors=True)

@@ -39,6 +39,7 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
     """Log, register and alias one model version; returns what models/registry.json records."""
     mlflow = tracking.client()
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
 
     name, tolerance = params["register"]["model_name"], params["register"]["champion_tolerance"]
@@ -69,7 +70,9 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
     try:
         champion = api.get_model_version_by_alias(name, "champion")
         current = float(champion.tags.get(GATE_METRIC, "nan"))
-    except Exception:  # no champion yet
+    except MlflowException as exc:  # only a missing alias means "no champion yet"; other errors propagate
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST" and "alias" not in str(exc).lower():
+            raise
         champion, current = None, None
     promoted = promote(current, flat[GATE_METRIC], tolerance)
     if promoted:

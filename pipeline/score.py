@@ -180,9 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         writer.close(scorer.empty(args.include_text))
         if args.summary:
             with atomic_path(args.summary) as summary_tmp:
-                per_document = Writer(summary_tmp, summary_suffix)
-                per_document.write(summary.frame())
-                per_document.close(summary.frame())
+                Writer(summary_tmp, summary_suffix).close(summary.frame())
     print(f"score: {writer.rows} paragraphs -> {args.output}"
           + (f"; {len(failed)} input(s) failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
     return 1 if failed else 0

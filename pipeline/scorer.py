@@ -54,6 +54,8 @@ class Scorer:
 
     def score(self, texts: list[str]) -> pd.DataFrame:
         """One row per text: p_<signal>, <signal> flag, and explain_<signal> when explaining."""
+        if not texts:
+            return self.empty(include_text=False).drop(columns=["doc_id", "paragraph_id", "position", "kind"])
         features = self.model[:-1].transform(texts)
         proba = self.model[-1].predict_proba(features)
         flags = model_mod.flags(proba, self.thresholds)

@@ -21,7 +21,6 @@ from pipeline.config import InputError, atomic_path, write_json
 from pipeline.text import clean
 
 ARTICLE_SUFFIXES = (".txt", ".md")
-KINDS = ("title", "highlight", "body", "question", "furniture")
 _BULLET = re.compile(r"^\s*(?:(?:[-•*▪◦‣]|–)\s+)+")
 MAX_CHARS = 4000  # longer blocks (a page dumped on one line) are cut at sentence ends, nothing dropped
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -70,9 +69,14 @@ def _blocks(raw: str) -> list[tuple[bool, str]]:
     return [(bullet, " ".join(parts)) for bullet, parts in blocks]
 
 
+def _section(text: str) -> bool:
+    """'Highlights', 'Key takeaways:' and the like: a heading that introduces a bullet list."""
+    return text.lower().rstrip(":") in _SECTION_WORDS
+
+
 def _is_heading(text: str) -> bool:
     words = len(text.split())
-    if text.lower() in _SECTION_WORDS:
+    if _section(text):
         return True
     if re.search(r"(?:[a-z]{2}\.|[?!:;])\s", text):  # several sentences or clauses: content, not a heading
         return False
@@ -131,12 +135,12 @@ def split_article(raw: str) -> list[dict]:
             flush_headings()
             out.append({"kind": "furniture", "text": text, "bullet": bullet})
             continue
-        if not bullet and index == 0 and text.lower() not in _SECTION_WORDS and len(text.split()) <= 25 \
+        if not bullet and index == 0 and not _section(text) and len(text.split()) <= 25 \
                 and not text.endswith("."):
             out.append({"kind": "title", "text": text, "bullet": False})
             continue
         if not bullet and _is_heading(text):
-            in_highlights = text.lower() in _SECTION_WORDS
+            in_highlights = _section(text)
             pending.append(text)
             continue
         if text.endswith("?"):
@@ -179,21 +183,27 @@ def decode(data: bytes, name) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         encoding = "UTF-16" if exc.encoding.startswith("utf-16") else "UTF-8"
-        raise InputError(name, f"not valid {encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
+        offset = exc.start + len(data) - len(exc.object)  # utf-8-sig reports offsets after the BOM
+        raise InputError(name, f"not valid {encoding} (byte 0x{exc.object[exc.start]:02x} at offset {offset})") from exc
+
+
+def text_from_bytes(data: bytes, name) -> str:
+    """Decoded text of an article; refuse undecodable, binary (NUL) or empty input, naming it."""
+    text = decode(data, name)
+    if "\x00" in text:
+        raise InputError(name, "contains NUL bytes; not a text article")
+    if not text.strip():
+        raise InputError(name, "article is empty")
+    return text
 
 
 def read_article(path: Path) -> str:
-    """Read an article as UTF-8 (a BOM is allowed); refuse unreadable, undecodable or empty files."""
+    """Read an article as UTF-8 (a BOM is allowed) or BOM-marked UTF-16."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read article ({exc.strerror or exc})") from exc
-    text = decode(data, path)
-    if "\x00" in text:
-        raise InputError(path, "contains NUL bytes; not a text article")
-    if not text.strip():
-        raise InputError(path, "article is empty")
-    return text
+    return text_from_bytes(data, path)
 
 
 def article_files(root: Path) -> list[Path]:

@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
 
     params = load_params(args.params)
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
+    if rows["article_id"].nunique() < 2:
+        raise InputError(args.data, "training needs labelled paragraphs from at least two articles "
+                                    "(thresholds are tuned on article-grouped folds)")
     empty = [s for s in SIGNALS if rows[s].sum() == 0]
     if empty:
         raise InputError(args.data, f"no positive training example for signal '{empty[0]}'")
