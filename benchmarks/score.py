@@ -87,6 +87,7 @@ def main() -> int:
             data = Path(tmp) / f"p{n}.csv"
             generate(n, data)
             first = i == 0 or args.full
+            # (a) holds one feature matrix for all n paragraphs (~38 GB at 1M): only at small sizes
             configs = [("raw predict_proba", None)] if n <= 200_000 else []
             configs += [(f"score --jobs {j}{' --explain 3' if e else ''}", (j, e))
                         for j in (1, 2) for e in (False, True) if first or (j == 2 and not e)]
