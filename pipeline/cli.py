@@ -13,6 +13,8 @@ COMMANDS = {
     "evaluate": "pipeline.evaluate",
     "register": "pipeline.register",
     "label": "pipeline.labelling",
+    "agreement": "pipeline.agreement",
+    "datacard": "pipeline.datacard",
     "score": "pipeline.score",
 }
 USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-signals COMMAND --help)"
