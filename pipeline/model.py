@@ -23,6 +23,8 @@ from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
 
 
+# Types in the saved Pipeline that skops does not trust by default; MLflow's skops loading trusts exactly these.
+SKOPS_TRUSTED = ("numpy.ravel", "pipeline.features.WordCachedCharVectorizer")
 MIN_LANGUAGE_ROWS = 200  # a language needs this many labelled paragraphs for thresholds of its own
 
 # Words of two or more letters (scikit-learn's default token, exactly, for text without Chinese), and every
