@@ -99,8 +99,9 @@ def _matches(pattern: str, path: Path) -> bool:
             return False
         if target[j].startswith(".") and not absolute[i].startswith(".") and glob.has_magic(absolute[i]):
             return False  # glob skips hidden names unless the pattern names them
-        return fnmatch.fnmatchcase(target[j], absolute[i]) if glob.has_magic(absolute[i]) \
+        same = fnmatch.fnmatchcase(target[j], absolute[i]) if glob.has_magic(absolute[i]) \
             else target[j] == absolute[i]
+        return same and match(i + 1, j + 1)
 
     return match(0, 0)
 
