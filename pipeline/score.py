@@ -11,7 +11,6 @@ Exit code 0: all inputs scored; 1: some inputs failed and were skipped
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import deque
@@ -164,46 +163,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def first_bad_json_line(path: Path) -> int | None:
-    """The line number of the first line of a JSONL file that is not a JSON object (blank lines aside)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    if not isinstance(json.loads(line), dict):
-                        return number
-                except ValueError:
-                    return number
-    except OSError:
-        return None
-    return None
-
-
-def whole(source: sources.Source, args: argparse.Namespace) -> Iterator[inputs.Unit]:
-    """The units of one input, but a table only once all of it has read cleanly: a bad row anywhere
-    fails the whole table before any of its rows is scored (unless --keep-partial)."""
-    def read() -> Iterator[inputs.Unit]:
-        return inputs.units(source.item, args.text_column, args.id_column, args.stdin_format, source.doc_id)
-
-    table = (args.stdin_format if source.item == "-" else Path(source.item).suffix.lower()) in inputs.TABLE_SUFFIXES
-    if not table or args.keep_partial:
-        yield from read()
-    elif source.item == "-":
-        yield from list(read())  # standard input is read once and held anyway
-    else:
-        for _ in read():
-            pass
-        yield from read()
-
-
-def located(exc: InputError, source: sources.Source) -> InputError:
-    """The error, with the line number of a JSONL file's first bad line when the reader did not give one."""
-    line = first_bad_json_line(Path(source.item)) if str(source.item).lower().endswith(".jsonl") else None
-    return exc if line is None or "line" in exc.problem else InputError(exc.path, f"line {line}: {exc.problem}")
-
-
 def nothing_scored(output: Path, failed: list[str]) -> int:
     kept = "left as it was" if output.exists() else "not written"
     print(f"error: nothing could be scored ({len(failed)} input(s) failed); {output} {kept}", file=sys.stderr)
@@ -226,13 +185,14 @@ def main(argv: list[str] | None = None) -> int:
         for source in found:
             rows = 0
             try:
-                for unit in whole(source, args):
+                for unit in sources.whole(source, args.text_column, args.id_column, args.stdin_format,
+                                          args.keep_partial):
                     frame = documents(unit, split=not args.no_split)
                     rows += len(frame)
                     yield frame
                 read.append(source.doc_id)
             except InputError as error:
-                exc = located(error, source)
+                exc = sources.located(error, source)
                 if args.strict:
                     raise exc
                 if rows and not args.keep_partial:  # the first reading was clean, this one was not

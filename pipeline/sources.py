@@ -1,5 +1,5 @@
-"""What `score` reads and writes, settled before any work: input files with stable document ids,
-and outputs that can never clobber an input.
+"""What `score` reads and writes: input files with stable document ids, read whole or not at all,
+and outputs that can never clobber an input, all settled before any work.
 
 A document's id is its path relative to the argument that found it (a directory: relative to it;
 a glob: relative to the pattern's fixed leading folders; a file: its name), so ids do not change
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import json
 import os
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from pipeline import inputs
 from pipeline.config import InputError
@@ -83,6 +85,48 @@ def collect(arguments: list[str], failed: list[str], strict: bool) -> list[Sourc
                 order.append(real)
     ids = _unique(relative)
     return [Source("-", "stdin") if item == "-" else Source(found[item], ids[item]) for item in order]
+
+
+def first_bad_json_line(path: Path) -> int | None:
+    """The line number of the first line of a JSONL file that is not a JSON object (blank lines aside)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    if not isinstance(json.loads(line), dict):
+                        return number
+                except ValueError:
+                    return number
+    except OSError:
+        return None
+    return None
+
+
+def whole(source: Source, text_column: str, id_column: str | None, stdin_format: str,
+          keep_partial: bool = False) -> Iterator[inputs.Unit]:
+    """The units of one input, but a table only once all of it has read cleanly: a bad row anywhere
+    fails the whole table before any of its rows is scored (unless `keep_partial`). Reading twice
+    costs a parse, which is small beside scoring, and keeps memory flat."""
+    def read() -> Iterator[inputs.Unit]:
+        return inputs.units(source.item, text_column, id_column, stdin_format, source.doc_id)
+
+    table = (stdin_format if source.item == "-" else Path(source.item).suffix.lower()) in inputs.TABLE_SUFFIXES
+    if not table or keep_partial:
+        yield from read()
+    elif source.item == "-":
+        yield from list(read())  # standard input is read once and held anyway
+    else:
+        for _ in read():
+            pass
+        yield from read()
+
+
+def located(exc: InputError, source: Source) -> InputError:
+    """The error, with the line number of a JSONL file's first bad line when the reader did not give one."""
+    line = first_bad_json_line(Path(source.item)) if str(source.item).lower().endswith(".jsonl") else None
+    return exc if line is None or "line" in exc.problem else InputError(exc.path, f"line {line}: {exc.problem}")
 
 
 def _matches(pattern: str, path: Path) -> bool:
