@@ -29,14 +29,17 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=environ, capture_output=True, text=True)
 
 
-def copy_repo(target: Path) -> Path:
-    """Copy the working tree (tracked and untracked, not ignored) into `target` as a fresh git repo."""
+def copy_repo(target: Path, replace: dict[str, str] | None = None) -> Path:
+    """Copy the working tree (tracked and untracked, not ignored) into `target` as a fresh git repo,
+    with the files named in `replace` given that content instead."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.split("\0")
     for name in filter(None, listed):
         if (REPO / name).is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, target / name)
+    for name, content in (replace or {}).items():
+        (target / name).write_text(content)
     for args in (["git", "init", "-q"], ["git", "add", "-A"],
                  ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
         subprocess.run(args, cwd=target, check=True)
@@ -81,3 +84,30 @@ def model_dir(tmp_path_factory, trained, params, table):
     rows = training_rows(table[0], False)
     bundle.save(directory, fitted, model_card(params, rows, thresholds, np.zeros((len(rows), len(SIGNALS)))))
     return directory
+
+
+@pytest.fixture(scope="session")
+def big_table(tmp_path_factory):
+    """40,000 short table rows: enough scoring to interrupt a run part-way."""
+    import pandas as pd
+    path = tmp_path_factory.mktemp("big") / "rows.csv"
+    texts = ["MOFCOM tightened export licences for terbium and dysprosium shipments to Japan.",
+             "The Party committee held a study session on discipline and pledged to cut costs."]
+    pd.DataFrame({"text": texts * 20000}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_bundle(tmp_path_factory, table):
+    """A real (small, fast) model bundle trained on the five seed articles, and its params."""
+    from pipeline import bundle, model
+    from pipeline.train import model_card, training_rows
+    from pipeline.config import load_params
+    params = load_params(PARAMS)
+    params["train"] = {**params["train"], "char_ngrams": False, "cv_folds": 3}
+    rows = training_rows(table[0], False)
+    rows = rows[rows["source"].eq("seeds")].reset_index(drop=True)
+    fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
+    directory = tmp_path_factory.mktemp("bundle")
+    bundle.save(directory, fitted, model_card(params, rows, thresholds, oof))
+    return directory, params

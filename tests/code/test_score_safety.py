@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline import bundle
 from pipeline.cli import main
-from tests.conftest import ARTICLES, PARAMS
+from tests.conftest import ARTICLES
 
 ARTICLE = ARTICLES / "seeds" / "000_4351a19fe1e57ad0.txt"
 
@@ -176,22 +176,6 @@ def test_label_export_on_a_table_without_the_expected_columns(tmp_path, model_di
 
 # --- property: random bundles, output paths and tables never give a traceback ---------------------------
 
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory, table):
-    """A small real bundle (seed articles, word n-grams only): fast to load many times."""
-    from pipeline import model
-    from pipeline.config import load_params
-    from pipeline.train import model_card, training_rows
-    params = load_params(PARAMS)
-    params["train"] = {**params["train"], "char_ngrams": False, "cv_folds": 3}
-    rows = training_rows(table[0], False)
-    rows = rows[rows["source"].eq("seeds")].reset_index(drop=True)
-    fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
-    directory = tmp_path_factory.mktemp("small")
-    bundle.save(directory, fitted, model_card(params, rows, thresholds, oof))
-    return directory
-
-
 BUNDLE_CHANGES = st.one_of(
     st.just(("none", None)),
     st.tuples(st.just("truncate"), st.integers(0, 20000)),
@@ -243,10 +227,10 @@ def apply_bundle_change(directory, change):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(change=BUNDLE_CHANGES, output=OUTPUTS, table=TABLES, keep_partial=st.booleans())
-def test_random_bundles_outputs_and_tables_never_give_a_traceback(small_model, tmp_path_factory, capsys,
+def test_random_bundles_outputs_and_tables_never_give_a_traceback(small_bundle, tmp_path_factory, capsys,
                                                                   change, output, table, keep_partial):
     work = tmp_path_factory.mktemp("prop")
-    model = shutil.copytree(small_model, work / "model")
+    model = shutil.copytree(small_bundle[0], work / "model")
     apply_bundle_change(model, change)
     (work / "in").mkdir()
     suffix, content = table

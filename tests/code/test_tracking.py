@@ -13,27 +13,12 @@ import pandas as pd
 import pytest
 
 from pipeline import bundle, register, tracking
-from pipeline.config import InputError, load_params
-from pipeline.train import model_card, training_rows
+from pipeline.config import InputError
 from pipeline.cli import main
 from tests.conftest import PARAMS, REPO, run
 
 TEXTS = ["MOFCOM tightened export licences for terbium.", "The Party committee studied Xi's speech.",
          "A tailings dam breach halted output.", "Leave a Reply"]
-
-
-@pytest.fixture(scope="module")
-def small_bundle(tmp_path_factory, table):
-    """A real (small, fast) model bundle trained on the five seed articles."""
-    from pipeline import model
-    params = load_params(PARAMS)
-    params["train"] = {**params["train"], "char_ngrams": False, "cv_folds": 3}
-    rows = training_rows(table[0], False)
-    rows = rows[rows["source"].eq("seeds")].reset_index(drop=True)
-    fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
-    directory = tmp_path_factory.mktemp("bundle")
-    bundle.save(directory, fitted, model_card(params, rows, thresholds, oof))
-    return directory, params
 
 
 @pytest.fixture
