@@ -43,7 +43,10 @@ def verify(directory: Path) -> tuple[dict, str]:
     manifest = directory / MANIFEST
     if not manifest.is_file():
         raise InputError(manifest, "model manifest not found; is this a policy-signals model directory?")
-    lines = [line for line in manifest.read_text(encoding="utf-8").splitlines() if line]
+    try:
+        lines = [line for line in manifest.read_text(encoding="utf-8").splitlines() if line]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(manifest, f"cannot read the manifest ({type(exc).__name__})") from exc
     if any("  " not in line for line in lines):
         raise InputError(manifest, "malformed line (expected '<sha256>  <file name>')")
     expected = {name: digest for digest, name in (line.split("  ", 1) for line in lines)}
@@ -54,13 +57,44 @@ def verify(directory: Path) -> tuple[dict, str]:
         actual[name] = sha256(directory / name)
         if expected.get(name) != actual[name]:
             raise InputError(directory / name, "SHA-256 does not match SHA256SUMS; refusing a modified model")
-    card = json.loads((directory / CARD).read_text(encoding="utf-8"))
-    if tuple(card.get("signals", ())) != SIGNALS:
-        raise InputError(directory / CARD, f"model signals {card.get('signals')} do not match {list(SIGNALS)}")
-    return card, actual[MODEL]
+    return check_card(directory / CARD), actual[MODEL]
+
+
+def check_card(path: Path) -> dict:
+    """The model card, refused unless it is a JSON object with our signals and a threshold in [0, 1] for each."""
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(path, f"model card is not readable JSON ({type(exc).__name__})") from exc
+    if not isinstance(card, dict):
+        raise InputError(path, "model card must be a JSON object")
+    signals = card.get("signals")
+    if not isinstance(signals, list) or tuple(signals) != SIGNALS:
+        raise InputError(path, f"model signals {signals} do not match {list(SIGNALS)}")
+    check_thresholds(card.get("thresholds"), path)
+    return card
+
+
+def check_thresholds(thresholds, source) -> dict:
+    """A threshold in [0, 1] for every signal, or an InputError naming `source`."""
+    if not isinstance(thresholds, dict):
+        raise InputError(source, "model has no 'thresholds' mapping")
+    for signal in SIGNALS:
+        value = thresholds.get(signal)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise InputError(source, f"threshold for '{signal}' must be a number in [0, 1], got {value!r}")
+    return thresholds
 
 
 def load(directory: Path) -> tuple[Pipeline, dict]:
-    """Load a bundle after checking its hashes and signals; raise InputError otherwise."""
+    """Load a bundle after checking its hashes, card and signals; raise InputError otherwise."""
     card, _ = verify(directory)
-    return joblib.load(Path(directory) / MODEL), card
+    path = Path(directory) / MODEL
+    try:
+        fitted = joblib.load(path)
+    except Exception as exc:  # a truncated or corrupt pickle raises almost anything
+        reason = " ".join(str(exc).split())[:120]
+        raise InputError(path, f"cannot load the model ({type(exc).__name__}: {reason})") from exc
+    if not isinstance(fitted, Pipeline) or not hasattr(fitted, "predict_proba"):
+        raise InputError(path, f"not a policy-signals model (a {type(fitted).__name__})")
+    return fitted, card

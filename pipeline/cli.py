@@ -1,23 +1,45 @@
 """The `policy-signals` command: one subcommand per pipeline step.
 
-Bad input raised as InputError becomes one line on stderr and exit code 2.
+Bad input raised as InputError becomes one line on stderr and exit code 2; Ctrl-C one line and
+exit code 130, SIGTERM one line and 143 (temporaries are removed on the way out either way).
 """
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 
 COMMANDS = {
+    "validate": "pipeline.validate",
     "split": "pipeline.split",
     "train": "pipeline.train",
     "evaluate": "pipeline.evaluate",
     "register": "pipeline.register",
+    "models": "pipeline.champion",
     "label": "pipeline.labelling",
     "agreement": "pipeline.agreement",
     "datacard": "pipeline.datacard",
     "score": "pipeline.score",
 }
 USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-signals COMMAND --help)"
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that cleanup runs as it does for Ctrl-C."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _stage_hint() -> str:
+    """Under `dvc repro`, DVC removed the stage's previous outputs before running it: say how to get them back."""
+    stage = os.environ.get("DVC_STAGE")
+    if not stage or stage == "validate":
+        return ""
+    return (f"\nhint: DVC removed the outputs of stage '{stage}' before it ran; `dvc checkout` restores the last "
+            "good ones from the cache, and `dvc repro` after the fix rebuilds them")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,8 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}{_stage_hint()}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"policy-signals {argv[0]}: interrupted; no partial output was left", file=sys.stderr)
+        return 130
+    except Terminated:
+        print(f"policy-signals {argv[0]}: terminated; no partial output was left", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ class InputError(Exception):
 
     def __init__(self, path: str | os.PathLike, problem: str):
         super().__init__(f"{path}: {problem}")
+        self.path, self.problem = path, problem
 
 
 def _num(lo: float | None = None, hi: float | None = None, integer: bool = False, lo_open: bool = False):
@@ -72,7 +74,7 @@ SCHEMA: dict[str, tuple] = {
     "evaluate.errors_per_signal": _num(0, integer=True),
     "evaluate.label_issues": _num(0, integer=True),
     "register.model_name": _STR,
-    "register.champion_tolerance": _num(0, 1),
+    "register.allow_worse": _BOOL,
 }
 
 
@@ -119,17 +121,32 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def _remove_orphans(target: Path) -> None:
-    """Delete temporaries beside `target` left by processes that no longer exist (killed runs)."""
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):
-        pid = stale.name[len(target.name) + 2:].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid():
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                stale.unlink(missing_ok=True)
-            except PermissionError:  # alive, someone else's
-                pass
+# Our temporaries: ".<target name>.<writer pid>.<8 random characters from mkstemp>.tmp".
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}\.tmp$")
+
+
+def is_temporary(path: str | os.PathLike) -> bool:
+    """True for a temporary written by `atomic_path` (never an input, whatever its directory)."""
+    return bool(_TEMPORARY.match(Path(path).name))
+
+
+def _remove_orphans(directory: Path) -> None:
+    """Delete temporaries in `directory` left by processes that no longer exist (killed runs),
+    whatever output they were for."""
+    try:
+        names = [entry.name for entry in os.scandir(directory) if entry.name.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if not match or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            (directory / name).unlink(missing_ok=True)
+        except (PermissionError, OverflowError):  # alive and someone else's, or not a PID
+            pass
 
 
 @contextmanager
@@ -137,17 +154,28 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it over `target` only on success.
 
     The temporary's name carries the writer's PID, so a run killed with SIGKILL leaves only a
-    hidden temporary, which the next write to the same target removes.
+    hidden temporary, which the next write into the same directory removes. A target that
+    cannot be written (a directory, a read-only place) is one InputError naming it.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
+    if target.is_dir():
+        raise InputError(target, "is a directory; give a file name")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_orphans(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
+    except OSError as exc:
+        blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+        problem = f"{blocking} is a file, not a folder" if blocking else exc.strerror or exc
+        raise InputError(target, f"cannot write here ({problem})") from exc
     try:
         yield Path(tmp)
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(target, f"cannot write ({exc.strerror or exc})") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

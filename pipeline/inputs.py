@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from pipeline.config import InputError
+from pipeline.config import InputError, is_temporary
 from pipeline.split import read_article, text_from_bytes
 
 TEXT_SUFFIXES = {".txt", ".md"}
@@ -40,7 +40,7 @@ def expand(arguments: list[str]) -> Iterator[str | Path]:
             continue
         path = Path(argument)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file()
+            found = sorted(p for p in path.rglob("*") if p.is_file() and not is_temporary(p)
                            and p.suffix.lower() in TEXT_SUFFIXES | HTML_SUFFIXES | TABLE_SUFFIXES)
             if not found:
                 raise InputError(path, "directory has no .txt, .md, .html, .csv, .jsonl or .parquet files")
@@ -48,7 +48,8 @@ def expand(arguments: list[str]) -> Iterator[str | Path]:
         elif path.exists():
             yield path
         elif glob.has_magic(argument):
-            matches = sorted(Path(m) for m in glob.glob(argument, recursive=True) if Path(m).is_file())
+            matches = sorted(Path(m) for m in glob.glob(argument, recursive=True)
+                             if Path(m).is_file() and not is_temporary(m))
             if not matches:
                 raise InputError(argument, "pattern matches no files")
             yield from matches
@@ -79,8 +80,10 @@ def _table_chunks(path: Path | str, suffix: str, handle=None) -> Iterator[pd.Dat
             yield batch.to_pandas()
 
 
-def table_units(path: Path | str, suffix: str, text_column: str, id_column: str | None, handle=None) -> Iterator[Unit]:
-    """Row chunks of a table, with a doc_id per row (the id column, else '<file>:<row>')."""
+def table_units(path: Path | str, suffix: str, text_column: str, id_column: str | None, handle=None,
+                doc_id: str | None = None) -> Iterator[Unit]:
+    """Row chunks of a table, with a doc_id per row (the id column, else '<table id>:<row>')."""
+    name = doc_id or Path(str(path)).name
     start = 0
     try:
         for chunk in _table_chunks(path, suffix, handle):
@@ -89,7 +92,7 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
             if id_column and id_column not in chunk.columns:
                 raise InputError(path, f"no id column '{id_column}'")
             ids = chunk[id_column].astype(str) if id_column else \
-                pd.Series([f"{Path(str(path)).name}:{start + i + 1}" for i in range(len(chunk))], index=chunk.index)
+                pd.Series([f"{name}:{start + i + 1}" for i in range(len(chunk))], index=chunk.index)
             rows = pd.DataFrame({"doc_id": ids.to_numpy(), "text": chunk[text_column].fillna("").astype(str).to_numpy()})
             start += len(chunk)
             yield Unit(rows=rows)
@@ -99,8 +102,9 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
         raise InputError(path, "table has no rows")
 
 
-def units(item: str | Path, text_column: str, id_column: str | None, stdin_format: str) -> Iterator[Unit]:
-    """The units of one expanded input."""
+def units(item: str | Path, text_column: str, id_column: str | None, stdin_format: str,
+          doc_id: str | None = None) -> Iterator[Unit]:
+    """The units of one expanded input; `doc_id` names it (default: the path as given)."""
     if item == "-":
         data = sys.stdin.buffer.read()
         if stdin_format in TABLE_SUFFIXES:
@@ -113,24 +117,13 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
     path = Path(item)
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
-        yield from table_units(path, suffix, text_column, id_column)
+        yield from table_units(path, suffix, text_column, id_column, doc_id=doc_id)
     elif suffix in HTML_SUFFIXES:
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(path, f"cannot read ({exc.strerror or exc})") from exc
-        yield Unit(doc_id=str(path), text=html_text(data, str(path)))
+        yield Unit(doc_id=doc_id or str(path), text=html_text(data, str(path)))
     else:  # .txt, .md and anything named explicitly
-        yield Unit(doc_id=str(path), text=read_article(path))
+        yield Unit(doc_id=doc_id or str(path), text=read_article(path))
 
-
-def expand_safely(arguments: list[str], failed: list[str], strict: bool) -> Iterator[str | Path]:
-    """`expand` one argument at a time, reporting (or, when strict, raising) arguments that match nothing."""
-    for argument in arguments:
-        try:
-            yield from expand([argument])
-        except InputError as exc:
-            if strict:
-                raise
-            failed.append(argument)
-            print(f"error: {exc} (skipped)", file=sys.stderr)

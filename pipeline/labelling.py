@@ -20,6 +20,7 @@ from pipeline.signals import SIGNALS
 from pipeline.train import read_table
 
 PROBA = [f"p_{s}" for s in SIGNALS]
+TABLE_COLUMNS = ["paragraph_id", "article_id", "label_source", "text"]  # what both actions need from `split`
 CONTEXT = ["article_id", "uncertainty", *PROBA, "text"]  # export-only columns that import ignores
 
 
@@ -91,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     table = read_table(args.data)
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(args.data, f"not a paragraphs table from `split` (no column '{missing[0]}')")
     if args.action == "export":
         fitted, card = bundle.load(args.model)
         out = suggestions(table, fitted, card["thresholds"])

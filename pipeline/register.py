@@ -1,8 +1,11 @@
 """Stage `register`: log the trained pipeline to MLflow, register it, and gate the champion alias.
 
-The new version always becomes `challenger`; `champion` moves to it only when
-its cross-validated macro-F1 is no worse than the current champion's by more
-than `register.champion_tolerance`.
+Model bytes already registered (same SHA-256) are not registered again: their version becomes
+`challenger` once more. `champion` moves only through the gate in `pipeline.champion` (never to
+a worse or incomparable model unless `register.allow_worse`). The stage runs on every `dvc repro`
+(a registration that failed is retried once the store is reachable) and writes what it found to
+the record `models/registry.json`, which DVC does not track: its run id and version number come
+from the store, not from the stage's inputs, so they must not enter dvc.lock.
 """
 from __future__ import annotations
 
@@ -13,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import bundle, model, tracking
+from pipeline import bundle, champion, model, tracking
 from pipeline.config import InputError, load_params, write_json
 from pipeline.signals import SIGNALS
 
-GATE_METRIC = "cv.macro_f1"
+GATE_METRIC = champion.GATE_METRIC
 HEADLINE = ("cv.macro_f1", "cv.micro_f1", "holdout.macro_f1", "baseline.macro_f1")
 EXAMPLE = ["MOFCOM tightened export licences for terbium and dysprosium.",
            "The Party committee held a study session and pledged to cut costs."]
@@ -28,11 +31,6 @@ def _logged_run(mlflow, model_sha256: str) -> str | None:
     found = mlflow.search_runs(filter_string=f"tags.`model.sha256` = '{model_sha256}'",
                                order_by=["attributes.start_time DESC"], max_results=1, output_format="list")
     return found[0].info.run_id if found else None
-
-
-def promote(current: float | None, candidate: float, tolerance: float) -> bool:
-    """The champion gate: no champion yet, or the candidate is at most `tolerance` worse."""
-    return current is None or candidate >= current - tolerance
 
 
 def trusted_types(fitted) -> list[str]:
@@ -46,49 +44,52 @@ def trusted_types(fitted) -> list[str]:
     return found
 
 
-def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str) -> dict:
-    """Log, register and alias one model version; returns what models/registry.json records."""
-    mlflow = tracking.client()
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
+def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sha256: str):
+    """Log the pipeline (skops where MLflow offers it) in the run that evaluated it, and register it."""
     from mlflow.models import infer_signature
 
-    name, tolerance = params["register"]["model_name"], params["register"]["champion_tolerance"]
-    flat = tracking.numeric(metrics)
     example = pd.DataFrame({"text": EXAMPLE})
     signature = infer_signature(example, fitted.predict_proba(example))
     run_id = _logged_run(mlflow, model_sha256)
-    with mlflow.start_run(run_id=run_id) as run:
+    with mlflow.start_run(run_id=run_id):
         if run_id is None:  # tracking was off or failed during evaluate: record the essentials here
             tracking.log_contents(mlflow, params, metrics, tracking.run_tags(card, model_sha256), [])
         skops = "skops" in getattr(mlflow.sklearn, "SUPPORTED_SERIALIZATION_FORMATS", ())
         extra = {"serialization_format": "skops", "skops_trusted_types": trusted_types(fitted)} if skops else {}
         # The pipeline holds our own vectoriser class, so the package ships with the model as code.
         info = mlflow.sklearn.log_model(fitted, name="model", signature=signature, input_example=example,
-                                        pyfunc_predict_fn="predict_proba", registered_model_name=name,
+                                        pyfunc_predict_fn="predict_proba",
+                                        registered_model_name=params["register"]["model_name"],
                                         metadata={"signals": list(SIGNALS), "thresholds": card["thresholds"]},
                                         code_paths=[str(Path(__file__).resolve().parent)], **extra)
-        run_id = run.info.run_id
+    return str(info.registered_model_version), "skops" if skops else "cloudpickle"
+
+
+def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str) -> dict:
+    """Register one model (once per SHA-256), gate the champion; returns what models/registry.json records."""
+    mlflow = tracking.client()
+    from mlflow import MlflowClient
+
     api = MlflowClient()
-    version = str(info.registered_model_version)
-    api.set_model_version_tag(name, version, GATE_METRIC, str(flat[GATE_METRIC]))
-    api.set_model_version_tag(name, version, "model.sha256", model_sha256)
+    name, allow_worse = params["register"]["model_name"], params["register"]["allow_worse"]
+    score = tracking.numeric(metrics)
+    key = champion.evaluation_key(card, params)
+    known = champion.versions_by_sha(api, name, model_sha256)
+    if known:
+        version, serialization = str(known[0].version), known[0].tags.get("serialization", "")
+    else:
+        version, serialization = _log_model(mlflow, fitted, card, metrics, params, model_sha256)
+    # The latest evaluation of these bytes is what the gate compares.
+    for tag, value in ((champion.SHA_TAG, model_sha256), (champion.EVAL_TAG, key),
+                       (GATE_METRIC, str(score[GATE_METRIC])), ("serialization", serialization)):
+        api.set_model_version_tag(name, version, tag, value)
     api.set_registered_model_alias(name, "challenger", version)
-    try:
-        champion = api.get_model_version_by_alias(name, "champion")
-        current = float(champion.tags.get(GATE_METRIC, "nan"))
-    except MlflowException as exc:  # only a missing alias means "no champion yet"; other errors propagate
-        if exc.error_code != "RESOURCE_DOES_NOT_EXIST" and "alias" not in str(exc).lower():
-            raise
-        champion, current = None, None
-    promoted = promote(current, flat[GATE_METRIC], tolerance)
+    promoted, decision = champion.gate(version, score[GATE_METRIC], key, champion.current_champion(api, name),
+                                       allow_worse)
     if promoted:
         api.set_registered_model_alias(name, "champion", version)
-    return {"name": name, "version": version, "run_id": run_id, "uri": f"models:/{name}/{version}",
-            "aliases": ["challenger", "champion"] if promoted else ["challenger"],
-            "champion_version": version if promoted else str(champion.version),
-            "metrics": {k: flat[k] for k in HEADLINE if k in flat},
-            "serialization": "skops" if skops else "cloudpickle"}
+    return {**champion.record(api, name, model_sha256), "new_version": not known, "decision": decision,
+            "metrics": {k: score[k] for k in HEADLINE if k in score}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,15 +104,18 @@ def main(argv: list[str] | None = None) -> int:
     fitted, card = bundle.load(args.model)
     try:
         metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(args.metrics, f"cannot read metrics ({exc})") from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(args.metrics, f"cannot read metrics ({type(exc).__name__})") from exc
+    if not isinstance(metrics, dict) or GATE_METRIC not in tracking.numeric(metrics):
+        raise InputError(args.metrics, f"no numeric '{GATE_METRIC}' in the metrics")
     sha = bundle.sha256(args.model / bundle.MODEL)
     record = tracking.guarded("model registration", lambda: register(fitted, card, metrics, params, sha))
     if record is None:
-        record = {"name": params["register"]["model_name"], "registered": False,
-                  "reason": f"MLflow tracking is {tracking.mode()} or unavailable; see the warning above"}
+        record = {"name": params["register"]["model_name"], "registered": False, "model_sha256": sha,
+                  "reason": f"tracking is off (${tracking.SWITCH}=off)" if tracking.mode() == "off" else
+                            "registration failed (see the warning); the next `dvc repro` tries again"}
     write_json(args.out, record)
-    if record.get("version"):
-        print(f"register: {record['uri']} is challenger; champion is version {record['champion_version']}",
-              file=sys.stderr)
+    if record["registered"]:
+        done = "registered as" if record["new_version"] else "already registered as"
+        print(f"register: {args.model} {done} {record['uri']} (challenger); {record['decision']}", file=sys.stderr)
     return 0

@@ -4,42 +4,52 @@ Documents are split by the same code that prepares training data. Work is done
 in batches (memory does not grow with the input), optionally on several cores,
 and the output appears only when complete (temporary file, then rename).
 Exit code 0: all inputs scored; 1: some inputs failed and were skipped
-(named on stderr); 2: nothing written (bad arguments, model or --strict failure).
+(named on stderr), or none could be scored (an existing output is left as it was);
+2: nothing written (bad arguments, an output that would clobber an input, model or
+--strict failure); 130: interrupted (Ctrl-C), 143: terminated (SIGTERM).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import deque
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from pipeline import inputs
+from pipeline import inputs, sources, workers
 from pipeline.outputs import Summary, Writer, output_format
 from pipeline.config import InputError, atomic_path
 from pipeline.scorer import Scorer
 from pipeline.split import paragraph_ids, split_article
 
+
+class NothingScored(Exception):
+    """Every input failed: the output must stay as it was."""
+
+
 def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
-    """One row per document to split, or per table row to score as it is: doc_id, text, split."""
+    """One row per document to split, or per table row to score as it is: doc_id, article_id
+    (what paragraph ids start with: a document's id without its file suffix, as in training), text, split."""
     if unit.text is not None:
-        return pd.DataFrame({"doc_id": [unit.doc_id], "text": [unit.text], "split": [True]})
-    return unit.rows.assign(split=split)
+        article = str(PurePosixPath(unit.doc_id).with_suffix(""))
+        return pd.DataFrame({"doc_id": [unit.doc_id], "article_id": [article], "text": [unit.text], "split": [True]})
+    return unit.rows.assign(article_id=unit.rows["doc_id"], split=split)
 
 
 def paragraphs(docs: pd.DataFrame) -> pd.DataFrame:
     """Documents cut by the training splitter (ids as in training); unsplit rows kept whole."""
     doc_ids, ids, positions, kinds, texts = [], [], [], [], []
-    for doc_id, text, split in zip(docs["doc_id"], docs["text"], docs["split"]):
+    for doc_id, article, text, split in zip(docs["doc_id"], docs["article_id"], docs["text"], docs["split"]):
         parts = split_article(text) if split else \
             ([{"position": 0, "kind": "row", "text": text}] if text.strip() else [])
         doc_ids += [doc_id] * len(parts)
-        ids += paragraph_ids(doc_id, [p["text"] for p in parts])
+        ids += paragraph_ids(article, [p["text"] for p in parts])
         positions += [p["position"] for p in parts]
         kinds += [p["kind"] for p in parts]
         texts += [p["text"] for p in parts]
@@ -88,8 +98,13 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
     """Something with submit(fn, *args) -> future: a local process pool, or a dask.distributed client
     (an existing cluster at `scheduler`, else a local cluster of `jobs` worker processes)."""
     if engine == "local":
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=workers.init, initargs=(os.getpid(),))
+        try:
             yield pool.submit
+        except BaseException:  # Ctrl-C, SIGTERM, a failed batch: end the workers now, not after their batches
+            workers.stop(pool)
+            raise
+        pool.shutdown()
         return
     from distributed import Client, LocalCluster
 
@@ -140,47 +155,80 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler (with --engine dask)")
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--strict", action="store_true", help="stop at the first failing input")
+    parser.add_argument("--keep-partial", action="store_true",
+                        help="keep a table's rows before its first bad row (default: such a table is skipped whole)")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.batch_size < 1 or args.explain < 0:
         parser.error("--jobs and --batch-size must be >= 1, --explain >= 0")
     return args
 
 
+def nothing_scored(output: Path, failed: list[str]) -> int:
+    kept = "left as it was" if output.exists() else "not written"
+    print(f"error: nothing could be scored ({len(failed)} input(s) failed); {output} {kept}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     suffix = output_format(args.output)
     summary_suffix = output_format(args.summary) if args.summary else None
-    scorer = Scorer.load(args.model, args.explain)
     failed: list[str] = []
+    found = sources.collect(args.inputs, failed, args.strict)
+    sources.check_outputs([args.output, *([args.summary] if args.summary else [])], args.inputs, found)
+    if not found:
+        return nothing_scored(args.output, failed)
+    scorer = Scorer.load(args.model, args.explain)
+    read, partial = [], []
 
     def frames() -> Iterator[pd.DataFrame]:
-        for item in inputs.expand_safely(args.inputs, failed, args.strict):
+        for source in found:
+            rows = 0
             try:
-                for unit in inputs.units(item, args.text_column, args.id_column, args.stdin_format):
-                    yield documents(unit, split=not args.no_split)
-            except InputError as exc:
+                for unit in sources.whole(source, args.text_column, args.id_column, args.stdin_format,
+                                          args.keep_partial):
+                    frame = documents(unit, split=not args.no_split)
+                    rows += len(frame)
+                    yield frame
+                read.append(source.doc_id)
+            except InputError as error:
+                exc = sources.located(error, source)
                 if args.strict:
-                    raise
-                failed.append(str(item))
-                print(f"error: {exc} (skipped)", file=sys.stderr)
+                    raise exc
+                if rows and not args.keep_partial:  # the first reading was clean, this one was not
+                    raise InputError(exc.path, f"changed while being scored ({exc.problem}); nothing written") from exc
+                (partial if rows else failed).append(str(source.item))
+                kept = f" (kept its first {rows} rows: --keep-partial)" if rows else " (skipped)"
+                print(f"error: {exc}{kept}", file=sys.stderr)
 
     from tqdm import tqdm
 
     summary = Summary() if args.summary else None
-    with atomic_path(args.output) as tmp:
-        writer = Writer(tmp, suffix)
-        progress = tqdm(unit=" paragraphs", disable=not sys.stderr.isatty(), file=sys.stderr)
-        for batch in scored_batches(batches(frames(), args.batch_size), scorer, args.model, args.jobs,
-                                    args.engine, args.scheduler):
+    try:
+        with ExitStack() as stack:
+            tmp = stack.enter_context(atomic_path(args.output))  # both outputs are claimed before any work
+            summary_tmp = stack.enter_context(atomic_path(args.summary)) if args.summary else None
+            writer = Writer(tmp, suffix)
+            progress = tqdm(unit=" paragraphs", disable=not sys.stderr.isatty(), file=sys.stderr)
+            stream = stack.enter_context(closing(scored_batches(batches(frames(), args.batch_size), scorer,
+                                                                args.model, args.jobs, args.engine, args.scheduler)))
+            for batch in stream:
+                if summary is not None:
+                    summary.add(batch)
+                writer.write(batch if args.include_text else batch.drop(columns=["text"]))
+                progress.update(len(batch))
+            progress.close()
+            if not read and not partial:
+                raise NothingScored
+            writer.close(scorer.empty(args.include_text))
             if summary is not None:
-                summary.add(batch)
-            writer.write(batch if args.include_text else batch.drop(columns=["text"]))
-            progress.update(len(batch))
-        progress.close()
-        writer.close(scorer.empty(args.include_text))
-        if args.summary:
-            with atomic_path(args.summary) as summary_tmp:
                 Writer(summary_tmp, summary_suffix).close(summary.frame())
-    print(f"score: {writer.rows} paragraphs -> {args.output}"
-          + (f"; {len(failed)} input(s) failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
-    return 1 if failed else 0
+    except NothingScored:
+        return nothing_scored(args.output, failed)
+    line = f"score: {writer.rows} paragraphs from {len(read) + len(partial)} input(s) -> {args.output}"
+    if failed:
+        line += f"; {len(failed)} input(s) failed and were skipped whole: {', '.join(failed)}"
+    if partial:
+        line += f"; {len(partial)} table(s) kept only their rows before a bad row: {', '.join(partial)}"
+    print(line, file=sys.stderr)
+    return 1 if failed or partial else 0

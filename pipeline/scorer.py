@@ -37,7 +37,7 @@ class Scorer:
                                        f"{str(exc).splitlines()[0][:200]})") from exc
             if tuple(metadata.get("signals", ())) != SIGNALS:
                 raise InputError(spec, f"model signals {metadata.get('signals')} do not match {list(SIGNALS)}")
-            return cls(fitted, metadata["thresholds"], explain_top)
+            return cls(fitted, bundle.check_thresholds(metadata.get("thresholds"), spec), explain_top)
         fitted, card = bundle.load(Path(spec))
         return cls(fitted, card["thresholds"], explain_top)
 

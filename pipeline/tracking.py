@@ -9,11 +9,15 @@ a warning, the stage still succeeds), `strict` (a failure stops the stage),
 """
 from __future__ import annotations
 
+import io
+import logging
 import os
 import subprocess
 import sys
+import warnings
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from pipeline.config import InputError, flatten
 
@@ -62,14 +66,48 @@ def client():
     return mlflow
 
 
+def cause(exc: BaseException) -> str:
+    """`Type: message` of the root of an exception chain, on one line: the real reason ("attempt to
+    write a readonly database"), not a wrapper's first line (SQLAlchemy's autoflush note)."""
+    chain = [exc]
+    while len(chain) < 20:
+        following = chain[-1].__cause__ or chain[-1].__context__
+        if following is None or following in chain:
+            break
+        chain.append(following)
+    for candidate in reversed(chain):
+        lines = [line.strip() for line in str(candidate).splitlines()
+                 if line.strip() and not line.strip().startswith(("(raised as a result of", "(Background on this"))]
+        if lines:
+            return f"{type(candidate).__name__}: {lines[0]}"[:300]
+    return type(exc).__name__
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Silence MLflow's and its libraries' log lines, prints and warnings: our own line says what happened."""
+    loggers = [logging.getLogger(name) for name in ("mlflow", "alembic", "sqlalchemy", "urllib3", "git")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        with warnings.catch_warnings(), redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def guarded(what: str, action: Callable[[], Any]) -> Any:
     """Run an MLflow action per the switch: skipped when off, a warning or an error when it fails."""
     if mode() == "off":
         return None
     try:
-        return action()
+        with quiet():
+            return action()
     except Exception as exc:  # any store, network or lock failure
-        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+        reason = cause(exc)
         if mode() == "strict":
             raise TrackingError(tracking_uri(), f"{what} failed ({reason})") from exc
         print(f"warning: {what} was not logged to MLflow at {tracking_uri()} ({reason}); "

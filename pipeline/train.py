@@ -32,6 +32,16 @@ def training_rows(table: pd.DataFrame, use_weak: bool) -> pd.DataFrame:
     return table[keep].reset_index(drop=True)
 
 
+def check_trainable(rows: pd.DataFrame, source) -> None:
+    """Refuse training rows that cannot give a model: fewer than two articles, or a signal with no positive."""
+    if rows["article_id"].nunique() < 2:
+        raise InputError(source, "training needs labelled paragraphs from at least two articles "
+                                 "(thresholds are tuned on article-grouped folds)")
+    empty = [s for s in SIGNALS if rows[s].sum() == 0]
+    if empty:
+        raise InputError(source, f"no positive training example for signal '{empty[0]}'")
+
+
 def data_hash(rows: pd.DataFrame) -> str:
     """SHA-256 of exactly what the model learns from: ids, texts and labels, in order."""
     digest = hashlib.sha256()
@@ -69,12 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     params = load_params(args.params)
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
-    if rows["article_id"].nunique() < 2:
-        raise InputError(args.data, "training needs labelled paragraphs from at least two articles "
-                                    "(thresholds are tuned on article-grouped folds)")
-    empty = [s for s in SIGNALS if rows[s].sum() == 0]
-    if empty:
-        raise InputError(args.data, f"no positive training example for signal '{empty[0]}'")
+    check_trainable(rows, args.data)
     fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
     card = model_card(params, rows, thresholds, oof)
     bundle.save(args.out, fitted, card)

@@ -42,9 +42,9 @@ def _kept(name: str) -> bool:
     return parts[3] in folder[:SMALL_CORPUS.get(parts[2], 0)]
 
 
-def copy_repo(target: Path, small: bool = True) -> Path:
-    """Copy the working tree (tracked and untracked, not ignored) into `target` as a fresh git repo;
-    with `small`, only the SMALL_CORPUS articles and their labels."""
+def copy_repo(target: Path, replace: dict[str, str] | None = None, small: bool = True) -> Path:
+    """Copy the working tree (tracked and untracked, not ignored) into `target` as a fresh git repo; with
+    `small`, only the SMALL_CORPUS articles and their labels; files named in `replace` get that content."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.split("\0")
     for name in filter(None, listed):
@@ -57,6 +57,8 @@ def copy_repo(target: Path, small: bool = True) -> Path:
         ids = set(build_paragraphs(target / "data" / "articles")["paragraph_id"])
         gold = labels.read_labels(target / "data" / "labels.csv")
         labels.write_labels(gold[gold["paragraph_id"].isin(ids)], target / "data" / "labels.csv")
+    for name, content in (replace or {}).items():
+        (target / name).write_text(content)
     for args in (["git", "init", "-q"], ["git", "add", "-A"],
                  ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
         subprocess.run(args, cwd=target, check=True)
@@ -97,3 +99,44 @@ def trained(table, params):
         pass
     fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows)
     return fitted, thresholds
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory, trained, params, table):
+    """The production model saved as a bundle directory, as `train` writes it."""
+    import numpy as np
+    from pipeline import bundle
+    from pipeline.signals import SIGNALS
+    from pipeline.train import model_card, training_rows
+    fitted, thresholds = trained
+    directory = tmp_path_factory.mktemp("model")
+    rows = training_rows(table[0], False)
+    bundle.save(directory, fitted, model_card(params, rows, thresholds, np.zeros((len(rows), len(SIGNALS)))))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def big_table(tmp_path_factory):
+    """40,000 short table rows: enough scoring to interrupt a run part-way."""
+    import pandas as pd
+    path = tmp_path_factory.mktemp("big") / "rows.csv"
+    texts = ["MOFCOM tightened export licences for terbium and dysprosium shipments to Japan.",
+             "The Party committee held a study session on discipline and pledged to cut costs."]
+    pd.DataFrame({"text": texts * 20000}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_bundle(tmp_path_factory, table):
+    """A real (small, fast) model bundle trained on the five seed articles, and its params."""
+    from pipeline import bundle, model
+    from pipeline.train import model_card, training_rows
+    from pipeline.config import load_params
+    params = load_params(PARAMS)
+    params["train"] = {**params["train"], "char_ngrams": False, "cv_folds": 3}
+    rows = training_rows(table[0], False)
+    rows = rows[rows["source"].eq("seeds")].reset_index(drop=True)
+    fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
+    directory = tmp_path_factory.mktemp("bundle")
+    bundle.save(directory, fitted, model_card(params, rows, thresholds, oof))
+    return directory, params

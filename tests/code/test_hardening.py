@@ -96,15 +96,6 @@ def score_command(input_path, output):
     return [sys.executable, "-m", "pipeline", "score", str(input_path), "-o", str(output), "--no-split"]
 
 
-@pytest.fixture(scope="module")
-def big_table(tmp_path_factory):
-    path = tmp_path_factory.mktemp("big") / "rows.csv"
-    texts = ["MOFCOM tightened export licences for terbium and dysprosium shipments to Japan.",
-             "The Party committee held a study session on discipline and pledged to cut costs."]
-    pd.DataFrame({"text": texts * 20000}).to_csv(path, index=False)
-    return path
-
-
 @pytest.mark.skipif(not (REPO / "models" / "SHA256SUMS").is_file(), reason="needs the trained model (dvc repro)")
 def test_sigkill_leaves_no_partial_output_and_a_rerun_succeeds(big_table, tmp_path):
     out = tmp_path / "out.parquet"

@@ -10,23 +10,13 @@ from pipeline import bundle
 from pipeline.cli import main
 from pipeline.scorer import Scorer, score_texts
 from pipeline.signals import SIGNALS
-from tests.conftest import ARTICLES, REPO
+from tests.conftest import ARTICLES, LABELS, REPO
 
 PAGE = """<html><head><script>document.write('tracking')</script><title>Licences</title></head><body>
 <nav><a href="/">Home</a> | <a href="/news">News</a></nav><article><h1>MOFCOM tightens terbium licences</h1>
 <p>The commerce ministry said on Monday it would require licences for terbium exports, raising supply risks
 for Japanese magnet makers.</p><p>Separately, China Northern Rare Earth appointed a new general manager and
 merged two smelting units.</p></article><footer>Copyright 2026 Example News</footer></body></html>"""
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, trained, params, table):
-    from pipeline.train import model_card, training_rows
-    fitted, thresholds = trained
-    directory = tmp_path_factory.mktemp("model")
-    rows = training_rows(table[0], False)
-    bundle.save(directory, fitted, model_card(params, rows, thresholds, np.zeros((len(rows), len(SIGNALS)))))
-    return directory
 
 
 @pytest.fixture
@@ -54,9 +44,8 @@ def test_mixed_folder_scores_into_parquet_with_summary_and_names_the_corrupt_fil
     assert code == 1
     assert "broken.txt: not valid UTF-8" in err and "1 input(s) failed" in err
     rows = pd.read_parquet(out)
-    assert rows.groupby("doc_id").size().to_dict() == {
-        str(mixed / "000_4351a19fe1e57ad0.txt"): 14, str(mixed / "001_7a7fa9385e29f0b9.txt"): 9,
-        "r1": 1, "r2": 1, str(mixed / "sub" / "page.html"): 3}
+    assert rows.groupby("doc_id").size().to_dict() == {  # ids relative to the folder given
+        "000_4351a19fe1e57ad0.txt": 14, "001_7a7fa9385e29f0b9.txt": 9, "r1": 1, "r2": 1, "sub/page.html": 3}
     assert list(rows.columns[:5]) == ["doc_id", "paragraph_id", "position", "kind", "text"]
     page = rows[rows["doc_id"].str.endswith("page.html")]
     assert "tracking" not in " ".join(page["text"]) and "Home" not in " ".join(page["text"])
@@ -70,12 +59,38 @@ def test_mixed_folder_scores_into_parquet_with_summary_and_names_the_corrupt_fil
     assert per_doc["max_p_export"].between(0, 1).all()
 
 
-def test_paragraph_ids_match_training_ids(mixed, model_dir, tmp_path, capsys, table):
-    out = tmp_path / "out.csv"
-    score([mixed / "000_4351a19fe1e57ad0.txt", "-o", out, "--model", model_dir], capsys)
-    scored = pd.read_csv(out)["paragraph_id"].str.replace(r"^.*000_4351a19fe1e57ad0\.txt-", "", regex=True)
-    trained = table[0].loc[table[0]["article_id"].eq("000_4351a19fe1e57ad0"), "paragraph_id"]
-    assert list(scored) == list(trained.str.replace("000_4351a19fe1e57ad0-", ""))
+def test_paragraph_ids_match_training_ids(model_dir, tmp_path, capsys, table):
+    """Every bundled article scores with exactly its ids in data/labels.csv, named as a file or through its
+    folder, from any working directory."""
+    labelled = pd.read_csv(LABELS)["paragraph_id"]
+    seeds = ARTICLES / "seeds"
+    for args, cwd in (([seeds], REPO), ([seeds / "000_4351a19fe1e57ad0.txt", seeds / "003_c9d44043f7960dc5.txt"], REPO),
+                      (["seeds"], ARTICLES), (["../seeds"], ARTICLES / "team")):
+        out = tmp_path / "out.csv"
+        done = subprocess.run([sys.executable, "-m", "pipeline", "score", *map(str, args), "-o", str(out),
+                               "--model", str(model_dir)], cwd=cwd, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        scored = pd.read_csv(out)
+        for doc_id, rows in scored.groupby("doc_id"):
+            stem = doc_id.removesuffix(".txt")
+            assert "/" not in doc_id and list(rows["paragraph_id"]) == \
+                list(table[0].loc[table[0]["article_id"].eq(stem), "paragraph_id"]), doc_id
+            assert set(rows["paragraph_id"]) == set(labelled[labelled.str.startswith(stem + "-")])
+        assert scored["doc_id"].nunique() == (len(args) if len(args) > 1 else 5)
+
+
+def test_tables_in_different_folders_never_collide(model_dir, tmp_path, capsys):
+    for folder, text in (("a", "MOFCOM tightened export licences."), ("b", "The Party committee met.")):
+        (tmp_path / folder).mkdir()
+        pd.DataFrame({"text": [text]}).to_csv(tmp_path / folder / "t.csv", index=False)
+    out, summary = tmp_path / "o.csv", tmp_path / "s.csv"
+    code, _ = score([tmp_path / "a" / "t.csv", tmp_path / "b" / "t.csv", "-o", out, "--summary", summary,
+                     "--model", model_dir], capsys)
+    assert code == 0
+    assert pd.read_csv(out)["doc_id"].tolist() == ["a/t.csv:1", "b/t.csv:1"]
+    assert pd.read_csv(summary)["doc_id"].tolist() == ["a/t.csv:1", "b/t.csv:1"]
+    code, _ = score([tmp_path, "-o", tmp_path.parent / "o2.csv", "--model", model_dir], capsys)
+    assert pd.read_csv(tmp_path.parent / "o2.csv")["doc_id"].tolist() == ["a/t.csv:1", "b/t.csv:1"]
 
 
 def test_cli_python_api_and_bundle_give_identical_probabilities(mixed, model_dir, tmp_path, capsys):

@@ -13,26 +13,12 @@ import pandas as pd
 import pytest
 
 from pipeline import bundle, register, tracking
-from pipeline.config import InputError, load_params
-from pipeline.train import model_card, training_rows
+from pipeline.config import InputError
+from pipeline.cli import main
 from tests.conftest import PARAMS, REPO, run
 
 TEXTS = ["MOFCOM tightened export licences for terbium.", "The Party committee studied Xi's speech.",
          "A tailings dam breach halted output.", "Leave a Reply"]
-
-
-@pytest.fixture(scope="module")
-def small_bundle(tmp_path_factory, table):
-    """A real (small, fast) model bundle trained on the five seed articles."""
-    from pipeline import model
-    params = load_params(PARAMS)
-    params["train"] = {**params["train"], "char_ngrams": False, "cv_folds": 3}
-    rows = training_rows(table[0], False)
-    rows = rows[rows["source"].eq("seeds")].reset_index(drop=True)
-    fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
-    directory = tmp_path_factory.mktemp("bundle")
-    bundle.save(directory, fitted, model_card(params, rows, thresholds, oof))
-    return directory, params
 
 
 @pytest.fixture
@@ -112,20 +98,90 @@ def test_unreachable_server_warns_or_fails_as_configured(monkeypatch, small_bund
         log(small_bundle, params, 0.8, tmp_path)
 
 
-def test_champion_moves_only_when_the_gate_allows(store, small_bundle):
+def gated(params, allow_worse=False):
+    return {**params, "register": {"model_name": "policy-signals", "allow_worse": allow_worse}}
+
+
+def test_same_model_bytes_are_registered_once(store, small_bundle):
     directory, params = small_bundle
     fitted, card = bundle.load(directory)
     sha = bundle.sha256(directory / bundle.MODEL)
-    params = {**params, "register": {"model_name": "policy-signals", "champion_tolerance": 0.02}}
-    first = register.register(fitted, card, metrics(0.80), params, sha)
-    worse = register.register(fitted, card, metrics(0.75), params, sha)
-    close = register.register(fitted, card, metrics(0.79), params, sha)
-    assert [first["version"], worse["version"], close["version"]] == ["1", "2", "3"]
-    assert first["champion_version"] == "1" and worse["champion_version"] == "1"
-    assert close["champion_version"] == "3" and "champion" in close["aliases"]
+    first = register.register(fitted, card, metrics(0.80), gated(params), sha)
+    again = register.register(fitted, card, metrics(0.80), gated(params), sha)
+    assert (first["version"], first["new_version"]) == ("1", True)
+    assert (again["version"], again["new_version"]) == ("1", False) and again["decision"].endswith("already champion")
+    assert len(store.MlflowClient().search_model_versions("name = 'policy-signals'")) == 1
+
+
+def test_champion_gate_never_promotes_a_worse_or_incomparable_model_unless_asked(store, small_bundle):
+    directory, params = small_bundle
+    fitted, card = bundle.load(directory)
+    other_data = {**card, "training_data": {**card["training_data"], "sha256": "0" * 64}}
+    first = register.register(fitted, card, metrics(0.80), gated(params), "1" * 64)
+    worse = register.register(fitted, card, metrics(0.795), gated(params), "2" * 64)
+    assert first["champion_version"] == "1" and "champion" in first["aliases"] and first["models_is_champion"]
+    assert worse["champion_version"] == "1" and worse["aliases"] == ["challenger"] and not worse["models_is_champion"]
+    assert "not promoted: cv.macro_f1 0.7950 vs champion version 1's 0.8000 on the same evaluation" in worse["decision"]
+    incomparable = register.register(fitted, other_data, metrics(0.90), gated(params), "3" * 64)
+    assert incomparable["champion_version"] == "1" and "different evaluation" in incomparable["decision"]
+    better = register.register(fitted, card, metrics(0.81), gated(params), "4" * 64)
+    assert better["champion_version"] == "4" and "0.8100 vs champion version 1's 0.8000" in better["decision"]
+    forced = register.register(fitted, card, metrics(0.70), gated(params, allow_worse=True), "5" * 64)
+    assert forced["champion_version"] == "5" and "register.allow_worse" in forced["decision"]
     client = store.MlflowClient()
-    assert str(client.get_model_version_by_alias("policy-signals", "champion").version) == "3"
-    assert str(client.get_model_version_by_alias("policy-signals", "challenger").version) == "3"
+    assert str(client.get_model_version_by_alias("policy-signals", "champion").version) == "5"
+    assert client.get_model_version("policy-signals", "5").tags["model.sha256"] == "5" * 64
+
+
+def test_models_command_tells_which_version_is_champion_and_whether_models_is_it(store, small_bundle, tmp_path,
+                                                                                  capsys):
+    directory, params = small_bundle
+    directory = shutil.copytree(directory, tmp_path / "models")
+    fitted, card = bundle.load(directory)
+    sha = bundle.sha256(directory / bundle.MODEL)
+    (tmp_path / "params.yaml").write_text(PARAMS.read_text())
+    register.register(fitted, card, metrics(0.80), gated(params), sha)
+    assert main(["models", "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    assert state["champion_version"] == state["models_version"] == "1" and state["models_is_champion"]
+    assert state["champion_sha256"] == state["models_sha256"] == sha
+    assert not state["record_was_current"]  # there was no record: now there is one
+    assert json.loads((directory / "registry.json").read_text())["version"] == "1"
+    register.register(fitted, card, metrics(0.85), gated(params), "f" * 64)  # a better model elsewhere
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("champion: policy-signals version 2 (sha256 ffffffffffff")
+    assert out[1].endswith("version 1; it is NOT the champion")
+    assert out[2] == "models/registry.json was out of date and has been rewritten"
+    record = json.loads((directory / "registry.json").read_text())
+    assert record["champion_version"] == "2" and not record["models_is_champion"]
+    assert main(["models", "--json"]) == 0 and json.loads(capsys.readouterr().out)["record_was_current"]
+    assert main(["models", "promote", "1"]) == 0 and "version 1 of policy-signals is champion" in capsys.readouterr().err
+    assert main(["models", "promote", "9"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: sqlite:///") and "promoting failed" in err
+
+
+def test_failed_registration_is_one_line_with_the_real_cause_and_retried(small_bundle, tmp_path):
+    directory, _ = small_bundle
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics(0.8)))
+    (tmp_path / "params.yaml").write_text(PARAMS.read_text())
+    db = tmp_path / "mlflow.db"
+    command = ["python", "-m", "pipeline", "register", "--model", str(directory), "--metrics", "metrics.json",
+               "--out", "registry.json"]
+    assert run(["python", "-m", "pipeline", "models", "--model", str(directory)], cwd=tmp_path,
+               MLFLOW_TRACKING_URI=f"sqlite:///{db}").returncode == 0  # creates the store
+    done = run(command, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///file:{db}?mode=ro&uri=true")
+    assert done.returncode == 0
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "model registration was not logged" in done.stderr and "attempt to write a readonly database" in done.stderr
+    record = json.loads((tmp_path / "registry.json").read_text())
+    assert record["registered"] is False and "next `dvc repro` tries again" in record["reason"]
+    done = run(command, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}")  # the store is writable again
+    assert done.returncode == 0 and done.stderr.count("\n") == 1, done.stderr
+    record = json.loads((tmp_path / "registry.json").read_text())
+    assert record["registered"] and record["version"] == "1" and record["model_sha256"] == bundle.sha256(
+        directory / bundle.MODEL)
 
 
 def test_champion_scores_through_pyfunc_like_the_local_bundle(store, small_bundle, tmp_path):

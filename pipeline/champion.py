@@ -1,0 +1,179 @@
+"""The live model: the champion gate, and `policy-signals models` (which version is champion, its hash,
+and whether `models/` is it).
+
+Every registered version carries tags for its model file's SHA-256, the evaluation it was scored on
+(a key over the training data's hash and the cross-validation settings) and its cross-validated
+macro-F1. The gate compares a candidate with the champion only on the same evaluation, and never
+promotes a worse or incomparable model unless `register.allow_worse` is set or a person runs
+`policy-signals models promote VERSION`.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+
+from pipeline import bundle, tracking
+from pipeline.config import InputError, load_params, write_json
+
+GATE_METRIC = "cv.macro_f1"
+SHA_TAG, EVAL_TAG = "model.sha256", "eval.key"
+
+
+def evaluation_key(card: dict, params: dict) -> str:
+    """Same key, same evaluation: the exact rows scored (ids, texts, labels) and the folds cut from them."""
+    spec = {"data": card["training_data"]["sha256"], "cv_folds": params["evaluate"]["cv_folds"], "metric": GATE_METRIC}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def gate(version: str, score: float, key: str, champion, allow_worse: bool) -> tuple[bool, str]:
+    """(promote?, what was decided and why) for a candidate against the champion version (or None)."""
+    if champion is None:
+        return True, f"version {version} is champion (there was none)"
+    if str(champion.version) == version:
+        return True, f"version {version} is already champion"
+    theirs = float(champion.tags.get(GATE_METRIC, "nan"))
+    same = champion.tags.get(EVAL_TAG) == key and not math.isnan(theirs)
+    versus = f"{GATE_METRIC} {score:.4f} vs champion version {champion.version}'s " + \
+        (f"{theirs:.4f} on the same evaluation" if same else "on a different evaluation (data or folds changed)")
+    if allow_worse:
+        return True, f"version {version} is champion: {versus}; promoted because register.allow_worse is true"
+    if same and score >= theirs:
+        return True, f"version {version} is champion: {versus}"
+    action = "not promoted" if same else "not compared, so not promoted"
+    return False, (f"version {version} {action}: {versus}; champion stays version {champion.version} "
+                   f"(`policy-signals models promote {version}` overrides)")
+
+
+def versions_by_sha(api, name: str, sha: str) -> list:
+    """Registered versions of `name` whose model file has this SHA-256, oldest first."""
+    found = api.search_model_versions(f"name = '{name}'")
+    return sorted((v for v in found if v.tags.get(SHA_TAG) == sha), key=lambda v: int(v.version))
+
+
+def current_champion(api, name: str):
+    """The champion version, or None when the alias (or the model) does not exist yet."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return api.get_model_version_by_alias(name, "champion")
+    except MlflowException as exc:  # only a missing alias/model means "no champion"; other errors propagate
+        if exc.error_code != "RESOURCE_DOES_NOT_EXIST" and "alias" not in str(exc).lower():
+            raise
+        return None
+
+
+def record(api, name: str, sha: str) -> dict:
+    """What the store says about model bytes `sha`: their version, aliases and evaluation, and the champion.
+    This is the content of models/registry.json (the register stage adds what its gate decided)."""
+    live = current_champion(api, name)
+    out = {"name": name, "model_sha256": sha, "registered": False,
+           "champion_version": str(live.version) if live else None,
+           "champion_sha256": live.tags.get(SHA_TAG) if live else None,
+           "models_is_champion": live is not None and live.tags.get(SHA_TAG) == sha}
+    mine = versions_by_sha(api, name, sha)
+    if mine:
+        version = api.get_model_version(name, mine[0].version)
+        out.update({"registered": True, "version": str(version.version), "uri": f"models:/{name}/{version.version}",
+                    "run_id": version.run_id, "aliases": sorted(version.aliases),
+                    "evaluation": version.tags.get(EVAL_TAG), GATE_METRIC: _number(version.tags.get(GATE_METRIC)),
+                    "serialization": version.tags.get("serialization")})
+    return out
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def status(models: Path, name: str) -> dict:
+    """The truth about the live model, from the store; rewrites models/registry.json when it no longer
+    describes what `models/` holds (after `dvc exp apply` or `dvc checkout`, which run no stage)."""
+    _, sha = bundle.verify(models)
+    tracking.connect()
+    from mlflow import MlflowClient
+
+    api = MlflowClient()
+    live = record(api, name, sha)
+    champion = current_champion(api, name)
+    path = models / "registry.json"
+    try:
+        on_disk = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        on_disk = {}
+    current = isinstance(on_disk, dict) and all(on_disk.get(k) == v for k, v in live.items())
+    if not current:
+        write_json(path, {**live, "decision": "rewritten by `policy-signals models`: models/ changed outside "
+                                              "`dvc repro`, or the aliases moved"})
+    return {"name": name, "models_dir": str(models), "models_sha256": sha,
+            "models_version": live.get("version"), "champion_version": live["champion_version"],
+            "champion_sha256": live["champion_sha256"],
+            "champion_" + GATE_METRIC: _number(champion.tags.get(GATE_METRIC)) if champion else None,
+            "models_is_champion": live["models_is_champion"], "record_was_current": current}
+
+
+def describe(state: dict) -> list[str]:
+    """`policy-signals models` as lines for people."""
+    lines = []
+    if state["champion_version"]:
+        lines.append(f"champion: {state['name']} version {state['champion_version']} "
+                     f"(sha256 {(state['champion_sha256'] or 'unknown')[:12]}, "
+                     f"{GATE_METRIC} {state['champion_' + GATE_METRIC]})")
+    else:
+        lines.append(f"champion: none (no version of '{state['name']}' is champion)")
+    held = f"version {state['models_version']}" if state["models_version"] else \
+        "not registered (`dvc repro` registers it)"
+    verdict = "it is the champion" if state["models_is_champion"] else "it is NOT the champion"
+    lines.append(f"{state['models_dir']}: sha256 {state['models_sha256'][:12]}, {held}; {verdict}")
+    if not state["record_was_current"]:
+        lines.append(f"{state['models_dir']}/registry.json was out of date and has been rewritten")
+    return lines
+
+
+def promote(name: str, version: str) -> str:
+    """Move `champion` to a version by hand (a person's decision, whatever the gate says)."""
+    tracking.connect()
+    from mlflow import MlflowClient
+
+    api = MlflowClient()
+    api.get_model_version(name, version)  # refuses an unknown version
+    api.set_registered_model_alias(name, "champion", version)
+    return f"version {version} of {name} is champion (promoted by hand)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="policy-signals models", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", nargs="?", choices=["status", "promote"], default="status")
+    parser.add_argument("version", nargs="?", help="with promote: the version to make champion")
+    parser.add_argument("--model", type=Path, default=Path("models"), help="the local model bundle to check")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--json", action="store_true", help="print the status as JSON")
+    args = parser.parse_args(argv)
+
+    name = load_params(args.params)["register"]["model_name"]
+    if args.action == "promote":
+        if not args.version:
+            parser.error("promote needs a VERSION")
+        done = _store("promoting", lambda: promote(name, args.version))
+        print(done, file=sys.stderr)
+        return 0
+    state = _store("reading the registry", lambda: status(args.model, name))
+    print(json.dumps(state, indent=2) if args.json else "\n".join(describe(state)))
+    return 0
+
+
+def _store(what: str, action):
+    """Run a registry action; a store failure is one line naming the store and the real cause."""
+    try:
+        with tracking.quiet():
+            return action()
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(tracking.tracking_uri(), f"{what} failed ({tracking.cause(exc)})") from exc

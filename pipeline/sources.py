@@ -1,0 +1,177 @@
+"""What `score` reads and writes: input files with stable document ids, read whole or not at all,
+and outputs that can never clobber an input, all settled before any work.
+
+A document's id is its path relative to the argument that found it (a directory: relative to it;
+a glob: relative to the pattern's fixed leading folders; a file: its name), so ids do not change
+with the working directory. Inputs that would share an id keep as many parent folders as it takes
+to differ (`a/t.csv`, `b/t.csv`). The same file reached twice is read once.
+"""
+from __future__ import annotations
+
+import fnmatch
+import glob
+import json
+import os
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from pipeline import inputs
+from pipeline.config import InputError
+
+
+@dataclass
+class Source:
+    """One input: a file (or '-' for standard input) and its document id."""
+    item: Path | str
+    doc_id: str
+
+
+def root_of(argument: str) -> Path:
+    """The folder ids are relative to: a directory itself, a file's folder, a glob's fixed prefix."""
+    path = Path(argument)
+    if path.is_dir():
+        return path
+    if path.exists() or not glob.has_magic(argument):
+        return path.parent
+    fixed = []
+    for part in path.parts:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def _unique(ids: dict[Path, str]) -> dict[Path, str]:
+    """Lengthen colliding ids with parent folders of their real paths until every id is unique."""
+    ids = dict(ids)
+    while True:
+        holders: dict[str, list[Path]] = defaultdict(list)
+        for real, doc_id in ids.items():
+            holders[doc_id].append(real)
+        clashing = [real for group in holders.values() if len(group) > 1 for real in group]
+        if not clashing:
+            return ids
+        for real in clashing:
+            depth = len(Path(ids[real]).parts) + 1
+            ids[real] = Path(*real.parts[-depth:]).as_posix() if depth < len(real.parts) else real.as_posix()
+
+
+def collect(arguments: list[str], failed: list[str], strict: bool) -> list[Source]:
+    """Expand arguments into sources with unique ids; an argument matching nothing is reported
+    (stderr, added to `failed`) or, when strict, raised."""
+    found: dict[Path, Path] = {}  # real path -> path as found
+    relative: dict[Path, str] = {}
+    order: list[Path | str] = []
+    for argument in arguments:
+        if argument == "-":
+            order.append("-")
+            continue
+        try:
+            files = list(inputs.expand([argument]))
+        except InputError as exc:
+            if strict:
+                raise
+            failed.append(argument)
+            print(f"error: {exc} (skipped)", file=sys.stderr)
+            continue
+        root = root_of(argument)
+        for path in files:
+            real = Path(path).resolve()
+            if real not in found:
+                found[real], relative[real] = Path(path), Path(os.path.relpath(path, root)).as_posix()
+                order.append(real)
+    ids = _unique(relative)
+    return [Source("-", "stdin") if item == "-" else Source(found[item], ids[item]) for item in order]
+
+
+def first_bad_json_line(path: Path) -> int | None:
+    """The line number of the first line of a JSONL file that is not a JSON object (blank lines aside)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    if not isinstance(json.loads(line), dict):
+                        return number
+                except ValueError:
+                    return number
+    except OSError:
+        return None
+    return None
+
+
+def whole(source: Source, text_column: str, id_column: str | None, stdin_format: str,
+          keep_partial: bool = False) -> Iterator[inputs.Unit]:
+    """The units of one input, but a table only once all of it has read cleanly: a bad row anywhere
+    fails the whole table before any of its rows is scored (unless `keep_partial`). Reading twice
+    costs a parse, which is small beside scoring, and keeps memory flat."""
+    def read() -> Iterator[inputs.Unit]:
+        return inputs.units(source.item, text_column, id_column, stdin_format, source.doc_id)
+
+    table = (stdin_format if source.item == "-" else Path(source.item).suffix.lower()) in inputs.TABLE_SUFFIXES
+    if not table or keep_partial:
+        yield from read()
+    elif source.item == "-":
+        yield from list(read())  # standard input is read once and held anyway
+    else:
+        for _ in read():
+            pass
+        yield from read()
+
+
+def located(exc: InputError, source: Source) -> InputError:
+    """The error, with the line number of a JSONL file's first bad line when the reader did not give one."""
+    line = first_bad_json_line(Path(source.item)) if str(source.item).lower().endswith(".jsonl") else None
+    return exc if line is None or "line" in exc.problem else InputError(exc.path, f"line {line}: {exc.problem}")
+
+
+def _matches(pattern: str, path: Path) -> bool:
+    """Would `glob.glob(pattern, recursive=True)` list `path` if it existed?"""
+    absolute = Path(os.path.abspath(pattern)).parts
+    target = path.parts
+
+    def match(i: int, j: int) -> bool:
+        if i == len(absolute):
+            return j == len(target)
+        if absolute[i] == "**":
+            return any(match(i + 1, k) for k in range(j, len(target) + 1))
+        if j == len(target):
+            return False
+        if target[j].startswith(".") and not absolute[i].startswith(".") and glob.has_magic(absolute[i]):
+            return False  # glob skips hidden names unless the pattern names them
+        same = fnmatch.fnmatchcase(target[j], absolute[i]) if glob.has_magic(absolute[i]) \
+            else target[j] == absolute[i]
+        return same and match(i + 1, j + 1)
+
+    return match(0, 0)
+
+
+def check_outputs(outputs: list[Path], arguments: list[str], sources: list[Source]) -> None:
+    """Refuse, before any work, an output that is an input, the other output, or would be read back
+    as input next time (inside an input folder, or matched by an input pattern)."""
+    read = {Path(source.item).resolve() for source in sources if source.item != "-"}
+    seen: dict[Path, Path] = {}
+    for output in outputs:
+        real = output.resolve()
+        if real in seen:
+            raise InputError(output, "is both the -o output and the --summary; give them two files")
+        seen[real] = output
+        if output.is_dir():
+            raise InputError(output, "is a directory; give a file name for the output")
+        if real in read:
+            raise InputError(output, "is one of the inputs; refusing to overwrite it")
+        for argument in arguments:
+            if argument == "-":
+                continue
+            folder = Path(argument)
+            if folder.is_dir() and folder.resolve() in real.parents:
+                raise InputError(output, f"is inside the input folder {argument}; the next run would read it "
+                                         "back as input (write it elsewhere)")
+            if not folder.exists() and glob.has_magic(argument) and \
+                    (_matches(argument, real) or _matches(argument, Path(os.path.abspath(output)))):
+                raise InputError(output, f"matches the input pattern {argument}; the next run would read it "
+                                         "back as input (write it elsewhere)")

@@ -1,0 +1,47 @@
+"""Worker processes that end with their parent.
+
+On Linux each worker asks the kernel to kill it when its parent dies (prctl PR_SET_PDEATHSIG),
+so a parent killed with SIGKILL leaves no worker running; elsewhere a thread polls the parent.
+Workers ignore SIGINT: a Ctrl-C reaches the whole process group, and only the parent should
+handle it (once, without a traceback per worker), then `stop` the pool.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+
+PR_SET_PDEATHSIG = 1
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def init(parent: int) -> None:
+    """Pool initializer: die with `parent` (its PID), leave Ctrl-C to it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited through fork
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            armed = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+
+
+def stop(pool) -> None:
+    """End a ProcessPoolExecutor now: drop queued work and terminate the workers mid-task
+    (shutdown alone would wait for the batches they are scoring)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()

@@ -1,0 +1,256 @@
+"""`score` never loses a user's file: outputs never clobber inputs, tables are scored whole or not at all,
+temporaries of killed runs are cleaned up and never read, and every failure is one line with the
+documented exit code (issue 15 points 1, 2, 7; issue 13 point 4)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline import bundle
+from pipeline.cli import main
+from tests.conftest import ARTICLES
+
+ARTICLE = ARTICLES / "seeds" / "000_4351a19fe1e57ad0.txt"
+
+
+def score(args, capsys):
+    code = main(["score", *map(str, args)])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.err
+
+
+def one_error(err: str, expected: str) -> None:
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and expected in errors[0], err
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "in").mkdir()
+    shutil.copy(ARTICLE, tmp_path / "in" / ARTICLE.name)
+    pd.DataFrame({"text": ["MOFCOM tightened export licences for terbium.", "The Party committee met."]}).to_csv(
+        tmp_path / "in" / "rows.csv", index=False)
+    return tmp_path
+
+
+def test_output_that_is_an_input_is_refused_before_any_work(folder, model_dir, capsys):
+    data = folder / "in" / "rows.csv"
+    before = data.read_bytes()
+    code, err = score([data, "-o", data, "--model", model_dir], capsys)
+    assert code == 2 and data.read_bytes() == before
+    one_error(err, "rows.csv: is one of the inputs; refusing to overwrite it")
+    assert err.count("\n") == 1
+    code, err = score([folder / "in", "-o", folder / "x.csv", "--summary", folder / "x.csv", "--model", model_dir],
+                      capsys)
+    assert code == 2 and not (folder / "x.csv").exists()
+    one_error(err, "x.csv: is both the -o output and the --summary")
+
+
+def test_output_inside_an_input_folder_or_matched_by_an_input_pattern_is_refused(folder, model_dir, capsys):
+    code, err = score([folder / "in", "-o", folder / "in" / "scores.csv", "--model", model_dir], capsys)
+    assert code == 2 and not (folder / "in" / "scores.csv").exists()
+    one_error(err, "is inside the input folder")
+    code, err = score([f"{folder}/in/*.csv", "-o", folder / "in" / "new.csv", "--model", model_dir], capsys)
+    assert code == 2
+    one_error(err, f"matches the input pattern {folder}/in/*.csv")
+    code, err = score([folder / "in", "--summary", folder / "in" / "s.csv", "-o", folder / "o.csv",
+                       "--model", model_dir], capsys)
+    assert code == 2 and not (folder / "o.csv").exists()
+    # written elsewhere, a second run reads exactly what the first did (22 paragraphs never become 44)
+    counts = []
+    for _ in range(2):
+        assert score([folder / "in", "-o", folder / "o.csv", "--model", model_dir], capsys)[0] == 0
+        counts.append(len(pd.read_csv(folder / "o.csv")))
+    assert counts[0] == counts[1] == 16
+
+
+def test_when_nothing_can_be_scored_an_existing_output_is_left_untouched(folder, model_dir, capsys):
+    out = folder / "o.parquet"
+    out.write_bytes(b"last week's scores")
+    code, err = score([folder / "typo.txt", "-o", out, "--model", model_dir], capsys)
+    assert code == 1 and out.read_bytes() == b"last week's scores"
+    assert "typo.txt: no such file or directory" in err
+    assert err.splitlines()[-1] == f"error: nothing could be scored (1 input(s) failed); {out} left as it was"
+    (folder / "bad.txt").write_bytes("Baogang’s plan".encode("cp1252"))
+    code, err = score([folder / "bad.txt", "-o", out, "--model", model_dir], capsys)
+    assert code == 1 and out.read_bytes() == b"last week's scores" and "left as it was" in err
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_bad_output_paths_fail_before_scoring_with_one_line(folder, model_dir, capsys):
+    (folder / "x.parquet").mkdir()
+    for output, expected in ((folder / "x.parquet", "x.parquet: is a directory"),
+                             (folder / "in" / "rows.csv" / "o.csv", "rows.csv is a file, not a folder"),
+                             ("/proc/policy-signals/o.csv", "cannot write here")):
+        code, err = score([ARTICLE, "-o", output, "--model", model_dir], capsys)
+        assert code == 2 and err.count("\n") == 1, err
+        one_error(err, expected)
+
+
+def big_jsonl(path, broken_line=None, rows=7000):
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(1, rows + 1):
+            handle.write("{broken\n" if i == broken_line else json.dumps({"text": f"MOFCOM licence {i} for terbium."}) + "\n")
+    return path
+
+
+def test_a_table_with_a_bad_row_is_skipped_whole_with_its_line_unless_asked(folder, model_dir, capsys):
+    table = big_jsonl(folder / "t.jsonl", broken_line=6001)
+    out = folder / "o.csv"
+    code, err = score([table, ARTICLE, "-o", out, "--model", model_dir, "--no-split"], capsys)
+    assert code == 1
+    one_error(err, "t.jsonl: line 6001: cannot read table")
+    assert "(skipped)" in err and "1 input(s) failed and were skipped whole: " in err
+    assert set(pd.read_csv(out)["doc_id"]) == {ARTICLE.name}  # not the 5,000 rows before the bad line
+    code, err = score([table, ARTICLE, "-o", out, "--model", model_dir, "--no-split", "--keep-partial"], capsys)
+    assert code == 1 and "kept its first 5000 rows" in err
+    assert "1 table(s) kept only their rows before a bad row: " in err.splitlines()[-1]
+    assert pd.read_csv(out)["doc_id"].str.startswith("t.jsonl:").sum() == 5000
+    (folder / "c.csv").write_text("text,x\na,b\nc,d,e\n")
+    code, err = score([folder / "c.csv", ARTICLE, "-o", out, "--model", model_dir], capsys)
+    assert code == 1
+    one_error(err, "Expected 2 fields in line 3, saw 3")
+
+
+def test_temporaries_of_killed_runs_go_whatever_the_output_and_are_never_read(folder, model_dir, capsys):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = folder / "in" / f".other.parquet.{dead.pid}.abc123de.tmp"
+    stale_csv = folder / "in" / f".rows.csv.{dead.pid}.xyz_9876.tmp"
+    alive = folder / "in" / f".busy.csv.{os.getppid()}.abcdefgh.tmp"
+    for path in (stale, stale_csv, alive):
+        path.write_text("text\nMOFCOM tightened export licences.\n")
+    for argument in (folder / "in", f"{folder}/in/.*", f"{folder}/in/*"):  # never read as input
+        code, err = score([argument, ARTICLE, "-o", folder / "o.csv", "--model", model_dir], capsys)
+        assert code in (0, 1) and ".tmp" not in pd.read_csv(folder / "o.csv")["doc_id"].str.cat(), err
+    assert stale.exists() and alive.exists()
+    score([ARTICLE, "-o", folder / "in" / "anything.csv", "--model", model_dir], capsys)
+    assert not stale.exists() and not stale_csv.exists()  # the next run into that folder removed them
+    assert alive.exists()  # a running writer's temporary is left alone
+
+
+def test_bundles_whose_hashes_match_but_are_broken_are_refused_in_one_line(model_dir, tmp_path, capsys):
+    def broken(change):
+        copy = tmp_path / f"m{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(model_dir, copy)
+        change(copy)
+        (copy / bundle.MANIFEST).write_text("".join(f"{bundle.sha256(copy / name)}  {name}\n"
+                                                    for name in (bundle.MODEL, bundle.CARD)))
+        return copy
+
+    def card_edit(edit):
+        def change(copy):
+            card = json.loads((copy / bundle.CARD).read_text())
+            edit(card)
+            (copy / bundle.CARD).write_text(json.dumps(card))
+        return change
+
+    cases = [
+        (card_edit(lambda c: c.pop("thresholds")), "model_card.json: model has no 'thresholds' mapping"),
+        (card_edit(lambda c: c["thresholds"].update(risk="high")), "threshold for 'risk' must be a number in [0, 1]"),
+        (lambda copy: (copy / bundle.CARD).write_text("{not json"), "model card is not readable JSON"),
+        (lambda copy: (copy / bundle.MODEL).write_bytes((copy / bundle.MODEL).read_bytes()[:5000]),
+         "model.joblib: cannot load the model"),
+    ]
+    for change, expected in cases:
+        code, err = score([ARTICLE, "-o", tmp_path / "o.csv", "--model", broken(change)], capsys)
+        assert code == 2 and err.count("\n") == 1 and expected in err, err
+        assert not (tmp_path / "o.csv").exists()
+
+
+def test_label_export_on_a_table_without_the_expected_columns(tmp_path, model_dir, capsys):
+    pd.DataFrame({"text": ["a"]}).to_parquet(tmp_path / "p.parquet")
+    code = main(["label", "export", "--data", str(tmp_path / "p.parquet"), "--model", str(model_dir),
+                 "-o", str(tmp_path / "todo.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "p.parquet: not a paragraphs table from `split` (no column 'paragraph_id')" in err
+
+
+# --- property: random bundles, output paths and tables never give a traceback ---------------------------
+
+BUNDLE_CHANGES = st.one_of(
+    st.just(("none", None)),
+    st.tuples(st.just("truncate"), st.integers(0, 20000)),
+    st.tuples(st.just("flip"), st.integers(0, 10**6)),
+    st.tuples(st.just("card"), st.one_of(st.text(max_size=40), st.dictionaries(
+        st.sampled_from(["signals", "thresholds", "params"]),
+        st.one_of(st.none(), st.integers(), st.text(max_size=5), st.lists(st.text(max_size=5), max_size=5),
+                  st.dictionaries(st.sampled_from(["ideology", "reform", "export", "technology", "risk"]),
+                                  st.one_of(st.floats(allow_nan=True), st.text(max_size=3), st.none()))))).map(
+        lambda v: v if isinstance(v, str) else json.dumps(v))),
+    st.tuples(st.just("manifest"), st.binary(max_size=80)),
+    st.tuples(st.just("delete"), st.sampled_from([bundle.MODEL, bundle.CARD, bundle.MANIFEST])),
+)
+OUTPUTS = st.one_of(
+    st.tuples(st.just("name"), st.text(alphabet="abcxyz._- ", min_size=1, max_size=12),
+              st.sampled_from([".csv", ".jsonl", ".parquet", ".xlsx", "", ".CSV"])),
+    st.sampled_from([("dir", None), ("under-file", None), ("input", None), ("inside-input", None), ("proc", None),
+                     ("same-as-summary", None)]),
+)
+TABLES = st.tuples(st.sampled_from([".csv", ".jsonl", ".parquet", ".txt"]), st.one_of(
+    st.binary(max_size=300),
+    st.lists(st.dictionaries(st.sampled_from(["text", "id", "body"]),
+                             st.one_of(st.text(max_size=30), st.integers(), st.none(), st.floats(allow_nan=True))),
+             max_size=6).map(lambda rows: "\n".join(json.dumps(r) for r in rows).encode())))
+
+
+def apply_bundle_change(directory, change):
+    kind, value = change
+    if kind == "truncate":
+        data = (directory / bundle.MODEL).read_bytes()
+        (directory / bundle.MODEL).write_bytes(data[:value % max(len(data), 1)])
+    elif kind == "flip":
+        data = bytearray((directory / bundle.MODEL).read_bytes())
+        data[value % len(data)] ^= 0xFF
+        (directory / bundle.MODEL).write_bytes(bytes(data))
+    elif kind == "card":
+        (directory / bundle.CARD).write_text(value)
+    elif kind == "manifest":
+        (directory / bundle.MANIFEST).write_bytes(value)
+        return
+    elif kind == "delete":
+        (directory / value).unlink()
+        return
+    if kind != "none":  # make the hashes match the change, so the deeper checks are what must refuse it
+        (directory / bundle.MANIFEST).write_text("".join(f"{bundle.sha256(directory / n)}  {n}\n"
+                                                         for n in (bundle.MODEL, bundle.CARD)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(change=BUNDLE_CHANGES, output=OUTPUTS, table=TABLES, keep_partial=st.booleans())
+def test_random_bundles_outputs_and_tables_never_give_a_traceback(small_bundle, tmp_path_factory, capsys,
+                                                                  change, output, table, keep_partial):
+    work = tmp_path_factory.mktemp("prop")
+    model = shutil.copytree(small_bundle[0], work / "model")
+    apply_bundle_change(model, change)
+    (work / "in").mkdir()
+    suffix, content = table
+    data = work / "in" / f"t{suffix}"
+    data.write_bytes(content)
+    kind, *rest = output
+    summary = []
+    if kind == "name":
+        out = work / "out" / (rest[0] + rest[1])
+    else:
+        out = {"dir": work / "in", "under-file": data / "o.csv", "input": data, "inside-input": work / "in" / "o.csv",
+               "proc": "/proc/ps/o.csv", "same-as-summary": work / "o.csv"}[kind]
+        summary = ["--summary", work / "o.csv"] if kind == "same-as-summary" else []
+    before = data.read_bytes()
+    code, err = score([work / "in", "-o", out, "--model", model, *summary, *(["--keep-partial"] * keep_partial)],
+                      capsys)
+    assert code in (0, 1, 2), err
+    assert data.read_bytes() == before
+    for line in err.splitlines():
+        assert line.startswith(("error: ", "warning: ", "score: ")), err
+    if code == 2:
+        assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert not [p for p in work.rglob("*.tmp")], err

@@ -1,0 +1,62 @@
+"""Killing `score --jobs 2` with SIGKILL, SIGTERM or Ctrl-C ends every worker within seconds; Ctrl-C exits 130
+and SIGTERM 143 with one line; the temporary a killed run leaves is removed by the next run in its folder
+(issue 15 point 6, issue 13 point 4)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from tests.conftest import REPO
+
+
+def start(big_table, out, model_dir):
+    command = [sys.executable, "-m", "pipeline", "score", str(big_table), "-o", str(out), "--no-split",
+               "--jobs", "2", "--batch-size", "200", "--model", str(model_dir)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)  # its own process group, as a shell job has
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        children = psutil.Process(process.pid).children(recursive=True)
+        if len(children) >= 2 and list(out.parent.glob(f".{out.name}.*.tmp")):
+            time.sleep(2)  # let the workers take batches
+            return process, psutil.Process(process.pid).children(recursive=True)
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    raise AssertionError("workers did not start")
+
+
+def assert_all_gone(processes, within=15.0):
+    gone, alive = psutil.wait_procs(processes, timeout=within)
+    assert not alive, f"still running: {alive}"
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "Ctrl-C"])
+def test_killing_score_ends_its_workers(how, big_table, model_dir, tmp_path):
+    out = tmp_path / "scores.parquet"
+    process, workers = start(big_table, out, model_dir)
+    if how == "Ctrl-C":  # the terminal sends SIGINT to the whole foreground process group
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        os.kill(process.pid, getattr(signal, how))
+    _, err = process.communicate(timeout=60)
+    assert_all_gone(workers)
+    assert not out.exists()
+    if how == "SIGKILL":
+        assert process.returncode == -signal.SIGKILL
+        assert list(tmp_path.glob(".scores.parquet.*.tmp"))  # a killed run cannot clean up after itself ...
+        other = tmp_path / "other.csv"
+        done = subprocess.run([sys.executable, "-m", "pipeline", "score", "-", "-o", str(other), "--model",
+                               str(model_dir)], input="MOFCOM tightened export licences.", text=True,
+                              capture_output=True, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+        assert [p.name for p in tmp_path.iterdir()] == ["other.csv"]  # ... the next run in its folder does
+        return
+    code = 130 if how == "Ctrl-C" else 143
+    word = "interrupted" if how == "Ctrl-C" else "terminated"
+    assert process.returncode == code
+    assert err == f"policy-signals score: {word}; no partial output was left\n", err
+    assert list(tmp_path.iterdir()) == []
