@@ -9,6 +9,7 @@ Exit code 0: all inputs scored; 1: some inputs failed and were skipped
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections import deque
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from pipeline import inputs
 from pipeline.outputs import Summary, Writer, output_format
 from pipeline.config import InputError, atomic_path
 from pipeline.scorer import Scorer
-from pipeline.split import paragraph_ids, split_article
+from pipeline.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
 
 def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
     """One row per document to split, or per table row to score as it is: doc_id, text, split."""
@@ -32,36 +33,81 @@ def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
     return unit.rows.assign(split=split)
 
 
+def _paragraph_rows(doc_id: str, text: str, split: bool, furniture=()) -> Iterator[tuple]:
+    """(doc_id, paragraph_id, position, kind, text) of one document, lazily; an unsplit row stays whole."""
+    if not split:
+        if text.strip():
+            yield doc_id, paragraph_ids(doc_id, [text])[0], 0, "row", text
+        return
+    parts, for_ids = itertools.tee(iter_paragraphs(text, furniture if isinstance(furniture, frozenset) else ()))
+    for part, paragraph_id in zip(parts, iter_paragraph_ids(doc_id, (p["text"] for p in for_ids))):
+        yield doc_id, paragraph_id, part["position"], part["kind"], part["text"]
+
+
+def _paragraph_frame(rows: list[tuple]) -> pd.DataFrame:
+    doc_ids, ids, positions, kinds, texts = zip(*rows) if rows else ((),) * 5
+    return pd.DataFrame({"doc_id": list(doc_ids), "paragraph_id": list(ids),
+                         "position": np.array(positions, dtype=np.int64), "kind": list(kinds), "text": list(texts)})
+
+
 def paragraphs(docs: pd.DataFrame) -> pd.DataFrame:
     """Documents cut by the training splitter (ids as in training); unsplit rows kept whole."""
-    doc_ids, ids, positions, kinds, texts = [], [], [], [], []
-    for doc_id, text, split in zip(docs["doc_id"], docs["text"], docs["split"]):
-        parts = split_article(text) if split else \
-            ([{"position": 0, "kind": "row", "text": text}] if text.strip() else [])
-        doc_ids += [doc_id] * len(parts)
-        ids += paragraph_ids(doc_id, [p["text"] for p in parts])
-        positions += [p["position"] for p in parts]
-        kinds += [p["kind"] for p in parts]
-        texts += [p["text"] for p in parts]
-    return pd.DataFrame({"doc_id": doc_ids, "paragraph_id": ids, "position": np.array(positions, dtype=np.int64),
-                         "kind": kinds, "text": texts})
+    furniture = docs["furniture"] if "furniture" in docs else itertools.repeat(())
+    return _paragraph_frame([row for doc in zip(docs["doc_id"], docs["text"], docs["split"], furniture)
+                             for row in _paragraph_rows(*doc)])
+
+
+def presplit(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+    """Documents longer than a batch are split here, lazily, into frames of at most `size` paragraphs, so
+    one huge document (a 50 MB line, millions of short lines) never becomes one huge batch; others pass."""
+    budget = size * 300
+    for frame in frames:
+        long = frame["split"].to_numpy(dtype=bool) & (frame["text"].str.len().to_numpy() > budget)
+        start = 0
+        for i in np.flatnonzero(long):
+            if i > start:
+                yield frame.iloc[start:i]
+            rows, used = [], 0
+            for row in _paragraph_rows(*frame[["doc_id", "text", "split"]].iloc[i],
+                                       frame["furniture"].iat[i] if "furniture" in frame else ()):
+                rows.append(row)
+                used += len(row[4])
+                if len(rows) >= size or used >= budget:
+                    yield _paragraph_frame(rows)
+                    rows, used = [], 0
+            if rows:
+                yield _paragraph_frame(rows)
+            start = i + 1
+        if start < len(frame):
+            yield frame.iloc[start:] if start else frame
 
 
 def batches(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
-    """Regroup document rows into batches of about `size` paragraphs' worth of text (~300 characters each)."""
+    """Regroup document rows into batches of about `size` paragraphs' worth of text (~300 characters each)
+    and at most `size` rows (empty or tiny rows never pile up); frames already split into paragraphs
+    (`presplit`) are batches of their own."""
     budget = size * 300
-    pending, used = [], 0
+    pending, used, rows = [], 0, 0
     for frame in frames:
-        lengths = frame["text"].str.len().to_numpy()
+        if "paragraph_id" in frame:
+            if pending:
+                yield pd.concat(pending, ignore_index=True)
+                pending, used, rows = [], 0, 0
+            yield frame
+            continue
+        ends = np.cumsum(frame["text"].str.len().to_numpy())  # text up to and including each row
         start = 0
         while start < len(frame):
-            cut = start + max(1, int(np.searchsorted(np.cumsum(lengths[start:]), budget - used, side="right")))
+            before = int(ends[start - 1]) if start else 0
+            fits = int(np.searchsorted(ends, before + budget - used, side="right")) - start
+            cut = start + max(1, min(fits, size - rows))
             pending.append(frame.iloc[start:cut])
-            used += int(lengths[start:cut].sum())
+            used += int(ends[cut - 1]) - before
+            rows += cut - start
             start = cut
-            if used >= budget:
+            if used >= budget or rows >= size:
                 yield pd.concat(pending, ignore_index=True)
-                pending, used = [], 0
+                pending, used, rows = [], 0, 0
     if pending:
         yield pd.concat(pending, ignore_index=True)
 
@@ -78,7 +124,7 @@ def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame) -> pd.DataF
 
 
 def _process(scorer: Scorer, docs: pd.DataFrame) -> pd.DataFrame:
-    rows = paragraphs(docs)
+    rows = docs if "paragraph_id" in docs else paragraphs(docs)
     return pd.concat([rows, scorer.score(rows["text"].tolist())], axis=1) if len(rows) else \
         scorer.empty(include_text=True)
 
@@ -170,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_path(args.output) as tmp:
         writer = Writer(tmp, suffix)
         progress = tqdm(unit=" paragraphs", disable=not sys.stderr.isatty(), file=sys.stderr)
-        for batch in scored_batches(batches(frames(), args.batch_size), scorer, args.model, args.jobs,
-                                    args.engine, args.scheduler):
+        work = batches(presplit(frames(), args.batch_size), args.batch_size)
+        for batch in scored_batches(work, scorer, args.model, args.jobs, args.engine, args.scheduler):
             if summary is not None:
                 summary.add(batch)
             writer.write(batch if args.include_text else batch.drop(columns=["text"]))
