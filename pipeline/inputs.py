@@ -1,4 +1,4 @@
-"""Inputs for scoring: text/Markdown/HTML files, directories, globs, CSV/JSONL/Parquet tables, stdin.
+"""Inputs for scoring: text/Markdown/HTML/PDF/Word files, directories, globs, CSV/JSONL/Parquet tables, stdin.
 
 Everything is streamed as `Unit`s (one document, or one chunk of table rows), so
 memory does not grow with the input. A bad input raises InputError naming it;
@@ -15,12 +15,15 @@ from typing import Iterator
 
 import pandas as pd
 
+from pipeline import extract, filetypes
 from pipeline.config import InputError
 from pipeline.split import read_article, text_from_bytes
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
 TABLE_SUFFIXES = {".csv", ".jsonl", ".parquet"}
+DOCUMENT_SUFFIXES = {".pdf", ".docx"}
+READ_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | TABLE_SUFFIXES | DOCUMENT_SUFFIXES
 CHUNK_ROWS = 5000
 
 
@@ -30,6 +33,7 @@ class Unit:
     doc_id: str | None = None
     text: str | None = None
     rows: pd.DataFrame | None = None  # columns doc_id, text
+    furniture: frozenset[str] = frozenset()  # page furniture an extractor found in `text`
 
 
 def expand(arguments: list[str]) -> Iterator[str | Path]:
@@ -40,10 +44,9 @@ def expand(arguments: list[str]) -> Iterator[str | Path]:
             continue
         path = Path(argument)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file()
-                           and p.suffix.lower() in TEXT_SUFFIXES | HTML_SUFFIXES | TABLE_SUFFIXES)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READ_SUFFIXES)
             if not found:
-                raise InputError(path, "directory has no .txt, .md, .html, .csv, .jsonl or .parquet files")
+                raise InputError(path, f"directory has no {filetypes.ACCEPTED} files")
             yield from found
         elif path.exists():
             yield path
@@ -99,11 +102,22 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
         raise InputError(path, "table has no rows")
 
 
+def document_unit(kind: str, source: Path | bytes, name, doc_id: str) -> Unit:
+    """A PDF or Word document through its extractor; what it could not read is noted on stderr."""
+    found = extract.EXTRACTORS[kind](source, name)
+    for note in found.notes:
+        print(f"warning: {name}: {note}", file=sys.stderr)
+    return Unit(doc_id=doc_id, text=found.text, furniture=found.furniture)
+
+
 def units(item: str | Path, text_column: str, id_column: str | None, stdin_format: str) -> Iterator[Unit]:
     """The units of one expanded input."""
     if item == "-":
         data = sys.stdin.buffer.read()
-        if stdin_format in TABLE_SUFFIXES:
+        kind = filetypes.identify_bytes(data, "<stdin>", stdin_format)
+        if kind:
+            yield document_unit(kind, data, "<stdin>", "stdin")
+        elif stdin_format in TABLE_SUFFIXES:
             yield from table_units("<stdin>", stdin_format, text_column, id_column, handle=io.BytesIO(data))
         elif stdin_format == ".html":
             yield Unit(doc_id="stdin", text=html_text(data, "<stdin>"))
@@ -112,7 +126,10 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
         return
     path = Path(item)
     suffix = path.suffix.lower()
-    if suffix in TABLE_SUFFIXES:
+    kind = filetypes.identify(path)
+    if kind:
+        yield document_unit(kind, path, path, str(path))
+    elif suffix in TABLE_SUFFIXES:
         yield from table_units(path, suffix, text_column, id_column)
     elif suffix in HTML_SUFFIXES:
         try:

@@ -27,9 +27,11 @@ from pipeline.scorer import Scorer
 from pipeline.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
 
 def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
-    """One row per document to split, or per table row to score as it is: doc_id, text, split."""
+    """One row per document to split, or per table row to score as it is: doc_id, text, split (and the
+    page furniture an extractor found in a document)."""
     if unit.text is not None:
-        return pd.DataFrame({"doc_id": [unit.doc_id], "text": [unit.text], "split": [True]})
+        return pd.DataFrame({"doc_id": [unit.doc_id], "text": [unit.text], "split": [True],
+                             "furniture": [unit.furniture]})
     return unit.rows.assign(split=split)
 
 
