@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from pipeline import extract, filetypes
+from pipeline import extract, filetypes, table_text
 from pipeline.config import InputError
 from pipeline.split import read_article, text_from_bytes
 
@@ -82,9 +82,10 @@ def _table_chunks(path: Path | str, suffix: str, handle=None) -> Iterator[pd.Dat
             yield batch.to_pandas()
 
 
-def table_units(path: Path | str, suffix: str, text_column: str, id_column: str | None, handle=None) -> Iterator[Unit]:
+def table_units(path: Path | str, suffix: str, text_column: str, id_column: str | None, handle=None,
+                coerce_text: bool = False) -> Iterator[Unit]:
     """Row chunks of a table, with a doc_id per row (the id column, else '<file>:<row>')."""
-    start = 0
+    start, has_text = 0, False
     try:
         for chunk in _table_chunks(path, suffix, handle):
             if text_column not in chunk.columns:
@@ -93,13 +94,19 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
                 raise InputError(path, f"no id column '{id_column}'")
             ids = chunk[id_column].astype(str) if id_column else \
                 pd.Series([f"{Path(str(path)).name}:{start + i + 1}" for i in range(len(chunk))], index=chunk.index)
-            rows = pd.DataFrame({"doc_id": ids.to_numpy(), "text": chunk[text_column].fillna("").astype(str).to_numpy()})
+            texts = table_text.strings(chunk[text_column], path, start, text_column, coerce_text)
+            filled = [bool(text.strip()) for text in texts]  # empty rows have nothing to score
+            has_text = has_text or any(filled)
+            rows = pd.DataFrame({"doc_id": ids.to_numpy(), "text": texts})[filled]
             start += len(chunk)
-            yield Unit(rows=rows)
+            if len(rows):
+                yield Unit(rows=rows)
     except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"cannot read table ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
     if start == 0:
         raise InputError(path, "table has no rows")
+    if not has_text:
+        raise InputError(path, f"no text to score: column '{text_column}' is empty in all {start} rows")
 
 
 def document_unit(kind: str, source: Path | bytes, name, doc_id: str) -> Unit:
@@ -110,7 +117,8 @@ def document_unit(kind: str, source: Path | bytes, name, doc_id: str) -> Unit:
     return Unit(doc_id=doc_id, text=found.text, furniture=found.furniture)
 
 
-def units(item: str | Path, text_column: str, id_column: str | None, stdin_format: str) -> Iterator[Unit]:
+def units(item: str | Path, text_column: str, id_column: str | None, stdin_format: str,
+          coerce_text: bool = False) -> Iterator[Unit]:
     """The units of one expanded input."""
     if item == "-":
         data = sys.stdin.buffer.read()
@@ -118,7 +126,7 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
         if kind:
             yield document_unit(kind, data, "<stdin>", "stdin")
         elif stdin_format in TABLE_SUFFIXES:
-            yield from table_units("<stdin>", stdin_format, text_column, id_column, handle=io.BytesIO(data))
+            yield from table_units("<stdin>", stdin_format, text_column, id_column, io.BytesIO(data), coerce_text)
         elif stdin_format == ".html":
             yield Unit(doc_id="stdin", text=html_text(data, "<stdin>"))
         else:
@@ -130,7 +138,7 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
     if kind:
         yield document_unit(kind, path, path, str(path))
     elif suffix in TABLE_SUFFIXES:
-        yield from table_units(path, suffix, text_column, id_column)
+        yield from table_units(path, suffix, text_column, id_column, coerce_text=coerce_text)
     elif suffix in HTML_SUFFIXES:
         try:
             data = path.read_bytes()

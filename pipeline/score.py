@@ -179,6 +179,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--id-column")
     parser.add_argument("--no-split", action="store_true", help="score table rows as they are")
+    parser.add_argument("--coerce-text", action="store_true",
+                        help="score a table text that is a number or list as its text form, and null as empty "
+                             "(default: refuse the table, naming the row)")
     parser.add_argument("--stdin-format", default=".txt", choices=[".txt", ".html", ".csv", ".jsonl"])
     parser.add_argument("--include-text", action="store_true", help="add the paragraph text to the output")
     parser.add_argument("--explain", type=int, default=3, metavar="K", help="top K n-grams per flagged signal (0: off)")
@@ -204,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     def frames() -> Iterator[pd.DataFrame]:
         for item in inputs.expand_safely(args.inputs, failed, args.strict):
             try:
-                for unit in inputs.units(item, args.text_column, args.id_column, args.stdin_format):
+                for unit in inputs.units(item, args.text_column, args.id_column, args.stdin_format, args.coerce_text):
                     yield documents(unit, split=not args.no_split)
             except InputError as exc:
                 if args.strict:
