@@ -1,4 +1,4 @@
-"""Inputs for scoring: text/Markdown/HTML files, directories, globs, CSV/JSONL/Parquet tables, stdin.
+"""Inputs for scoring: text/Markdown/HTML/PDF/Word files, directories, globs, CSV/JSONL/Parquet tables, stdin.
 
 Everything is streamed as `Unit`s (one document, or one chunk of table rows), so
 memory does not grow with the input. A bad input raises InputError naming it;
@@ -15,12 +15,15 @@ from typing import Iterator
 
 import pandas as pd
 
+from pipeline import extract, filetypes, table_text
 from pipeline.config import InputError, is_temporary
 from pipeline.split import read_article, text_from_bytes
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
 TABLE_SUFFIXES = {".csv", ".jsonl", ".parquet"}
+DOCUMENT_SUFFIXES = {".pdf", ".docx"}
+READ_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | TABLE_SUFFIXES | DOCUMENT_SUFFIXES
 CHUNK_ROWS = 5000
 
 
@@ -30,6 +33,7 @@ class Unit:
     doc_id: str | None = None
     text: str | None = None
     rows: pd.DataFrame | None = None  # columns doc_id, text
+    furniture: frozenset[str] = frozenset()  # page furniture an extractor found in `text`
 
 
 def expand(arguments: list[str]) -> Iterator[str | Path]:
@@ -41,9 +45,9 @@ def expand(arguments: list[str]) -> Iterator[str | Path]:
         path = Path(argument)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and not is_temporary(p)
-                           and p.suffix.lower() in TEXT_SUFFIXES | HTML_SUFFIXES | TABLE_SUFFIXES)
+                           and p.suffix.lower() in READ_SUFFIXES)
             if not found:
-                raise InputError(path, "directory has no .txt, .md, .html, .csv, .jsonl or .parquet files")
+                raise InputError(path, f"directory has no {filetypes.ACCEPTED} files")
             yield from found
         elif path.exists():
             yield path
@@ -81,10 +85,10 @@ def _table_chunks(path: Path | str, suffix: str, handle=None) -> Iterator[pd.Dat
 
 
 def table_units(path: Path | str, suffix: str, text_column: str, id_column: str | None, handle=None,
-                doc_id: str | None = None) -> Iterator[Unit]:
+                coerce_text: bool = False, doc_id: str | None = None) -> Iterator[Unit]:
     """Row chunks of a table, with a doc_id per row (the id column, else '<table id>:<row>')."""
     name = doc_id or Path(str(path)).name
-    start = 0
+    start, has_text = 0, False
     try:
         for chunk in _table_chunks(path, suffix, handle):
             if text_column not in chunk.columns:
@@ -93,22 +97,39 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
                 raise InputError(path, f"no id column '{id_column}'")
             ids = chunk[id_column].astype(str) if id_column else \
                 pd.Series([f"{name}:{start + i + 1}" for i in range(len(chunk))], index=chunk.index)
-            rows = pd.DataFrame({"doc_id": ids.to_numpy(), "text": chunk[text_column].fillna("").astype(str).to_numpy()})
+            texts = table_text.strings(chunk[text_column], path, start, text_column, coerce_text)
+            filled = [bool(text.strip()) for text in texts]  # empty rows have nothing to score
+            has_text = has_text or any(filled)
+            rows = pd.DataFrame({"doc_id": ids.to_numpy(), "text": texts})[filled]
             start += len(chunk)
-            yield Unit(rows=rows)
+            if len(rows):
+                yield Unit(rows=rows)
     except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"cannot read table ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
     if start == 0:
         raise InputError(path, "table has no rows")
+    if not has_text:
+        raise InputError(path, f"no text to score: column '{text_column}' is empty in all {start} rows")
+
+
+def document_unit(kind: str, source: Path | bytes, name, doc_id: str) -> Unit:
+    """A PDF or Word document through its extractor; what it could not read is noted on stderr."""
+    found = extract.EXTRACTORS[kind](source, name)
+    for note in found.notes:
+        print(f"warning: {name}: {note}", file=sys.stderr)
+    return Unit(doc_id=doc_id, text=found.text, furniture=found.furniture)
 
 
 def units(item: str | Path, text_column: str, id_column: str | None, stdin_format: str,
-          doc_id: str | None = None) -> Iterator[Unit]:
+          doc_id: str | None = None, coerce_text: bool = False) -> Iterator[Unit]:
     """The units of one expanded input; `doc_id` names it (default: the path as given)."""
     if item == "-":
         data = sys.stdin.buffer.read()
-        if stdin_format in TABLE_SUFFIXES:
-            yield from table_units("<stdin>", stdin_format, text_column, id_column, handle=io.BytesIO(data))
+        kind = filetypes.identify_bytes(data, "<stdin>", stdin_format)
+        if kind:
+            yield document_unit(kind, data, "<stdin>", "stdin")
+        elif stdin_format in TABLE_SUFFIXES:
+            yield from table_units("<stdin>", stdin_format, text_column, id_column, io.BytesIO(data), coerce_text)
         elif stdin_format == ".html":
             yield Unit(doc_id="stdin", text=html_text(data, "<stdin>"))
         else:
@@ -116,8 +137,11 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
         return
     path = Path(item)
     suffix = path.suffix.lower()
-    if suffix in TABLE_SUFFIXES:
-        yield from table_units(path, suffix, text_column, id_column, doc_id=doc_id)
+    kind = filetypes.identify(path)
+    if kind:
+        yield document_unit(kind, path, path, doc_id or str(path))
+    elif suffix in TABLE_SUFFIXES:
+        yield from table_units(path, suffix, text_column, id_column, coerce_text=coerce_text, doc_id=doc_id)
     elif suffix in HTML_SUFFIXES:
         try:
             data = path.read_bytes()

@@ -11,6 +11,7 @@ Exit code 0: all inputs scored; 1: some inputs failed and were skipped
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 from collections import deque
@@ -26,7 +27,7 @@ from pipeline import inputs, sources, workers
 from pipeline.outputs import Summary, Writer, output_format
 from pipeline.config import InputError, atomic_path
 from pipeline.scorer import Scorer
-from pipeline.split import paragraph_ids, split_article
+from pipeline.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
 
 
 class NothingScored(Exception):
@@ -34,44 +35,93 @@ class NothingScored(Exception):
 
 
 def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
-    """One row per document to split, or per table row to score as it is: doc_id, article_id
-    (what paragraph ids start with: a document's id without its file suffix, as in training), text, split."""
+    """One row per document to split, or per table row to score as it is: doc_id, article_id (what
+    paragraph ids start with: a document's id without its file suffix, as in training), text, split, and
+    the page furniture an extractor found in a document."""
     if unit.text is not None:
         article = str(PurePosixPath(unit.doc_id).with_suffix(""))
-        return pd.DataFrame({"doc_id": [unit.doc_id], "article_id": [article], "text": [unit.text], "split": [True]})
+        return pd.DataFrame({"doc_id": [unit.doc_id], "article_id": [article], "text": [unit.text], "split": [True],
+                             "furniture": [unit.furniture]})
     return unit.rows.assign(article_id=unit.rows["doc_id"], split=split)
+
+
+def _paragraph_rows(doc_id: str, article_id: str, text: str, split: bool, furniture=()) -> Iterator[tuple]:
+    """(doc_id, paragraph_id, position, kind, text) of one document, lazily; an unsplit row stays whole.
+    Paragraph ids start with `article_id`, as in training."""
+    if not split:
+        if text.strip():
+            yield doc_id, paragraph_ids(article_id, [text])[0], 0, "row", text
+        return
+    parts, for_ids = itertools.tee(iter_paragraphs(text, furniture if isinstance(furniture, frozenset) else ()))
+    for part, paragraph_id in zip(parts, iter_paragraph_ids(article_id, (p["text"] for p in for_ids))):
+        yield doc_id, paragraph_id, part["position"], part["kind"], part["text"]
+
+
+def _paragraph_frame(rows: list[tuple]) -> pd.DataFrame:
+    doc_ids, ids, positions, kinds, texts = zip(*rows) if rows else ((),) * 5
+    return pd.DataFrame({"doc_id": list(doc_ids), "paragraph_id": list(ids),
+                         "position": np.array(positions, dtype=np.int64), "kind": list(kinds), "text": list(texts)})
 
 
 def paragraphs(docs: pd.DataFrame) -> pd.DataFrame:
     """Documents cut by the training splitter (ids as in training); unsplit rows kept whole."""
-    doc_ids, ids, positions, kinds, texts = [], [], [], [], []
-    for doc_id, article, text, split in zip(docs["doc_id"], docs["article_id"], docs["text"], docs["split"]):
-        parts = split_article(text) if split else \
-            ([{"position": 0, "kind": "row", "text": text}] if text.strip() else [])
-        doc_ids += [doc_id] * len(parts)
-        ids += paragraph_ids(article, [p["text"] for p in parts])
-        positions += [p["position"] for p in parts]
-        kinds += [p["kind"] for p in parts]
-        texts += [p["text"] for p in parts]
-    return pd.DataFrame({"doc_id": doc_ids, "paragraph_id": ids, "position": np.array(positions, dtype=np.int64),
-                         "kind": kinds, "text": texts})
+    furniture = docs["furniture"] if "furniture" in docs else itertools.repeat(())
+    return _paragraph_frame([row for doc in zip(docs["doc_id"], docs["article_id"], docs["text"], docs["split"],
+                                                furniture)
+                             for row in _paragraph_rows(*doc)])
+
+
+def presplit(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+    """Documents longer than a batch are split here, lazily, into frames of at most `size` paragraphs, so
+    one huge document (a 50 MB line, millions of short lines) never becomes one huge batch; others pass."""
+    budget = size * 300
+    for frame in frames:
+        long = frame["split"].to_numpy(dtype=bool) & (frame["text"].str.len().to_numpy() > budget)
+        start = 0
+        for i in np.flatnonzero(long):
+            if i > start:
+                yield frame.iloc[start:i]
+            rows, used = [], 0
+            for row in _paragraph_rows(*frame[["doc_id", "article_id", "text", "split"]].iloc[i],
+                                       frame["furniture"].iat[i] if "furniture" in frame else ()):
+                rows.append(row)
+                used += len(row[4])
+                if len(rows) >= size or used >= budget:
+                    yield _paragraph_frame(rows)
+                    rows, used = [], 0
+            if rows:
+                yield _paragraph_frame(rows)
+            start = i + 1
+        if start < len(frame):
+            yield frame.iloc[start:] if start else frame
 
 
 def batches(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
-    """Regroup document rows into batches of about `size` paragraphs' worth of text (~300 characters each)."""
+    """Regroup document rows into batches of about `size` paragraphs' worth of text (~300 characters each)
+    and at most `size` rows (empty or tiny rows never pile up); frames already split into paragraphs
+    (`presplit`) are batches of their own."""
     budget = size * 300
-    pending, used = [], 0
+    pending, used, rows = [], 0, 0
     for frame in frames:
-        lengths = frame["text"].str.len().to_numpy()
+        if "paragraph_id" in frame:
+            if pending:
+                yield pd.concat(pending, ignore_index=True)
+                pending, used, rows = [], 0, 0
+            yield frame
+            continue
+        ends = np.cumsum(frame["text"].str.len().to_numpy())  # text up to and including each row
         start = 0
         while start < len(frame):
-            cut = start + max(1, int(np.searchsorted(np.cumsum(lengths[start:]), budget - used, side="right")))
+            before = int(ends[start - 1]) if start else 0
+            fits = int(np.searchsorted(ends, before + budget - used, side="right")) - start
+            cut = start + max(1, min(fits, size - rows))
             pending.append(frame.iloc[start:cut])
-            used += int(lengths[start:cut].sum())
+            used += int(ends[cut - 1]) - before
+            rows += cut - start
             start = cut
-            if used >= budget:
+            if used >= budget or rows >= size:
                 yield pd.concat(pending, ignore_index=True)
-                pending, used = [], 0
+                pending, used, rows = [], 0, 0
     if pending:
         yield pd.concat(pending, ignore_index=True)
 
@@ -88,7 +138,7 @@ def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame) -> pd.DataF
 
 
 def _process(scorer: Scorer, docs: pd.DataFrame) -> pd.DataFrame:
-    rows = paragraphs(docs)
+    rows = docs if "paragraph_id" in docs else paragraphs(docs)
     return pd.concat([rows, scorer.score(rows["text"].tolist())], axis=1) if len(rows) else \
         scorer.empty(include_text=True)
 
@@ -146,6 +196,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--id-column")
     parser.add_argument("--no-split", action="store_true", help="score table rows as they are")
+    parser.add_argument("--coerce-text", action="store_true",
+                        help="score a table text that is a number or list as its text form, and null as empty "
+                             "(default: refuse the table, naming the row)")
     parser.add_argument("--stdin-format", default=".txt", choices=[".txt", ".html", ".csv", ".jsonl"])
     parser.add_argument("--include-text", action="store_true", help="add the paragraph text to the output")
     parser.add_argument("--explain", type=int, default=3, metavar="K", help="top K n-grams per flagged signal (0: off)")
@@ -186,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = 0
             try:
                 for unit in sources.whole(source, args.text_column, args.id_column, args.stdin_format,
-                                          args.keep_partial):
+                                          args.keep_partial, args.coerce_text):
                     frame = documents(unit, split=not args.no_split)
                     rows += len(frame)
                     yield frame
@@ -210,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
             summary_tmp = stack.enter_context(atomic_path(args.summary)) if args.summary else None
             writer = Writer(tmp, suffix)
             progress = tqdm(unit=" paragraphs", disable=not sys.stderr.isatty(), file=sys.stderr)
-            stream = stack.enter_context(closing(scored_batches(batches(frames(), args.batch_size), scorer,
-                                                                args.model, args.jobs, args.engine, args.scheduler)))
+            work = batches(presplit(frames(), args.batch_size), args.batch_size)
+            stream = stack.enter_context(closing(scored_batches(work, scorer, args.model, args.jobs, args.engine,
+                                                                args.scheduler)))
             for batch in stream:
                 if summary is not None:
                     summary.add(batch)

@@ -58,6 +58,9 @@ class Scorer:
         explain_<signal> when explaining."""
         if not texts:
             return self.empty(include_text=False).drop(columns=["doc_id", "paragraph_id", "position", "kind"])
+        codes, unique = pd.factorize(pd.Series(texts, dtype=object))
+        if len(unique) < len(texts):  # repeated paragraphs (boilerplate, files of short lines) are scored once
+            return self.score(list(unique)).iloc[codes].reset_index(drop=True)
         features = self.model[:-1].transform(texts)
         proba = self.model[-1].predict_proba(features)
         langs = language.detect_all(texts)

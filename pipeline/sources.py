@@ -105,12 +105,12 @@ def first_bad_json_line(path: Path) -> int | None:
 
 
 def whole(source: Source, text_column: str, id_column: str | None, stdin_format: str,
-          keep_partial: bool = False) -> Iterator[inputs.Unit]:
+          keep_partial: bool = False, coerce_text: bool = False) -> Iterator[inputs.Unit]:
     """The units of one input, but a table only once all of it has read cleanly: a bad row anywhere
     fails the whole table before any of its rows is scored (unless `keep_partial`). Reading twice
     costs a parse, which is small beside scoring, and keeps memory flat."""
     def read() -> Iterator[inputs.Unit]:
-        return inputs.units(source.item, text_column, id_column, stdin_format, source.doc_id)
+        return inputs.units(source.item, text_column, id_column, stdin_format, source.doc_id, coerce_text)
 
     table = (stdin_format if source.item == "-" else Path(source.item).suffix.lower()) in inputs.TABLE_SUFFIXES
     if not table or keep_partial:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import codecs
 import hashlib
+import itertools
 import re
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import pandas as pd
 
@@ -24,6 +26,7 @@ ARTICLE_SUFFIXES = (".txt", ".md")
 _BULLET = re.compile(r"^\s*(?:(?:[-•*▪◦‣]|–)\s+)+")
 MAX_CHARS = 4000  # longer blocks (a page dumped on one line) are cut at sentence ends, nothing dropped
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])")  # Chinese sentences end without a space
+_SPACES = re.compile(r"\s*")
 _FURNITURE = re.compile(
     r"^(?:leave a (?:reply|comment)|spread the word|share (?:this|on)\b|categories\s*:|tags?\s*:"
     r"|(?:subscribe|sign up)\b|(?:related|read more|see also|most read)\b\s*(?:articles|stories)?\s*:?"
@@ -41,7 +44,8 @@ _FURNITURE = re.compile(
     re.IGNORECASE,
 )
 # Bylines ("By Harriet Cole | PERTH") and masthead lines ("Client note | Metals | 3 May"); case matters.
-_BYLINE = re.compile(r"^By (?:[A-Z][\w.'-]+ ?){1,4}(?:$|[|,;·•]| and | in )")
+# The possessive `++` keeps a long run of capitals from being tried as every split into names (exponential).
+_BYLINE = re.compile(r"^By (?:[A-Z][\w.'-]++ ?){1,4}(?:$|[|,;·•]| and | in )")
 _MASTHEAD = re.compile(r"^[^.!?]{0,120}\s\|\s[^.!?]{0,120}$")
 
 
@@ -50,27 +54,40 @@ def _is_furniture(text: str) -> bool:
 _SECTION_WORDS = {"highlights", "key takeaways", "key points", "summary", "in brief", "at a glance"}
 
 
-def _blocks(raw: str) -> list[tuple[bool, str]]:
+def _lines(raw: str, chunk: int = 1 << 20) -> Iterator[str]:
+    """`raw.splitlines()`, produced lazily a chunk at a time (a file of millions of short lines is never
+    held as one list). Chunks end just after a '\n', so no line and no '\r\n' is cut in two."""
+    start = 0
+    while start < len(raw):
+        end = raw.find("\n", start + chunk) + 1 if start + chunk < len(raw) else 0
+        end = end or len(raw)
+        yield from (raw[start:end] if start or end < len(raw) else raw).splitlines()
+        start = end
+
+
+def _blocks(raw: str) -> Iterator[tuple[bool, str]]:
     """Cut raw text into (is_bullet, text) blocks.
 
     Without blank lines every line is a block; with them, a blank line ends a
     block, a bullet starts one, and other wrapped lines are joined.
     """
-    lines = raw.splitlines()
-    blank_separated = any(not line.strip() for line in lines)
-    blocks: list[tuple[bool, list[str]]] = []
+    blank_separated = any(not line.strip() for line in _lines(raw))
+    block: tuple[bool, list[str]] | None = None
     continuing = False
-    for line in lines:
+    for line in _lines(raw):
         if not line.strip():
             continuing = False
             continue
         bullet = bool(_BULLET.match(line))
         if continuing and blank_separated and not bullet:
-            blocks[-1][1].append(line.strip())
+            block[1].append(line.strip())
         else:
-            blocks.append((bullet, [_BULLET.sub("", line).strip()]))
+            if block is not None:
+                yield block[0], " ".join(block[1])
+            block = (bullet, [_BULLET.sub("", line).strip()])
         continuing = True
-    return [(bullet, " ".join(parts)) for bullet, parts in blocks]
+    if block is not None:
+        yield block[0], " ".join(block[1])
 
 
 def _section(text: str) -> bool:
@@ -83,15 +100,20 @@ def _size(text: str) -> float:
     return len(text.split()) + len(CJK.findall(text)) / 2
 
 
+# Several sentences or clauses (English, or Chinese punctuation between characters): content, not a heading.
+_CLAUSES = re.compile(r"(?:[a-z]{2}\.|[?!:;])\s|[\u3400-\u9fff][。,;:!?][\u3400-\u9fff\d]")
+_CLOSED = re.compile(r"[.:;,!\"')。]$")
+
+
 def _is_heading(text: str) -> bool:
     words = _size(text)
     if _section(text):
         return True
-    if re.search(r"(?:[a-z]{2}\.|[?!:;])\s|[\u3400-\u9fff][。,;:!?][\u3400-\u9fff\d]", text):
-        return False  # several sentences or clauses (English or Chinese): content, not a heading
+    if _CLAUSES.search(text):  # several sentences or clauses: content, not a heading
+        return False
     if text.endswith("?"):
         return words <= 5
-    return words <= 10 and not re.search(r"[.:;,!\"')。]$", text)
+    return words <= 10 and not _CLOSED.search(text)
 
 
 def _fold(headings: list[str], text: str) -> str:
@@ -99,58 +121,92 @@ def _fold(headings: list[str], text: str) -> str:
     return " ".join(parts + [text])
 
 
-def _bounded(blocks: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
-    """Cut blocks longer than MAX_CHARS into pieces at sentence ends (or spaces, or anywhere)."""
-    out = []
+def _bounded(blocks: Iterable[tuple[bool, str]]) -> Iterator[tuple[bool, str]]:
+    """Cut blocks longer than MAX_CHARS into pieces at sentence ends (or spaces, or anywhere).
+
+    Linear in the block's length: sentences are found lazily and cut by index, never by re-slicing the rest.
+    """
     for bullet, block in blocks:
         if len(block) <= MAX_CHARS:
-            out.append((bullet, block))
+            yield bullet, block
             continue
-        piece = ""
-        for sentence in _SENTENCE_END.split(block):
-            while len(sentence) > MAX_CHARS:  # one huge "sentence": cut at a space near the limit
-                cut = sentence.rfind(" ", MAX_CHARS // 2, MAX_CHARS)
-                cut = cut if cut > 0 else MAX_CHARS
+        piece: list[str] = []  # sentences of the piece being built, joined by single spaces
+        size = -1  # its length once joined
+        for sentence in _sentences(block):
+            start = 0
+            while len(sentence) - start > MAX_CHARS:  # one huge "sentence": cut at a space near the limit
+                cut = sentence.rfind(" ", start + MAX_CHARS // 2, start + MAX_CHARS)
+                cut = cut if cut >= 0 else start + MAX_CHARS
                 if piece:
-                    out.append((bullet, piece))
-                    piece = ""
-                out.append((bullet, sentence[:cut]))
-                sentence = sentence[cut:].lstrip()
-            if piece and len(piece) + 1 + len(sentence) > MAX_CHARS:
-                out.append((bullet, piece))
-                piece = ""
-            piece = f"{piece} {sentence}" if piece else sentence
+                    yield bullet, " ".join(piece)
+                    piece, size = [], -1
+                yield bullet, sentence[start:cut]
+                start = _SPACES.match(sentence, cut).end()
+            if start:
+                sentence = sentence[start:]
+            if piece and size + 1 + len(sentence) > MAX_CHARS:
+                yield bullet, " ".join(piece)
+                piece, size = [], -1
+            piece.append(sentence)
+            size += 1 + len(sentence)
         if piece:
-            out.append((bullet, piece))
-    return out
+            yield bullet, " ".join(piece)
 
 
-def split_article(raw: str) -> list[dict]:
+def _sentences(block: str) -> Iterator[str]:
+    """`_SENTENCE_END.split(block)`, lazily."""
+    start = 0
+    for match in _SENTENCE_END.finditer(block):
+        yield block[start:match.start()]
+        start = match.end()
+    yield block[start:]
+
+
+def split_article(raw: str, furniture: Iterable[str] = ()) -> list[dict]:
     """Split one article's text into paragraphs: [{"position", "kind", "text", "bullet"}]."""
-    out: list[dict] = []
-    pending: list[str] = []
+    return list(iter_paragraphs(raw, furniture))
+
+
+def iter_paragraphs(raw: str, furniture: Iterable[str] = ()) -> Iterator[dict]:
+    """`split_article`, lazily: memory stays small however many paragraphs the text has.
+
+    `furniture`: lines known to be page furniture (running headers, footers, page numbers found by a
+    PDF or Word extractor); blocks with that text are marked furniture like the ones the rules find.
+    """
+    known = {clean(line) for line in furniture}
+    pending: list[str] = []  # headings waiting to be folded into the paragraph they introduce
+    pending_size = 0
     in_highlights = False
     seen_body = False
+    positions = itertools.count()
 
-    def flush_headings() -> None:
-        out.extend({"kind": "body", "text": h, "bullet": False} for h in pending)
+    def paragraph(kind: str, text: str, bullet: bool) -> dict:
+        return {"kind": kind, "text": text, "bullet": bullet, "position": next(positions)}
+
+    def flush_headings() -> Iterator[dict]:
+        nonlocal pending_size
+        yield from (paragraph("body", h, False) for h in pending)
         pending.clear()
+        pending_size = 0
 
     for index, (bullet, block) in enumerate(_bounded(_blocks(raw))):
         text = clean(block)
         if not text:
             continue
-        if _is_furniture(text):
-            flush_headings()
-            out.append({"kind": "furniture", "text": text, "bullet": bullet})
+        if _is_furniture(text) or text in known:
+            yield from flush_headings()
+            yield paragraph("furniture", text, bullet)
             continue
         if not bullet and index == 0 and not _section(text) and _size(text) <= 25 \
                 and not text.endswith((".", "。")):
-            out.append({"kind": "title", "text": text, "bullet": False})
+            yield paragraph("title", text, False)
             continue
         if not bullet and _is_heading(text):
             in_highlights = _section(text)
+            if pending_size + len(text) > MAX_CHARS:  # a run of short lines, not headings: keep paragraphs bounded
+                yield from flush_headings()
             pending.append(text)
+            pending_size += len(text) + 1
             continue
         if text.endswith("?"):
             kind = "question"
@@ -160,12 +216,10 @@ def split_article(raw: str) -> list[dict]:
             kind = "body"
         if not bullet:
             seen_body, in_highlights = True, False
-        out.append({"kind": kind, "text": _fold(pending, text), "bullet": bullet})
+        yield paragraph(kind, _fold(pending, text), bullet)
         pending.clear()
-    flush_headings()
-    for position, paragraph in enumerate(out):
-        paragraph["position"] = position
-    return out
+        pending_size = 0
+    yield from flush_headings()
 
 
 def render(paragraphs: list[dict]) -> str:
@@ -173,15 +227,18 @@ def render(paragraphs: list[dict]) -> str:
     return "\n\n".join(("- " if p["bullet"] else "") + p["text"] for p in paragraphs)
 
 
-def paragraph_ids(article_id: str, texts: list[str]) -> list[str]:
+def paragraph_ids(article_id: str, texts: Iterable[str]) -> list[str]:
     """Ids from the article and the paragraph's own text, so edits elsewhere never move them."""
+    return list(iter_paragraph_ids(article_id, texts))
+
+
+def iter_paragraph_ids(article_id: str, texts: Iterable[str]) -> Iterator[str]:
+    """`paragraph_ids`, lazily (a repeated text gets -2, -3, ... in order)."""
     seen: Counter[str] = Counter()
-    ids = []
     for text in texts:
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
         seen[digest] += 1
-        ids.append(f"{article_id}-{digest}" + (f"-{seen[digest]}" if seen[digest] > 1 else ""))
-    return ids
+        yield f"{article_id}-{digest}" + (f"-{seen[digest]}" if seen[digest] > 1 else "")
 
 
 def decode(data: bytes, name) -> str:

@@ -5,6 +5,7 @@ set of punctuation; Traditional Chinese is converted to Simplified (OpenCC) so o
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import ftfy
@@ -12,8 +13,9 @@ import ftfy
 _FTFY = ftfy.TextFixerConfig(normalization="NFKC", uncurl_quotes=True)
 # "projects.Rare Earth": a sentence end glued to the next sentence's capitalised word.
 _GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
-# Link annotations that page scrapes leave inside sentences.
-_INLINE_FURNITURE = re.compile(r"\s*\((?:opens|open) in a new (?:tab|window)\)", re.IGNORECASE)
+# Link annotations that page scrapes leave inside sentences. `(?<!\s)` starts a match only at the start of a
+# run of spaces (where the leftmost match starts anyway), so a long run is not rescanned from each space.
+_INLINE_FURNITURE = re.compile(r"(?<!\s)\s*\((?:opens|open) in a new (?:tab|window)\)", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Mirror sites annotate characters with pinyin: 會(huì)議 -> 會議. A tone mark or tone digit marks pinyin.
@@ -35,6 +37,16 @@ def simplified(text: str) -> str:
 
 def clean(text: str) -> str:
     """Repair one line or paragraph of text; idempotent."""
+    return _clean_short(text) if len(text) <= 200 else _clean(text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _clean_short(text: str) -> str:
+    """Short lines repeat (headings, furniture, files of one-character lines): repair each once."""
+    return _clean(text)
+
+
+def _clean(text: str) -> str:
     text = ftfy.fix_text(text, config=_FTFY)
     text = simplified(_PINYIN.sub("", text))
     text = _INLINE_FURNITURE.sub("", text)

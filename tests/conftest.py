@@ -105,6 +105,7 @@ def trained(table, params):
 def model_dir(tmp_path_factory, trained, params, table):
     """The production model saved as a bundle directory, as `train` writes it."""
     import numpy as np
+
     from pipeline import bundle
     from pipeline.signals import SIGNALS
     from pipeline.train import model_card, training_rows

@@ -1,0 +1,61 @@
+"""Splitting and scoring take time in proportion to the input and memory within the streaming budget,
+whatever its shape: one 5 MB line, or 5 MB of one-character lines (benchmarks/linear.py measures 50 MB)."""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pandas as pd
+import pytest
+
+from pipeline.split import MAX_CHARS
+from tests.conftest import REPO
+
+SIZE = 5 * 2**20
+WORDS = "Baogang raised output of rare earth concentrate under its new quota and"
+SHAPES = {
+    "single_line": (WORDS + " ") * (SIZE // (len(WORDS) + 1)),  # one line, no sentence end: cut at spaces
+    "one_char_lines": "a\n" * (SIZE // 2),
+}
+
+
+def measured(args: list[str]) -> tuple[int, float, float, str]:
+    """Exit code, wall seconds, peak RSS in MB and stderr of one command."""
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return process.returncode, time.perf_counter() - started, usage.ru_maxrss / 1024, err.read().decode()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_five_megabytes_are_split_and_scored_in_bounded_time_and_memory(shape, model_dir, tmp_path):
+    path = tmp_path / f"{shape}.txt"
+    path.write_text(SHAPES[shape])
+    out = tmp_path / "out.parquet"
+    code, seconds, peak_mb, err = measured([sys.executable, "-m", "pipeline", "score", str(path), "-o", str(out),
+                                            "--model", str(model_dir), "--explain", "0"])
+    assert code == 0, err
+    positions = pd.read_parquet(out, columns=["position"])["position"]
+    assert positions.tolist() == list(range(len(positions)))
+    if shape == "one_char_lines":
+        assert len(positions) == SIZE // 2
+    else:
+        assert len(SHAPES[shape]) / MAX_CHARS <= len(positions) <= 1.1 * len(SHAPES[shape]) / MAX_CHARS
+    # generous bounds: ~6 s and ~45 s on the 2-core machine, ~300 MB (one batch at a time); before, the
+    # one-character lines took minutes, and the single line was scored as one batch (~1 GB)
+    assert seconds < 240, seconds
+    assert peak_mb < 700, peak_mb
+
+
+def test_hostile_lines_are_cut_quickly():
+    """Lines that made a regular expression backtrack for ever ('By AAAA...') or rescan a run of spaces."""
+    code = ("from pipeline.split import split_article, MAX_CHARS\n"
+            "raw = ('By ' + 'A' * 3000 + '!\\n') * 50 + ('a' + ' ' * 3990 + 'b\\n') * 50\n"
+            "paragraphs = split_article(raw)\n"
+            "assert len(paragraphs) == 100 and max(len(p['text']) for p in paragraphs) <= MAX_CHARS\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
