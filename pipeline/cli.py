@@ -14,6 +14,7 @@ COMMANDS = {
     "register": "pipeline.register",
     "label": "pipeline.labelling",
     "score": "pipeline.score",
+    "serve": "pipeline.serving.cli",
 }
 USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-signals COMMAND --help)"
 
