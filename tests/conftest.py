@@ -67,3 +67,16 @@ def trained(table, params):
     from pipeline.train import training_rows
     fitted, thresholds, _ = model.fit(params["train"], params["seed"], training_rows(table[0], False))
     return fitted, thresholds
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tmp_path_factory, trained, params, table):
+    """The production model saved as a bundle, as `dvc repro` would (for tests that need a model directory)."""
+    import numpy as np
+    from pipeline import bundle
+    from pipeline.signals import SIGNALS
+    from pipeline.train import model_card, training_rows
+    rows = training_rows(table[0], False)
+    directory = tmp_path_factory.mktemp("bundle")
+    bundle.save(directory, trained[0], model_card(params, rows, trained[1], np.zeros((len(rows), len(SIGNALS)))))
+    return directory
