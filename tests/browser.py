@@ -74,6 +74,19 @@ class Page:
             await asyncio.sleep(0.2)
         raise TimeoutError(f"still false after {timeout} s: {expression} ({last})")
 
+    async def drop(self, selector: str, path: Path) -> None:
+        """Drag a file from the desktop and drop it on the middle of an element."""
+        x, y = await self.js(f"(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect(); "
+                             "return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        data = {"items": [], "files": [str(path)], "dragOperationsMask": 1}
+        for kind in ("dragEnter", "dragOver", "drop"):
+            await self.send("Input.dispatchDragEvent", type=kind, x=x, y=y, data=data)
+
+    async def choose_file(self, selector: str, path: Path) -> None:
+        """Pick a file in an <input type=file>, as its dialog would."""
+        target = await self.send("Runtime.evaluate", expression=f"document.querySelector({selector!r})")
+        await self.send("DOM.setFileInputFiles", files=[str(path)], objectId=target["result"]["objectId"])
+
     async def key(self, key: str, code: str, vk: int, modifiers: int = 0, text: str = "") -> None:
         for kind in ("keyDown", "keyUp"):
             await self.send("Input.dispatchKeyEvent", type=kind, key=key, code=code, windowsVirtualKeyCode=vk,

@@ -309,6 +309,30 @@ def test_page_is_package_data(tmp_path):
         (REPO / "pipeline" / "serving" / "page.html").read_bytes()
 
 
+def test_registry_alias_is_pinned_to_its_version_at_start(small_bundle, store):
+    """`--model models:/policy-signals@champion` serves the version the alias named at start, even after it moves."""
+    from tests.code.test_tracking import metrics
+
+    directory, params = small_bundle
+    fitted, card = bundle.load(directory)
+    sha = bundle.sha256(directory / bundle.MODEL)
+    register.register(fitted, card, metrics(0.80), params, sha)
+    uri = "models:/policy-signals@champion"
+    with serve("--model", uri, env={"MLFLOW_TRACKING_URI": store.get_tracking_uri()}) as live:
+        client = store.MlflowClient()  # the alias moves to a version 2 of the same artefact
+        first = client.get_model_version("policy-signals", "1")
+        second = client.create_model_version("policy-signals", first.source, first.run_id)
+        client.set_registered_model_alias("policy-signals", "champion", second.version)
+        about = request(live.port, "GET", "/v1/model").json()
+        assert (about["model"], about["name"], about["version"], about["sha256"]) == \
+               ("models:/policy-signals/1", "policy-signals", "1", sha)
+        assert about["metrics"] == {"cv.macro_f1": 0.8, "cv.micro_f1": 0.8, "holdout.macro_f1": 0.75}
+        assert about["thresholds"] == card["thresholds"]
+        scored = post(live.port, {"texts": TEXTS}).json()["paragraphs"]
+        assert [[p["probabilities"][s] for s in SIGNALS] for p in scored] == fitted.predict_proba(TEXTS).tolist()
+        assert "policy-signals version 1" in live.log()
+
+
 MARKS_JS = """[...document.querySelectorAll('#results li.para')].map(li => ({
     id: li.dataset.id, title: li.title,
     chips: [...li.querySelectorAll('.chip')].map(c => c.dataset.signal),
@@ -332,12 +356,15 @@ def check_page(dom: list[dict], expected: list[dict]) -> None:
     assert marked > 0
 
 
-def test_page_in_headless_chromium_scores_a_typed_article_and_a_dropped_file(server, tmp_path):
+def test_page_in_headless_chromium_scores_a_typed_article_a_dropped_page_and_a_chosen_file(server, tmp_path):
     article = ARTICLE.read_text(encoding="utf-8")
     expected = post(server, {"document": article}).json()["paragraphs"]
-    page_file = tmp_path / "licences.html"
-    page_file.write_text(PAGE, encoding="utf-8")
+    html_file, text_file = tmp_path / "licences.html", tmp_path / "second.txt"
+    html_file.write_text(PAGE, encoding="utf-8")
+    text_file.write_bytes((ARTICLES / "seeds" / "001_7a7fa9385e29f0b9.txt").read_bytes())
     expected_html = post(server, {"document": PAGE, "format": "html"}).json()["paragraphs"]
+    expected_text = post(server, {"document": text_file.read_text(encoding="utf-8")}).json()["paragraphs"]
+    count = "document.querySelectorAll('#results li.para').length"
 
     async def flow(page):
         await page.send("Page.reload")  # with the DevTools domains on from the first byte (CSP errors show)
@@ -348,39 +375,20 @@ def test_page_in_headless_chromium_scores_a_typed_article_and_a_dropped_file(ser
             await page.key("Tab", "Tab", 9)
         assert await page.js("document.activeElement.id") == "submit"
         await page.key("Enter", "Enter", 13, text="\r")
-        await page.wait_for("document.querySelectorAll('#results li.para').length > 0")
-        typed = await page.js(MARKS_JS)
-        status = await page.js("$('status').textContent")
+        await page.wait_for(f"{count} > 0")
+        typed = await page.js(MARKS_JS), await page.js("$('status').textContent")
 
-        target = await page.send("Runtime.evaluate", expression="$('file')")
-        await page.send("DOM.setFileInputFiles", files=[str(page_file)], objectId=target["result"]["objectId"])
-        await page.wait_for(f"document.querySelectorAll('#results li.para').length === {len(expected_html)}")
+        await page.drop("#text", html_file)
+        await page.wait_for(f"$('format').value === 'html' && {count} === {len(expected_html)}")
         dropped = await page.js(MARKS_JS)
-        return typed, status, dropped, await page.js("$('format').value"), page.errors
 
-    typed, status, dropped, fmt, errors = asyncio.run(open_page(f"http://127.0.0.1:{server}/", tmp_path / "profile", flow))
-    check_page(typed, expected)
-    assert status.startswith(f"{len(expected)} paragraphs")
+        await page.choose_file("#file", text_file)
+        await page.wait_for(f"$('format').value === 'txt' && {count} === {len(expected_text)}")
+        return typed, dropped, await page.js(MARKS_JS), page.errors
+
+    typed, dropped, chosen, errors = asyncio.run(open_page(f"http://127.0.0.1:{server}/", tmp_path / "profile", flow))
+    check_page(typed[0], expected)
+    assert typed[1].startswith(f"{len(expected)} paragraphs")
     check_page(dropped, expected_html)
-    assert fmt == "html" and errors == []
-
-
-def test_registry_alias_is_pinned_to_its_version_at_start(small_bundle, store):
-    """`--model models:/policy-signals@champion` serves the version the alias named at start, even after it moves."""
-    from tests.code.test_tracking import metrics
-
-    directory, params = small_bundle
-    fitted, card = bundle.load(directory)
-    sha = bundle.sha256(directory / bundle.MODEL)
-    register.register(fitted, card, metrics(0.80), params, sha)
-    uri = "models:/policy-signals@champion"
-    with serve("--model", uri, env={"MLFLOW_TRACKING_URI": store.get_tracking_uri()}) as live:
-        register.register(fitted, card, metrics(0.81), params, sha)  # the alias moves to version 2
-        about = request(live.port, "GET", "/v1/model").json()
-        assert (about["model"], about["name"], about["version"], about["sha256"]) == \
-               ("models:/policy-signals/1", "policy-signals", "1", sha)
-        assert about["metrics"] == {"cv.macro_f1": 0.8, "cv.micro_f1": 0.8, "holdout.macro_f1": 0.75}
-        assert about["thresholds"] == card["thresholds"]
-        scored = post(live.port, {"texts": TEXTS}).json()["paragraphs"]
-        assert [[p["probabilities"][s] for s in SIGNALS] for p in scored] == fitted.predict_proba(TEXTS).tolist()
-        assert "policy-signals version 1" in live.log()
+    check_page(chosen, expected_text)
+    assert errors == []
