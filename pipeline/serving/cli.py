@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from dataclasses import replace
 
+from pipeline.config import InputError
 from pipeline.serving.settings import Settings
 
 
@@ -42,8 +44,20 @@ def parse(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     return settings, args
 
 
+def check_port(host: str, port: int) -> None:
+    """Fail in one line before loading the model if the address cannot be bound (in use, not ours)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise InputError("--port", f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     settings, args = parse(argv)
+    check_port(settings.host, args.port)
     import uvicorn
 
     from pipeline.serving import app as app_mod

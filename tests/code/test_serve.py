@@ -4,6 +4,7 @@ in headless Chromium."""
 import asyncio
 import base64
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -236,6 +237,12 @@ def test_other_addresses_need_a_strong_token_and_settings_are_checked():
         done = subprocess.run([sys.executable, "-m", "pipeline", "serve", *args], cwd=REPO, capture_output=True,
                               text=True, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"}, timeout=120)
         assert done.returncode == 2 and done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = subprocess.run([sys.executable, "-m", "pipeline", "serve", "--port", str(taken.getsockname()[1])],
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith("error: --port: cannot listen on 127.0.0.1:"), done.stderr
     assert all(map(is_loopback, ["127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost"]))
     assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.1", "example.com", "127.0.0.1.nip.io"]))
     with pytest.raises(InputError, match=r"\$POLICY_SIGNALS_MAX_TEXTS: must be an integer"):
