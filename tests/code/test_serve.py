@@ -289,6 +289,17 @@ def test_a_worker_refuses_a_model_that_changed_since_start(bundle_dir):
         load(Settings(model=str(bundle_dir), model_sha256="0" * 64))
 
 
+def test_explanations_off_leave_numbers_unchanged(bundle_dir):
+    from pipeline.score import paragraphs
+    from pipeline.scorer import Scorer
+    from pipeline.serving.app import records
+
+    rows = paragraphs(pd.DataFrame({"doc_id": ["d"], "text": [ARTICLE.read_text(encoding="utf-8")], "split": [True]}))
+    plain, explained = (records(rows, Scorer.load(str(bundle_dir), k).score(rows["text"].tolist())) for k in (0, 3))
+    assert all(p["explanations"] == {} for p in plain) and any(p["explanations"] for p in explained)
+    assert [p["probabilities"] for p in plain] == [p["probabilities"] for p in explained]
+
+
 def test_explanation_text_reads_back_exactly():
     names = ["export licences", repr(" exp"), repr("'s; "), repr('a"b'), repr("x (y) "), "ai"]
     text = "; ".join(f"{n} ({c:+.2f})" for n, c in zip(names, [1.5, 0.25, 0.1, 0.07, 0.05, 0.01]))
