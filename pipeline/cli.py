@@ -13,6 +13,8 @@ COMMANDS = {
     "evaluate": "pipeline.evaluate",
     "register": "pipeline.register",
     "label": "pipeline.labelling",
+    "agreement": "pipeline.agreement",
+    "datacard": "pipeline.datacard",
     "score": "pipeline.score",
     "serve": "pipeline.serving.cli",
 }

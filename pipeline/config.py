@@ -50,6 +50,7 @@ _BOOL = (lambda v: isinstance(v, bool)), "true or false"
 _STR = (lambda v: isinstance(v, str) and v != ""), "a non-empty string"
 
 # Every key a stage may read, with its check; unknown keys are refused too.
+# Keys under a prefix in NAMED are the user's own names (e.g. one per real-text gold set).
 SCHEMA: dict[str, tuple] = {
     "seed": _num(0, integer=True),
     "train.use_weak_labels": _BOOL,
@@ -69,9 +70,13 @@ SCHEMA: dict[str, tuple] = {
     "evaluate.cv_folds": _num(2, 20, integer=True),
     "evaluate.holdout_source": _STR,
     "evaluate.errors_per_signal": _num(0, integer=True),
+    "evaluate.label_issues": _num(0, integer=True),
     "register.model_name": _STR,
     "register.champion_tolerance": _num(0, 1),
 }
+
+
+NAMED: dict[str, tuple] = {"evaluate.real_text.": _STR}
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
@@ -96,9 +101,10 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
         raise InputError(path, "params must be a mapping of sections")
     flat = flatten(tree)
     for key, value in flat.items():
-        if key not in SCHEMA:
+        prefix = next((p for p in NAMED if key.startswith(p)), None)
+        if key not in SCHEMA and prefix is None:
             raise InputError(path, f"unknown param '{key}'")
-        check, expected = SCHEMA[key]
+        check, expected = SCHEMA[key] if prefix is None else NAMED[prefix]
         if not check(value):
             raise InputError(path, f"param '{key}' must be {expected}, got {value!r}")
     missing = sorted(set(SCHEMA) - set(flat))

@@ -14,11 +14,14 @@ import pandas as pd
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 
-from pipeline import bundle, model, plots, rules as rules_mod, tracking
+from pipeline import bundle, goldsets, model, plots, rules as rules_mod, tracking
 from pipeline.config import InputError, atomic_path, load_params, write_json
 from pipeline.metrics import summary
 from pipeline.signals import SIGNALS
 from pipeline.train import read_table, training_rows
+
+
+MIN_SLICE = 30  # paragraphs a language needs before its cross-validated scores are reported
 
 
 def cross_validate(params: dict, rows: pd.DataFrame, folds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -31,7 +34,7 @@ def cross_validate(params: dict, rows: pd.DataFrame, folds: int) -> tuple[np.nda
     for fold, (fit_idx, test_idx) in enumerate(splitter.split(rows, groups=rows["article_id"])):
         fitted, thresholds, _ = model.fit(train, seed, rows.iloc[fit_idx])
         proba[test_idx] = fitted.predict_proba(rows["text"].iloc[test_idx])
-        pred[test_idx] = model.flags(proba[test_idx], thresholds)
+        pred[test_idx] = model.flags(proba[test_idx], thresholds, rows["lang"].iloc[test_idx])
         fold_of[test_idx] = fold
     return proba, pred, fold_of
 
@@ -50,7 +53,7 @@ def slices(rows, truth, proba, pred, gold) -> dict:
     """Per paragraph kind and per source folder: micro/macro-F1 over the signals present there,
     and the share of paragraphs flagged (the useful number where no signal is present, e.g. furniture)."""
     out: dict[str, dict] = {}
-    for column in ("kind", "source"):
+    for column in ("kind", "source", "lang"):
         for value in sorted(rows[column].unique()):
             mask = gold & rows[column].eq(value).to_numpy()
             if mask.sum() < 10:
@@ -71,7 +74,7 @@ def holdout(params: dict, rows: pd.DataFrame, source: str) -> dict | None:
     fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows[~rows["source"].eq(source)])
     proba = fitted.predict_proba(rows.loc[test, "text"])
     truth = model.labels_matrix(rows[test])
-    pred = model.flags(proba, thresholds)
+    pred = model.flags(proba, thresholds, rows.loc[test, "lang"])
     low, high = bootstrap_interval(truth, pred, params["seed"])
     return {"source": source, "paragraphs": int(test.sum()), **summary(truth, proba, pred),
             "macro_f1_ci95_low": low, "macro_f1_ci95_high": high}
@@ -99,6 +102,36 @@ def errors(rows, truth, proba, pred, gold, per_signal: int) -> pd.DataFrame:
     return pd.concat(frames)[["signal", "error", "probability", "article_id", "paragraph_id", "kind", "text"]]
 
 
+def label_issues(rows: pd.DataFrame, truth: np.ndarray, proba: np.ndarray, gold: np.ndarray, top: int) -> pd.DataFrame:
+    """Gold labels that cleanlab finds suspect given out-of-fold probabilities, most suspect first.
+
+    Each row names the paragraph, its given labels, the signals the model disagrees on, and the
+    text, so a reviewer can fix `data/labels.csv` or confirm the label.
+    """
+    from cleanlab.filter import find_label_issues
+
+    columns = ["paragraph_id", "article_id", "quality", "given", "model_suggests", "text"]
+    index = np.flatnonzero(gold)
+    if top == 0 or len(index) < 10:
+        return pd.DataFrame(columns=columns)
+    given = [list(np.flatnonzero(row)) for row in truth[index]]
+    ranked = find_label_issues(labels=given, pred_probs=proba[index], multi_label=True,
+                               return_indices_ranked_by="self_confidence")[:top]
+    from cleanlab.multilabel_classification.rank import get_label_quality_scores
+
+    quality = get_label_quality_scores(given, proba[index])
+    picked = index[ranked]
+    names = lambda flags: ",".join(s for s, f in zip(SIGNALS, flags) if f)  # noqa: E731
+    return pd.DataFrame({
+        "paragraph_id": rows["paragraph_id"].to_numpy()[picked],
+        "article_id": rows["article_id"].to_numpy()[picked],
+        "quality": quality[ranked].round(4),
+        "given": [names(t) for t in truth[picked]],
+        "model_suggests": [names(p >= 0.5) for p in proba[picked]],
+        "text": rows["text"].to_numpy()[picked],
+    }, columns=columns)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="policy-signals evaluate", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="paragraphs table from `split`")
@@ -109,11 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plots", type=Path, required=True, help="directory for plot data and images")
     parser.add_argument("--errors", type=Path, required=True)
     parser.add_argument("--rules-report", type=Path, required=True)
+    parser.add_argument("--label-issues", type=Path, required=True, help="CSV of suspect gold labels (cleanlab)")
     args = parser.parse_args(argv)
 
     params = load_params(args.params)
     tracking.mode()  # refuse a bad switch value before any work
-    card, model_sha256 = bundle.verify(args.model)
+    fitted, card = bundle.load(args.model)
+    model_sha256 = bundle.sha256(args.model / bundle.MODEL)
     settings = params["evaluate"]
     rules = rules_mod.load_rules(args.rules)
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
@@ -129,10 +164,15 @@ def main(argv: list[str] | None = None) -> int:
         "cv": scored(truth, proba, pred, fold_of, gold),
         "baseline": scored(truth, baseline.astype(float), baseline, fold_of, gold),
         "slices": slices(rows, truth, proba, pred, gold),
+        "cv_by_language": {code: scored(truth, proba, pred, fold_of, gold & rows["lang"].eq(code).to_numpy())
+                           for code in sorted(rows.loc[gold, "lang"].unique())
+                           if (gold & rows["lang"].eq(code).to_numpy()).sum() >= MIN_SLICE},
     }
     real = holdout(params, rows, settings["holdout_source"])
     if real is not None:
         metrics["holdout"] = real
+    metrics["real_text"] = goldsets.evaluate(fitted, card["thresholds"], settings.get("real_text") or {},
+                                             tracking.repo_root())
     rule_report = rules_mod.report(rules, rows.loc[gold, "text"], rows[gold])
     error_table = errors(rows, truth, proba, pred, gold, settings["errors_per_signal"])
 
@@ -140,12 +180,19 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.rules_report, rule_report)
     with atomic_path(args.errors) as tmp:
         error_table.to_csv(tmp, index=False, lineterminator="\n")
+    with atomic_path(args.label_issues) as tmp:
+        label_issues(rows, truth, proba, gold, settings["label_issues"]).to_csv(tmp, index=False, lineterminator="\n")
     plots.write(args.plots, rows[gold], truth[gold], proba[gold], pred[gold])
     tracking.log_run(params, metrics, tracking.run_tags(card, model_sha256),
-                     [args.metrics, args.plots, args.model / bundle.CARD, args.errors, args.rules_report])
-    line = f"evaluate: cross-validated macro-F1 {metrics['cv']['macro_f1']:.3f} " \
+                     [args.metrics, args.plots, args.model / bundle.CARD, args.errors, args.rules_report,
+                      args.label_issues])
+    by_language = ", ".join(f"{k} {v['macro_f1']:.3f}" for k, v in metrics["cv_by_language"].items())
+    line = f"evaluate: cross-validated macro-F1 {metrics['cv']['macro_f1']:.3f} ({by_language}) " \
            f"(keyword baseline {metrics['baseline']['macro_f1']:.3f})"
     if real is not None:
         line += f"; trained without '{real['source']}', macro-F1 on it {real['macro_f1']:.3f}"
+    for name, result in metrics["real_text"].items():
+        line += f"; {name} " + (f"macro-F1 {result['macro_f1']:.3f}" if "macro_f1" in result
+                                else f"not found at {result['missing']} (skipped)")
     print(line, file=sys.stderr)
     return 0

@@ -23,15 +23,15 @@ PROBA = [f"p_{s}" for s in SIGNALS]
 CONTEXT = ["article_id", "uncertainty", *PROBA, "text"]  # export-only columns that import ignores
 
 
-def suggestions(table: pd.DataFrame, fitted, thresholds: dict[str, float]) -> pd.DataFrame:
+def suggestions(table: pd.DataFrame, fitted, thresholds: dict) -> pd.DataFrame:
     """Rows without gold labels, with suggested flags and probabilities, most uncertain first."""
     todo = table[table["label_source"].ne("gold")].reset_index(drop=True)
     proba = fitted.predict_proba(todo["text"]) if len(todo) else np.zeros((0, len(SIGNALS)))
-    cut = np.array([thresholds[s] for s in SIGNALS])
+    cut = model.cutoffs(thresholds, len(todo), todo["lang"])
     # distance of the least certain signal from its threshold, scaled to that side's range
     margin = np.where(proba >= cut, (proba - cut) / (1 - cut), (cut - proba) / cut).min(axis=1, initial=1.0)
     out = pd.DataFrame({"paragraph_id": todo["paragraph_id"], "article_id": todo["article_id"]})
-    flags = model.flags(proba, thresholds)
+    flags = (proba >= cut).astype(np.int8)
     for j, signal in enumerate(SIGNALS):
         out[signal] = flags[:, j]
     out["uncertainty"] = (1 - margin).round(4)

@@ -1,7 +1,8 @@
 """The classifier: one scikit-learn Pipeline (TF-IDF -> one linear model per signal) plus tuned thresholds.
 
-Only stock scikit-learn estimators go into the Pipeline, so any environment
-with scikit-learn can load it and score raw text.
+Stock scikit-learn estimators, except the character n-gram vectoriser: a TfidfVectorizer subclass
+(`pipeline.features`) that gives the same matrix several times faster. Loading the model needs this
+package (MLflow ships it with the model as code).
 """
 from __future__ import annotations
 
@@ -17,17 +18,29 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
+from pipeline.features import WordCachedCharVectorizer
+from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
+
+
+# Types in the saved Pipeline that skops does not trust by default; MLflow's skops loading trusts exactly these.
+SKOPS_TRUSTED = ("numpy.ravel", "pipeline.features.WordCachedCharVectorizer")
+MIN_LANGUAGE_ROWS = 200  # a language needs this many labelled paragraphs for thresholds of its own
+
+# Words of two or more letters (scikit-learn's default token, exactly, for text without Chinese), and every
+# Chinese character as a token of its own, so word n-grams are character uni- and bigrams in Chinese.
+_HAN = "\u3400-\u9fff\uf900-\ufaff"
+TOKEN_PATTERN = rf"[{_HAN}]|(?<![^\W{_HAN}])[^\W{_HAN}]{{2,}}(?![^\W{_HAN}])"
 
 
 def build(train: dict, seed: int) -> Pipeline:
     """TF-IDF word (and optional char) n-grams -> one linear classifier per signal."""
     features = [("word", TfidfVectorizer(
-        ngram_range=(1, train["word_ngram_max"]), min_df=train["word_min_df"],
+        ngram_range=(1, train["word_ngram_max"]), min_df=train["word_min_df"], token_pattern=TOKEN_PATTERN,
         max_features=train["word_max_features"], sublinear_tf=train["sublinear_tf"],
         strip_accents="unicode", lowercase=True, dtype=np.float64))]
     if train["char_ngrams"]:
-        features.append(("char", TfidfVectorizer(
+        features.append(("char", WordCachedCharVectorizer(
             analyzer="char_wb", ngram_range=(train["char_ngram_min"], train["char_ngram_max"]),
             max_features=train["char_max_features"], sublinear_tf=train["sublinear_tf"],
             strip_accents="unicode", lowercase=True, dtype=np.float64)))
@@ -89,14 +102,41 @@ def _portable(model: Pipeline) -> Pipeline:
     return model
 
 
-def fit(train: dict, seed: int, frame: pd.DataFrame) -> tuple[Pipeline, dict[str, float], np.ndarray]:
-    """Tune thresholds on grouped out-of-fold predictions, then fit on all rows."""
+def tune(truth: np.ndarray, proba: np.ndarray, langs) -> dict[str, dict[str, float]]:
+    """Thresholds per language: its own for every language with enough rows, the default language's
+    from all other rows. Languages differ in how sure the model is, so one cut-off does not fit both."""
+    langs = np.asarray(langs, dtype=object)
+    own = [c for c in sorted(set(langs)) if c != DEFAULT and (langs == c).sum() >= MIN_LANGUAGE_ROWS]
+    rest = ~np.isin(langs, own)
+    rest = rest if rest.any() else np.ones_like(rest)
+    return {DEFAULT: best_thresholds(truth[rest], proba[rest]),
+            **{c: best_thresholds(truth[langs == c], proba[langs == c]) for c in own}}
+
+
+def by_language(thresholds: dict) -> dict[str, dict[str, float]]:
+    """Thresholds keyed by language; a model card from before languages (one flat dict) is the default's."""
+    return thresholds if all(isinstance(v, dict) for v in thresholds.values()) else {DEFAULT: thresholds}
+
+
+def fit(train: dict, seed: int, frame: pd.DataFrame) -> tuple[Pipeline, dict[str, dict[str, float]], np.ndarray]:
+    """Tune per-language thresholds on grouped out-of-fold predictions, then fit on all rows."""
     oof = out_of_fold(train, seed, frame, train["cv_folds"])
-    thresholds = best_thresholds(labels_matrix(frame), oof)
+    thresholds = tune(labels_matrix(frame), oof, frame["lang"])
     model = build(train, seed).fit(frame["text"], labels_matrix(frame))
     return _portable(model), thresholds, oof
 
 
-def flags(proba: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
-    """0/1 per signal from probabilities and the model's tuned thresholds."""
-    return (proba >= np.array([thresholds[s] for s in SIGNALS])).astype(np.int8)
+def cutoffs(thresholds: dict, rows: int, langs=None) -> np.ndarray:
+    """(rows, signals) thresholds: each row's language's own, the default language's when unknown or not given."""
+    table = by_language(thresholds)
+    cut = np.tile([table[DEFAULT][s] for s in SIGNALS], (rows, 1))
+    if langs is not None:
+        langs = np.asarray(langs, dtype=object)
+        for code, cuts in table.items():
+            cut[langs == code] = [cuts[s] for s in SIGNALS]
+    return cut
+
+
+def flags(proba: np.ndarray, thresholds: dict, langs=None) -> np.ndarray:
+    """0/1 per signal at the tuned thresholds of each row's language."""
+    return (proba >= cutoffs(thresholds, len(proba), langs)).astype(np.int8)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import bundle, tracking
+from pipeline import bundle, model, tracking
 from pipeline.config import InputError, load_params, write_json
 from pipeline.signals import SIGNALS
 
@@ -35,6 +35,17 @@ def promote(current: float | None, candidate: float, tolerance: float) -> bool:
     return current is None or candidate >= current - tolerance
 
 
+def trusted_types(fitted) -> list[str]:
+    """The non-stock types skops must trust to load the model: exactly model.SKOPS_TRUSTED, or refuse."""
+    import skops.io
+
+    found = skops.io.get_untrusted_types(data=skops.io.dumps(fitted))
+    unknown = sorted(set(found) - set(model.SKOPS_TRUSTED))
+    if unknown:
+        raise InputError("model", f"type {unknown[0]} is not on the skops trusted list (pipeline.model.SKOPS_TRUSTED)")
+    return found
+
+
 def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str) -> dict:
     """Log, register and alias one model version; returns what models/registry.json records."""
     mlflow = tracking.client()
@@ -51,16 +62,12 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
         if run_id is None:  # tracking was off or failed during evaluate: record the essentials here
             tracking.log_contents(mlflow, params, metrics, tracking.run_tags(card, model_sha256), [])
         skops = "skops" in getattr(mlflow.sklearn, "SUPPORTED_SERIALIZATION_FORMATS", ())
-        extra = {}
-        if skops:
-            import skops.io
-
-            extra = {"serialization_format": "skops",
-                     "skops_trusted_types": skops.io.get_untrusted_types(data=skops.io.dumps(fitted))}
+        extra = {"serialization_format": "skops", "skops_trusted_types": trusted_types(fitted)} if skops else {}
+        # The pipeline holds our own vectoriser class, so the package ships with the model as code.
         info = mlflow.sklearn.log_model(fitted, name="model", signature=signature, input_example=example,
                                         pyfunc_predict_fn="predict_proba", registered_model_name=name,
                                         metadata={"signals": list(SIGNALS), "thresholds": card["thresholds"]},
-                                        **extra)
+                                        code_paths=[str(Path(__file__).resolve().parent)], **extra)
         run_id = run.info.run_id
     api = MlflowClient()
     version = str(info.registered_model_version)

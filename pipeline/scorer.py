@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import bundle, explain, model as model_mod
+from pipeline import bundle, explain, language, model as model_mod
 from pipeline.config import InputError
 from pipeline.signals import SIGNALS
 
@@ -17,8 +17,8 @@ from pipeline.signals import SIGNALS
 class Scorer:
     """A loaded model with its thresholds: probabilities, flags and (optionally) explanations."""
 
-    def __init__(self, fitted, thresholds: dict[str, float], explain_top: int = 0):
-        self.model, self.thresholds, self.explain_top = fitted, thresholds, explain_top
+    def __init__(self, fitted, thresholds: dict, explain_top: int = 0):
+        self.model, self.thresholds, self.explain_top = fitted, model_mod.by_language(thresholds), explain_top
         if explain_top:
             self.weights, self.names = explain.coefficients(fitted), explain.feature_names(fitted)
 
@@ -46,6 +46,7 @@ class Scorer:
         columns = {"doc_id": "object", "paragraph_id": "object", "position": "int64", "kind": "object"}
         if include_text:
             columns["text"] = "object"
+        columns["lang"] = "object"
         columns.update({f"p_{s}": "float64" for s in SIGNALS})
         columns.update({s: "int8" for s in SIGNALS})
         if self.explain_top:
@@ -53,13 +54,15 @@ class Scorer:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
 
     def score(self, texts: list[str]) -> pd.DataFrame:
-        """One row per text: p_<signal>, <signal> flag, and explain_<signal> when explaining."""
+        """One row per text: lang, p_<signal>, <signal> flag at the language's thresholds, and
+        explain_<signal> when explaining."""
         if not texts:
             return self.empty(include_text=False).drop(columns=["doc_id", "paragraph_id", "position", "kind"])
         features = self.model[:-1].transform(texts)
         proba = self.model[-1].predict_proba(features)
-        flags = model_mod.flags(proba, self.thresholds)
-        out = {f"p_{s}": proba[:, j] for j, s in enumerate(SIGNALS)}
+        langs = language.detect_all(texts)
+        flags = model_mod.flags(proba, self.thresholds, langs)
+        out = {"lang": langs, **{f"p_{s}": proba[:, j] for j, s in enumerate(SIGNALS)}}
         out.update({s: flags[:, j] for j, s in enumerate(SIGNALS)})
         if self.explain_top:
             why = explain.top_contributions(features, self.weights, self.names, flags, self.explain_top)

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import labels as labels_mod
+from pipeline import labels as labels_mod, language
 from pipeline import rules as rules_mod
 from pipeline.config import InputError, atomic_path, write_json
-from pipeline.text import clean
+from pipeline.text import CJK, clean
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 _BULLET = re.compile(r"^\s*(?:(?:[-•*▪◦‣]|–)\s+)+")
 MAX_CHARS = 4000  # longer blocks (a page dumped on one line) are cut at sentence ends, nothing dropped
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])")  # Chinese sentences end without a space
 _FURNITURE = re.compile(
     r"^(?:leave a (?:reply|comment)|spread the word|share (?:this|on)\b|categories\s*:|tags?\s*:"
     r"|(?:subscribe|sign up)\b|(?:related|read more|see also|most read)\b\s*(?:articles|stories)?\s*:?"
@@ -33,7 +33,11 @@ _FURNITURE = re.compile(
     r"|this (?:article|story) (?:has been|was) (?:amended|updated|corrected)|weather\s*:"
     r"|we use cookies|this (?:website|site) uses cookies|comments \(\d+\)"
     r"|(?:release date|date of issue|published|updated|time|date|editor|author|source|views|proofreader"
-    r"|reviewed by|stock code|stock abbreviation|announcement no\.?)\s*:|\d{4}-\d{2}-\d{2}\b)",
+    r"|reviewed by|stock code|stock abbreviation|announcement no\.?)\s*:|\d{4}-\d{2}-\d{2}\b"
+    # Chinese pages (text is NFKC-normalised and Simplified by now, so ':' is ASCII)
+    r"|(?:来源|责任编辑|编辑|作者|记者|通讯员|发布时间|发布日期|时间|日期|浏览次数|阅读量|点击数|访问量|证券代码|证券简称"
+    r"|公告编号|字号)\s*:|字号\s*大|返回顶部|打印本页|关闭窗口|分享到|【纠错】|扫一扫|上一篇|下一篇|相关阅读|相关链接"
+    r"|特此公告\W*$|\d{4}年\d{1,2}月\d{1,2}日\s*(?:\d{1,2}:\d{2}(?::\d{2})?)?\s*$)",
     re.IGNORECASE,
 )
 # Bylines ("By Harriet Cole | PERTH") and masthead lines ("Client note | Metals | 3 May"); case matters.
@@ -74,15 +78,20 @@ def _section(text: str) -> bool:
     return text.lower().rstrip(":") in _SECTION_WORDS
 
 
+def _size(text: str) -> float:
+    """Length in words; a Chinese character counts as half a word (Chinese words average ~2 characters)."""
+    return len(text.split()) + len(CJK.findall(text)) / 2
+
+
 def _is_heading(text: str) -> bool:
-    words = len(text.split())
+    words = _size(text)
     if _section(text):
         return True
-    if re.search(r"(?:[a-z]{2}\.|[?!:;])\s", text):  # several sentences or clauses: content, not a heading
-        return False
+    if re.search(r"(?:[a-z]{2}\.|[?!:;])\s|[\u3400-\u9fff][。,;:!?][\u3400-\u9fff\d]", text):
+        return False  # several sentences or clauses (English or Chinese): content, not a heading
     if text.endswith("?"):
         return words <= 5
-    return words <= 10 and not re.search(r"[.:;,!\"')]$", text)
+    return words <= 10 and not re.search(r"[.:;,!\"')。]$", text)
 
 
 def _fold(headings: list[str], text: str) -> str:
@@ -135,8 +144,8 @@ def split_article(raw: str) -> list[dict]:
             flush_headings()
             out.append({"kind": "furniture", "text": text, "bullet": bullet})
             continue
-        if not bullet and index == 0 and not _section(text) and len(text.split()) <= 25 \
-                and not text.endswith("."):
+        if not bullet and index == 0 and not _section(text) and _size(text) <= 25 \
+                and not text.endswith((".", "。")):
             out.append({"kind": "title", "text": text, "bullet": False})
             continue
         if not bullet and _is_heading(text):
@@ -233,7 +242,9 @@ def build_paragraphs(root: Path) -> pd.DataFrame:
         for pid, p in zip(ids, paragraphs):
             rows.append({"article_id": path.stem, "source": source, "paragraph_id": pid,
                          "position": p["position"], "kind": p["kind"], "text": p["text"]})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["lang"] = language.detect_all(table["text"].tolist()) if len(table) else []
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,7 +56,7 @@ def model_card(params: dict, rows: pd.DataFrame, thresholds: dict, oof) -> dict:
         "libraries": {"python": platform.python_version(), **{lib: version(lib) for lib in LIBRARIES}},
         "metrics": {"note": "grouped out-of-fold, at thresholds tuned on the same predictions "
                             "(optimistic; see eval/metrics.json for nested estimates)",
-                    **summary(truth, oof, model.flags(oof, thresholds), per_signal=False)},
+                    **summary(truth, oof, model.flags(oof, thresholds, rows["lang"]), per_signal=False)},
     }
 
 

@@ -88,6 +88,7 @@ class Paragraph(BaseModel):
     position: int
     kind: str
     text: str
+    lang: str = Field(description="detected language; flags use its thresholds, else the default language's")
     probabilities: dict[str, float]
     flags: dict[str, bool]
     explanations: dict[str, list[Term]] = Field(description="per flagged signal, its top n-grams")
@@ -146,9 +147,10 @@ def records(rows: pd.DataFrame, scored: pd.DataFrame) -> list[dict]:
     why = scored[[f"explain_{s}" for s in SIGNALS]].to_numpy().tolist() if f"explain_{SIGNALS[0]}" in scored \
         else [[""] * len(SIGNALS)] * len(scored)
     out = []
-    for row, p, f, w in zip(rows.itertuples(index=False), proba, flags, why):
+    for row, lang, p, f, w in zip(rows.itertuples(index=False), scored["lang"], proba, flags, why):
         out.append({"doc_id": row.doc_id, "id": row.paragraph_id, "position": int(row.position), "kind": row.kind,
-                    "text": row.text, "probabilities": dict(zip(SIGNALS, p)), "flags": dict(zip(SIGNALS, f)),
+                    "text": row.text, "lang": lang, "probabilities": dict(zip(SIGNALS, p)),
+                    "flags": dict(zip(SIGNALS, f)),
                     "explanations": {s: [{"ngram": n, "unit": u, "contribution": c} for n, u, c in explain.parse(e)]
                                      for s, e in zip(SIGNALS, w) if e}})
     return out
@@ -284,7 +286,7 @@ def create_app(settings: Settings, scorer: Scorer, about: dict):
 
     @app.get("/v1/model")
     async def model() -> dict:
-        """Name, version or bundle hash, signals, thresholds, headline metrics and request limits."""
+        """Name, version or bundle hash, signals, thresholds per language, headline metrics and request limits."""
         return info
 
     @app.get("/health")

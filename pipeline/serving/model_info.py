@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipeline import bundle
 from pipeline.config import InputError
+from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
 
 REGISTRY_PREFIXES = ("models:/", "runs:/")
@@ -40,10 +41,10 @@ def pin(spec: str) -> str:
     return spec
 
 
-def describe(spec: str, thresholds: dict[str, float]) -> dict:
-    """Name, version or bundle hash, signals, thresholds and headline metrics of a loaded model."""
-    about = {"model": spec, "name": None, "version": None, "sha256": None,
-             "signals": list(SIGNALS), "thresholds": {s: thresholds[s] for s in SIGNALS}, "metrics": {}}
+def describe(spec: str, thresholds: dict[str, dict[str, float]]) -> dict:
+    """Name, version or bundle hash, signals, thresholds per language and headline metrics of a loaded model."""
+    about = {"model": spec, "name": None, "version": None, "sha256": None, "signals": list(SIGNALS),
+             "thresholds": thresholds, "default_language": DEFAULT, "metrics": {}}
     if spec.startswith("models:/"):
         found = _registry_version(spec)
         from mlflow import MlflowClient

@@ -4,6 +4,7 @@ in headless Chromium."""
 import asyncio
 import base64
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from pipeline import bundle, explain, register
 from pipeline.cli import main
 from pipeline.config import InputError
+from pipeline.model import by_language
 from pipeline.serving.settings import Settings, is_loopback
 from pipeline.signals import SIGNALS
 from tests.browser import open_page
@@ -27,6 +29,7 @@ from tests.conftest import ARTICLES, REPO
 from tests.live import request, serve
 
 ARTICLE = ARTICLES / "seeds" / "000_4351a19fe1e57ad0.txt"
+CHINESE = ARTICLES / "zh" / "z1-discipline-baogang-warning-education-2024.txt"
 LIMITS = ["--max-body-bytes", "100000", "--max-texts", "50", "--max-text-chars", "20000"]
 PAGE = """<html><head><title>Licences</title><script>document.write('tracking')</script></head><body>
 <nav><a href="/">Home</a></nav><article><h1>MOFCOM tightens terbium licences</h1>
@@ -55,8 +58,8 @@ def assert_same_as_cli(api: list[dict], cli: pd.DataFrame) -> None:
     """Ids, kinds, texts, exact probabilities, flags and explanations agree row by row."""
     assert len(api) == len(cli) > 0
     for got, row in zip(api, cli.to_dict(orient="records")):
-        assert (got["doc_id"], got["id"], got["position"], got["kind"], got["text"]) == \
-               (row["doc_id"], row["paragraph_id"], row["position"], row["kind"], row["text"])
+        assert (got["doc_id"], got["id"], got["position"], got["kind"], got["text"], got["lang"]) == \
+               (row["doc_id"], row["paragraph_id"], row["position"], row["kind"], row["text"], row["lang"])
         assert got["probabilities"] == {s: row[f"p_{s}"] for s in SIGNALS}  # float64 survives JSON exactly
         assert got["flags"] == {s: bool(row[s]) for s in SIGNALS}
         assert {s: [(t["ngram"], t["unit"], t["contribution"]) for t in terms]
@@ -99,7 +102,8 @@ def test_model_health_and_offline_docs(server, bundle_dir):
     card = json.loads((bundle_dir / bundle.CARD).read_text())
     about = request(server, "GET", "/v1/model").json()
     assert about["sha256"] == bundle.sha256(bundle_dir / bundle.MODEL) and about["version"] is None
-    assert about["signals"] == list(SIGNALS) and about["thresholds"] == card["thresholds"]
+    assert about["signals"] == list(SIGNALS) and about["thresholds"] == by_language(card["thresholds"])
+    assert about["default_language"] in about["thresholds"]
     assert about["metrics"]["macro_f1"] == card["metrics"]["macro_f1"] and about["explain_top"] == 3
     assert about["limits"] == {"max_body_bytes": 100000, "max_texts": 50, "max_text_chars": 20000}
     assert request(server, "GET", "/health").json() == {"status": "ok"}
@@ -350,7 +354,7 @@ def test_registry_alias_is_pinned_to_its_version_at_start(small_bundle, store):
         assert (about["model"], about["name"], about["version"], about["sha256"]) == \
                ("models:/policy-signals/1", "policy-signals", "1", sha)
         assert about["metrics"] == {"cv.macro_f1": 0.8, "cv.micro_f1": 0.8, "holdout.macro_f1": 0.75}
-        assert about["thresholds"] == card["thresholds"]
+        assert about["thresholds"] == by_language(card["thresholds"])
         scored = post(live.port, {"texts": TEXTS}).json()["paragraphs"]
         assert [[p["probabilities"][s] for s in SIGNALS] for p in scored] == fitted.predict_proba(TEXTS).tolist()
         assert "policy-signals version 1" in live.log()
@@ -362,6 +366,11 @@ MARKS_JS = """[...document.querySelectorAll('#results li.para')].map(li => ({
     marks: [...li.querySelectorAll('mark')].map(m => [m.dataset.signal, m.textContent])}))"""
 
 
+def joined(text: str) -> str:
+    """Word characters only, lower case: 'Export, licences' and 'export licences' match; so do '稀土' and '稀 土'."""
+    return "".join(re.findall(r"\w+", text.lower()))
+
+
 def check_page(dom: list[dict], expected: list[dict]) -> None:
     """The DOM shows every paragraph, a chip per flagged signal, and highlights only explaining n-grams."""
     assert [p["id"] for p in dom] == [p["id"] for p in expected]
@@ -369,17 +378,18 @@ def check_page(dom: list[dict], expected: list[dict]) -> None:
     for shown, paragraph in zip(dom, expected):
         assert shown["chips"] == [s for s in SIGNALS if paragraph["flags"][s]]
         assert shown["title"].startswith("Probabilities: ideology ")
-        words = {s: {t["ngram"] for t in terms if t["unit"] == "word"} for s, terms in paragraph["explanations"].items()}
+        words = {s: {joined(t["ngram"]) for t in terms if t["unit"] == "word"}
+                 for s, terms in paragraph["explanations"].items()}
         for signal, text in shown["marks"]:
             assert signal in paragraph["explanations"]
-            if any(" ".join(text.lower().split()) in w for w in words.values()):
+            if any(joined(text) in w for w in words.values()):
                 marked += 1
         if any(words.values()):
             assert shown["marks"], paragraph["text"]
     assert marked > 0
 
 
-def test_page_in_headless_chromium_scores_a_typed_article_a_dropped_page_and_a_chosen_file(server, tmp_path):
+def test_page_in_headless_chromium_scores_typed_dropped_and_chosen_articles_in_english_and_chinese(server, tmp_path):
     article = ARTICLE.read_text(encoding="utf-8")
     expected = post(server, {"document": article}).json()["paragraphs"]
     html_file, text_file = tmp_path / "licences.html", tmp_path / "second.txt"
@@ -387,6 +397,9 @@ def test_page_in_headless_chromium_scores_a_typed_article_a_dropped_page_and_a_c
     text_file.write_bytes((ARTICLES / "seeds" / "001_7a7fa9385e29f0b9.txt").read_bytes())
     expected_html = post(server, {"document": PAGE, "format": "html"}).json()["paragraphs"]
     expected_text = post(server, {"document": text_file.read_text(encoding="utf-8")}).json()["paragraphs"]
+    chinese_file = tmp_path / "chinese.txt"
+    chinese_file.write_bytes(CHINESE.read_bytes())
+    expected_zh = post(server, {"document": CHINESE.read_text(encoding="utf-8")}).json()["paragraphs"]
     count = "document.querySelectorAll('#results li.para').length"
 
     async def flow(page):
@@ -407,11 +420,17 @@ def test_page_in_headless_chromium_scores_a_typed_article_a_dropped_page_and_a_c
 
         await page.choose_file("#file", text_file)
         await page.wait_for(f"$('format').value === 'txt' && {count} === {len(expected_text)}")
-        return typed, dropped, await page.js(MARKS_JS), page.errors
+        chosen = await page.js(MARKS_JS)
 
-    typed, dropped, chosen, errors = asyncio.run(open_page(f"http://127.0.0.1:{server}/", tmp_path / "profile", flow))
+        await page.drop("#results", chinese_file)
+        await page.wait_for(f"document.querySelector('#results li.para').dataset.id === {expected_zh[0]['id']!r}")
+        return typed, dropped, chosen, await page.js(MARKS_JS), page.errors
+
+    typed, dropped, chosen, chinese, errors = asyncio.run(
+        open_page(f"http://127.0.0.1:{server}/", tmp_path / "profile", flow))
     check_page(typed[0], expected)
     assert typed[1].startswith(f"{len(expected)} paragraphs")
     check_page(dropped, expected_html)
     check_page(chosen, expected_text)
-    assert errors == []
+    check_page(chinese, expected_zh)
+    assert {p["lang"] for p in expected_zh} >= {"zh"} and errors == []

@@ -1,0 +1,81 @@
+"""Labelled real-text sets listed in params.yaml (`evaluate.real_text`): read them and score the model on them.
+
+A set is JSONL (`text` and a `labels` list of signal names, as the shared dev sets are) or CSV (`text`
+and a 0/1 column per signal). Paths are relative to the repository root. A listed set that is missing
+is reported, not fatal, so a clone without a user's private sets still evaluates.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import language, model
+from pipeline.config import InputError
+from pipeline.metrics import summary
+from pipeline.signals import SIGNALS
+
+
+def _from_jsonl(path: Path) -> pd.DataFrame:
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(path, f"line {number}: not valid JSON ({exc.msg})") from exc
+            text, labels = record.get("text") if isinstance(record, dict) else None, \
+                record.get("labels") if isinstance(record, dict) else None
+            if not isinstance(text, str) or not isinstance(labels, list):
+                raise InputError(path, f"line {number}: needs a string 'text' and a list 'labels'")
+            unknown = [s for s in labels if s not in SIGNALS]
+            if unknown:
+                raise InputError(path, f"line {number}: unknown signal {unknown[0]!r} (known: {', '.join(SIGNALS)})")
+            rows.append({"text": text, **{s: int(s in labels) for s in SIGNALS}})
+    return pd.DataFrame(rows, columns=["text", *SIGNALS])
+
+
+def _from_csv(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(path, f"cannot read gold set ({str(exc).splitlines()[0]})") from exc
+    missing = [c for c in ("text", *SIGNALS) if c not in frame.columns]
+    if missing:
+        raise InputError(path, f"missing column '{missing[0]}' (a gold CSV needs text and a 0/1 column per signal)")
+    for signal in SIGNALS:
+        bad = ~frame[signal].str.strip().isin(["0", "1"])
+        if bad.any():
+            raise InputError(path, f"line {int(bad.to_numpy().argmax()) + 2}: {signal} must be 0 or 1")
+    return pd.DataFrame({"text": frame["text"], **{s: frame[s].str.strip().astype(int) for s in SIGNALS}})
+
+
+def read(path: Path) -> pd.DataFrame:
+    """One labelled set: columns text and a 0/1 column per signal."""
+    suffix = path.suffix.lower()
+    if suffix not in (".jsonl", ".csv"):
+        raise InputError(path, "a gold set must be .jsonl or .csv")
+    frame = _from_jsonl(path) if suffix == ".jsonl" else _from_csv(path)
+    if frame.empty:
+        raise InputError(path, "gold set has no rows")
+    return frame
+
+
+def evaluate(fitted, thresholds: dict[str, float], sets: dict[str, str], root: Path) -> dict[str, dict]:
+    """Per listed set: metrics of the model at its thresholds, or `{"missing": path}` when absent."""
+    out: dict[str, dict] = {}
+    for name, relative in sets.items():
+        path = root / relative
+        if not path.is_file():
+            out[name] = {"missing": relative}
+            continue
+        frame = read(path)
+        proba = fitted.predict_proba(frame["text"].tolist())
+        truth = frame[list(SIGNALS)].to_numpy(dtype=np.int8)
+        langs = language.detect_all(frame["text"].tolist())
+        out[name] = {"paragraphs": int(len(frame)), **summary(truth, proba, model.flags(proba, thresholds, langs))}
+    return out

@@ -1,0 +1,46 @@
+"""Real-text gold sets listed in params.yaml: strict reading, scoring, and a missing set reported."""
+import json
+
+import pytest
+
+from pipeline import goldsets
+from pipeline.config import InputError
+from pipeline.signals import SIGNALS
+
+
+def write_jsonl(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_reads_jsonl_and_csv_alike(tmp_path):
+    jsonl = write_jsonl(tmp_path / "a.jsonl", [{"id": "1", "text": "Export licences were tightened.", "labels": ["export"]},
+                                               {"id": "2", "text": "A mine's history.", "labels": []}])
+    csv = tmp_path / "a.csv"
+    csv.write_text("text,ideology,reform,export,technology,risk\n"
+                   "Export licences were tightened.,0,0,1,0,0\nA mine's history.,0,0,0,0,0\n", encoding="utf-8")
+    assert goldsets.read(jsonl).equals(goldsets.read(csv))
+    assert list(goldsets.read(jsonl).columns) == ["text", *SIGNALS]
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("{not json", "line 1: not valid JSON"),
+    ('{"text": "x", "labels": ["exports"]}', "unknown signal 'exports'"),
+    ('{"text": 5, "labels": []}', "needs a string 'text'"),
+])
+def test_bad_jsonl_lines_are_named(tmp_path, line, problem):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=problem):
+        goldsets.read(path)
+
+
+def test_missing_set_is_reported_and_present_set_scored(tmp_path, trained):
+    fitted, thresholds = trained
+    write_jsonl(tmp_path / "gold.jsonl", [
+        {"text": "MOFCOM added dysprosium and terbium magnets to the export licence list.", "labels": ["export"]},
+        {"text": "The Party committee studied the General Secretary's speech.", "labels": ["ideology"]}])
+    result = goldsets.evaluate(fitted, thresholds, {"mine": "gold.jsonl", "gone": "nowhere.jsonl"}, tmp_path)
+    assert result["gone"] == {"missing": "nowhere.jsonl"}
+    assert result["mine"]["paragraphs"] == 2 and result["mine"]["export"]["support"] == 1
+    assert 0 <= result["mine"]["macro_f1"] <= 1

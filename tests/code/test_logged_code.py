@@ -1,0 +1,73 @@
+"""The registered model carries its own code: a fresh process with nothing of this repository on its path
+loads it through MLflow and scores raw text (the character vectoriser is our class)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pipeline import bundle, model, register
+from pipeline.config import load_params
+from pipeline.train import model_card, training_rows
+from tests.conftest import PARAMS, REPO
+
+TEXTS = ["MOFCOM tightened export licences for terbium.", "包钢集团党委召开理论学习中心组学习会。"]
+
+FRESH = r"""
+import json, sys
+repo = sys.argv[1]
+# Forget this checkout: no editable-install finder, no path entry under the repository.
+sys.meta_path = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower()
+                 and "editable" not in getattr(f, "__name__", "").lower()]
+sys.path = [p for p in sys.path if p and not (p == repo or p.startswith(repo + "/") and not p.startswith(sys.prefix))]
+try:
+    import pipeline  # noqa: F401
+    raise SystemExit("the repository's package is still importable")
+except ModuleNotFoundError:
+    pass
+import mlflow
+mlflow.set_tracking_uri(sys.argv[2])
+loaded = mlflow.pyfunc.load_model("models:/policy-signals@champion")
+import pandas as pd
+proba = loaded.predict(pd.DataFrame({"text": json.loads(sys.argv[3])}))
+import pipeline.features
+print(json.dumps({"proba": [list(map(float, row)) for row in proba], "code": pipeline.features.__file__}))
+"""
+
+
+@pytest.fixture
+def char_bundle(tmp_path, table):
+    params = load_params(PARAMS)
+    params["train"] = {**params["train"], "cv_folds": 3, "char_max_features": 5000, "word_max_features": 5000}
+    rows = training_rows(table[0], False)
+    rows = rows[rows["source"].eq("seeds") | rows["article_id"].isin(sorted(rows["article_id"].unique())[:12])]
+    fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows.reset_index(drop=True))
+    bundle.save(tmp_path / "bundle", fitted, model_card(params, rows, thresholds, oof))
+    return tmp_path / "bundle", params
+
+
+def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path, monkeypatch):
+    directory, params = char_bundle
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    fitted, card = bundle.load(directory)
+    assert any(type(t).__name__ == "WordCachedCharVectorizer" for _, t in fitted["features"].transformer_list)
+    metrics = {"cv": {"macro_f1": 0.8, "micro_f1": 0.8}}
+    register.register(fitted, card, metrics, params, bundle.sha256(directory / bundle.MODEL))
+    done = subprocess.run([sys.executable, "-c", FRESH, str(REPO), uri, json.dumps(TEXTS)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not result["code"].startswith(str(REPO)) and "code" in result["code"]
+    np.testing.assert_allclose(result["proba"], fitted.predict_proba(TEXTS), rtol=0, atol=1e-12)
+
+
+def test_an_unexpected_type_in_the_pipeline_is_refused(char_bundle):
+    from sklearn.preprocessing import FunctionTransformer
+    from pipeline.config import InputError
+    fitted, _ = bundle.load(char_bundle[0])
+    fitted.steps.insert(0, ("odd", FunctionTransformer(np.asarray)))
+    with pytest.raises(InputError, match="not on the skops trusted list"):
+        register.trusted_types(fitted)
