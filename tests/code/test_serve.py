@@ -422,7 +422,7 @@ def test_page_in_headless_chromium_scores_typed_dropped_and_chosen_articles_in_e
         await page.wait_for(f"$('format').value === 'txt' && {count} === {len(expected_text)}")
         chosen = await page.js(MARKS_JS)
 
-        await page.drop("#results", chinese_file)
+        await page.drop("#text", chinese_file)
         await page.wait_for(f"document.querySelector('#results li.para').dataset.id === {expected_zh[0]['id']!r}")
         return typed, dropped, chosen, await page.js(MARKS_JS), page.errors
 
