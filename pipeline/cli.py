@@ -21,6 +21,7 @@ COMMANDS = {
     "agreement": "pipeline.agreement",
     "datacard": "pipeline.datacard",
     "score": "pipeline.score",
+    "serve": "pipeline.serving.cli",
 }
 USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-signals COMMAND --help)"
 

@@ -1,0 +1,1 @@
+"""`policy-signals serve`: the scoring API and the reading page, on FastAPI + uvicorn."""

@@ -1,0 +1,60 @@
+"""Which model a server serves: an alias pinned to its version, and what `GET /v1/model` reports.
+
+A registry alias (`models:/policy-signals@champion`) is resolved once, before
+the workers start, so every worker loads the same version even if the alias moves.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import bundle
+from pipeline.config import InputError
+from pipeline.language import DEFAULT
+from pipeline.signals import SIGNALS
+
+REGISTRY_PREFIXES = ("models:/", "runs:/")
+
+
+def _registry_version(uri: str):
+    """The MLflow model version a `models:/name@alias` or `models:/name/version` URI names."""
+    from pipeline import tracking
+
+    tracking.connect()
+    from mlflow import MlflowClient
+
+    name, _, rest = uri[len("models:/"):].partition("@")
+    try:
+        if rest:
+            return MlflowClient().get_model_version_by_alias(name, rest)
+        name, _, version = name.partition("/")
+        return MlflowClient().get_model_version(name, version)
+    except Exception as exc:
+        raise InputError(uri, f"cannot resolve model version ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from exc
+
+
+def pin(spec: str) -> str:
+    """The same model, named so that it cannot change under the server: an alias becomes its version."""
+    if spec.startswith("models:/") and "@" in spec:
+        found = _registry_version(spec)
+        return f"models:/{found.name}/{found.version}"
+    return spec
+
+
+def describe(spec: str, thresholds: dict[str, dict[str, float]]) -> dict:
+    """Name, version or bundle hash, signals, thresholds per language and headline metrics of a loaded model."""
+    about = {"model": spec, "name": None, "version": None, "sha256": None, "signals": list(SIGNALS),
+             "thresholds": thresholds, "default_language": DEFAULT, "metrics": {}}
+    if spec.startswith("models:/"):
+        found = _registry_version(spec)
+        from mlflow import MlflowClient
+
+        from pipeline.register import HEADLINE
+
+        run = MlflowClient().get_run(found.run_id) if found.run_id else None
+        about.update(name=found.name, version=str(found.version), sha256=found.tags.get("model.sha256"),
+                     metrics={k: v for k, v in (run.data.metrics if run else {}).items() if k in HEADLINE})
+    elif not spec.startswith(REGISTRY_PREFIXES):
+        card, digest = bundle.verify(Path(spec))
+        about.update(sha256=digest, metrics=card.get("metrics", {}))
+    return about
