@@ -17,6 +17,7 @@ import pandas as pd
 
 from pipeline.config import InputError
 from pipeline.split import read_article, text_from_bytes
+from pipeline.reporting.metadata import html_meta
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -30,6 +31,8 @@ class Unit:
     doc_id: str | None = None
     text: str | None = None
     rows: pd.DataFrame | None = None  # columns doc_id, text
+    meta: dict | None = None  # date, source, title found by the reader (a saved page's metadata)
+    table: pd.DataFrame | None = None  # the table rows as read, for metadata columns
 
 
 def expand(arguments: list[str]) -> Iterator[str | Path]:
@@ -92,7 +95,7 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
                 pd.Series([f"{Path(str(path)).name}:{start + i + 1}" for i in range(len(chunk))], index=chunk.index)
             rows = pd.DataFrame({"doc_id": ids.to_numpy(), "text": chunk[text_column].fillna("").astype(str).to_numpy()})
             start += len(chunk)
-            yield Unit(rows=rows)
+            yield Unit(rows=rows, table=chunk)
     except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"cannot read table ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
     if start == 0:
@@ -106,7 +109,7 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
         if stdin_format in TABLE_SUFFIXES:
             yield from table_units("<stdin>", stdin_format, text_column, id_column, handle=io.BytesIO(data))
         elif stdin_format == ".html":
-            yield Unit(doc_id="stdin", text=html_text(data, "<stdin>"))
+            yield Unit(doc_id="stdin", text=html_text(data, "<stdin>"), meta=html_meta(data))
         else:
             yield Unit(doc_id="stdin", text=text_from_bytes(data, "<stdin>"))
         return
@@ -119,7 +122,7 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(path, f"cannot read ({exc.strerror or exc})") from exc
-        yield Unit(doc_id=str(path), text=html_text(data, str(path)))
+        yield Unit(doc_id=str(path), text=html_text(data, str(path)), meta=html_meta(data))
     else:  # .txt, .md and anything named explicitly
         yield Unit(doc_id=str(path), text=read_article(path))
 

@@ -22,6 +22,7 @@ import pandas as pd
 from pipeline import inputs
 from pipeline.outputs import Summary, Writer, output_format
 from pipeline.config import InputError, atomic_path
+from pipeline.reporting import batchlog, metadata
 from pipeline.scorer import Scorer
 from pipeline.split import paragraph_ids, split_article
 
@@ -79,8 +80,9 @@ def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame) -> pd.DataF
 
 def _process(scorer: Scorer, docs: pd.DataFrame) -> pd.DataFrame:
     rows = paragraphs(docs)
-    return pd.concat([rows, scorer.score(rows["text"].tolist())], axis=1) if len(rows) else \
+    scored = pd.concat([rows, scorer.score(rows["text"].tolist())], axis=1) if len(rows) else \
         scorer.empty(include_text=True)
+    return metadata.annotate(scored, docs)
 
 
 @contextmanager
@@ -135,6 +137,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--include-text", action="store_true", help="add the paragraph text to the output")
     parser.add_argument("--explain", type=int, default=3, metavar="K", help="top K n-grams per flagged signal (0: off)")
     parser.add_argument("--summary", type=Path, help="also write one row per document here")
+    parser.add_argument("--date-column", help="table column with each row's publication date")
+    parser.add_argument("--source-column", help="table column with each row's outlet")
+    parser.add_argument("--title-column", help="table column with each row's title")
+    parser.add_argument("--catalog", type=Path, help="CSV of doc_id or path -> date, source, title (wins over the documents' own)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (local pool, or local Dask cluster)")
     parser.add_argument("--engine", choices=["local", "dask"], default="local")
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler (with --engine dask)")
@@ -143,6 +149,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.batch_size < 1 or args.explain < 0:
         parser.error("--jobs and --batch-size must be >= 1, --explain >= 0")
+    args.meta = metadata.Settings.from_args(args)  # reads the catalog and the entities before any work
     return args
 
 
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         for item in inputs.expand_safely(args.inputs, failed, args.strict):
             try:
                 for unit in inputs.units(item, args.text_column, args.id_column, args.stdin_format):
-                    yield documents(unit, split=not args.no_split)
+                    yield metadata.attach(documents(unit, split=not args.no_split), unit, args.meta, str(item))
             except InputError as exc:
                 if args.strict:
                     raise
@@ -181,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.summary:
             with atomic_path(args.summary) as summary_tmp:
                 Writer(summary_tmp, summary_suffix).close(summary.frame())
+    batchlog.write(args.output, args.inputs, failed, args.meta.problems, writer.rows)
     print(f"score: {writer.rows} paragraphs -> {args.output}"
           + (f"; {len(failed)} input(s) failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
     return 1 if failed else 0

@@ -97,3 +97,17 @@ def trained(table, params):
         pass
     fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows)
     return fitted, thresholds
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory, trained, params, table):
+    """The production model saved as a bundle directory, as `train` writes it."""
+    import numpy as np
+    from pipeline import bundle
+    from pipeline.signals import SIGNALS
+    from pipeline.train import model_card, training_rows
+    fitted, thresholds = trained
+    directory = tmp_path_factory.mktemp("model")
+    rows = training_rows(table[0], False)
+    bundle.save(directory, fitted, model_card(params, rows, thresholds, np.zeros((len(rows), len(SIGNALS)))))
+    return directory
