@@ -15,6 +15,7 @@ COMMANDS = {
     "label": "pipeline.labelling",
     "agreement": "pipeline.agreement",
     "datacard": "pipeline.datacard",
+    "index": "pipeline.reporting.index",
     "score": "pipeline.score",
 }
 USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-signals COMMAND --help)"
