@@ -1,7 +1,8 @@
 """Date, source and title of each scored document, and the entities of each paragraph.
 
 A document's metadata comes from its saved page (trafilatura/htmldate), its table columns
-(--date-column, --source-column, --title-column) or a `date:`/`source:`/`title:` front-matter
+(--date-column, --source-column, --title-column; by default columns called date, source and title)
+or a `date:`/`source:`/`title:` front-matter
 block; a --catalog CSV (path or doc id -> date, source, title) overrides them field by field.
 Dates become ISO `YYYY-MM-DD`; one that cannot be read is reported for its document and left empty.
 """
@@ -25,6 +26,7 @@ _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?$")
 _CHINESE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?")
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})$")
 _FENCE = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_KEY_VALUE = re.compile(r"^[ \t]*([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 _BARE = re.compile(r"\A\ufeff?((?:[ \t]*(?:date|source|title)[ \t]*:[^\n]*\n)+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
 
 
@@ -85,8 +87,8 @@ def front_matter(text: str) -> tuple[dict, str]:
 
         try:
             block = yaml.safe_load(fenced.group(1))
-        except yaml.YAMLError:
-            block = None
+        except yaml.YAMLError:  # e.g. an unquoted title with a colon: read it line by line
+            block = dict(_KEY_VALUE.findall(fenced.group(1))) or None
         if isinstance(block, dict):
             found = {k.lower(): v for k, v in block.items() if isinstance(k, str) and k.lower() in FIELDS}
             return found, text[fenced.end():]
@@ -101,11 +103,12 @@ def front_matter(text: str) -> tuple[dict, str]:
 
 
 def html_meta(data: bytes) -> dict:
-    """Publication date, site name (else host name) and title of a saved page."""
+    """Publication date (from the page's markup: meta tags, JSON-LD, <time>, URL), site name (else host
+    name) and title of a saved page."""
     import trafilatura
 
     try:
-        found = trafilatura.extract_metadata(data)
+        found = trafilatura.extract_metadata(data, extensive=False)  # dates from markup, never guessed from the text
     except Exception:  # a page whose metadata cannot be read is still scored, without metadata
         found = None
     if found is None:
@@ -172,8 +175,14 @@ class Settings:
             settings.catalog = read_catalog(args.catalog, settings.problems)
         return settings
 
-    def columns(self) -> dict[str, str]:
-        return {f: c for f, c in zip(FIELDS, (self.date_column, self.source_column, self.title_column)) if c}
+    def columns(self, table: pd.DataFrame, name: str) -> dict[str, str]:
+        """Metadata field -> table column: the columns named on the command line (which must exist),
+        else columns called date, source and title when the table has them."""
+        named = dict(zip(FIELDS, (self.date_column, self.source_column, self.title_column)))
+        for column in filter(None, named.values()):
+            if column not in table.columns:
+                raise InputError(name, f"no column '{column}' (columns: {', '.join(map(str, table.columns))})")
+        return {f: named[f] or f for f in FIELDS if named[f] or f in table.columns}
 
     def from_catalog(self, doc_id: str) -> dict:
         return next((self.catalog[k] for k in _keys(str(doc_id)) if k in self.catalog), {})
@@ -192,11 +201,7 @@ def attach(docs: pd.DataFrame, unit, settings: Settings, name: str = "") -> pd.D
             docs["text"] = [body]
         rows = [found]
     else:
-        columns = settings.columns()
-        missing = [c for c in columns.values() if c not in unit.table.columns]
-        if missing:
-            raise InputError(name or docs["doc_id"].iat[0], f"no column '{missing[0]}' "
-                             f"(columns: {', '.join(map(str, unit.table.columns))})")
+        columns = settings.columns(unit.table, name or str(docs["doc_id"].iat[0]))
         picked = {f: unit.table[c].to_numpy() for f, c in columns.items()}
         rows = [{f: values[i] for f, values in picked.items()} for i in range(len(docs))]
     out = {f: [] for f in FIELDS}
