@@ -16,6 +16,7 @@ COMMANDS = {
     "agreement": "pipeline.agreement",
     "datacard": "pipeline.datacard",
     "index": "pipeline.reporting.index",
+    "report": "pipeline.reporting.report",
     "score": "pipeline.score",
 }
 USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-signals COMMAND --help)"

@@ -6,6 +6,9 @@ averaged over its calibration folds (a faithful ranking, not an exact sum).
 """
 from __future__ import annotations
 
+import ast
+import re
+
 import numpy as np
 from scipy import sparse
 from sklearn.pipeline import Pipeline
@@ -43,3 +46,21 @@ def top_contributions(features: sparse.csr_matrix, weights: np.ndarray, names: n
         order = np.argsort(-contribution, kind="stable")[:k]
         out[i][j] = "; ".join(f"{names[columns[o]]} ({contribution[o]:+.2f})" for o in order if contribution[o] > 0)
     return out
+
+
+# One term of top_contributions' text: a word n-gram, or a quoted (repr) character n-gram, and its contribution.
+_TERM = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^'"(;][^(;]*?) \(([+-]\d+\.\d+)\)(?:; |$)""")
+
+
+def parse(explanation: str) -> list[tuple[str, str, float]]:
+    """Read top_contributions' text back as (n-gram, "word" or "char", contribution), for front ends."""
+    terms, end = [], 0
+    for match in _TERM.finditer(explanation):
+        if match.start() != end:
+            break
+        name, end = match.group(1), match.end()
+        char = name[0] in "'\""
+        terms.append((ast.literal_eval(name) if char else name, "char" if char else "word", float(match.group(2))))
+    if end != len(explanation):
+        raise ValueError(f"not an explanation: {explanation[:80]!r}")
+    return terms

@@ -35,7 +35,7 @@ def wilson(k, n) -> tuple[np.ndarray, np.ndarray]:
         p = k / n
         centre = (p + Z * Z / (2 * n)) / (1 + Z * Z / n)
         half = Z * np.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n)) / (1 + Z * Z / n)
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    return np.clip(np.minimum(centre - half, p), 0, 1), np.clip(np.maximum(centre + half, p), 0, 1)  # exact at 0 and 1
 
 
 def connect(scratch: str):
