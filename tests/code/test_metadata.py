@@ -47,6 +47,8 @@ def test_front_matter_is_read_and_removed_without_moving_paragraph_ids():
                                      "title": "Baogang studies Xi"}, body)
     assert front_matter(bare) == ({"date": "7 July 2025", "source": "Rare Earth Exchanges"}, body)
     assert front_matter(body) == ({}, body)
+    colon = "---\ndate: 2025-07-07\ntitle: Baogang: a study\n---\n" + body  # not valid YAML: read line by line
+    assert front_matter(colon) == ({"date": "2025-07-07", "title": "Baogang: a study"}, body)
     ids = paragraph_ids("a", [p["text"] for p in split_article(front_matter(fenced)[1])])
     assert ids == paragraph_ids("a", [p["text"] for p in split_article(body)])
 
@@ -152,3 +154,28 @@ def test_an_empty_batch_still_has_the_metadata_columns(model_dir, tmp_path, caps
     frame = pd.read_parquet(out)
     assert code == 0 and list(frame.columns[-4:]) == ["date", "source", "title", "entities"]
     assert json.loads(batchlog.path_for(out).read_text())["paragraphs"] == len(frame)
+
+
+def test_table_columns_named_date_source_title_are_read_without_flags(model_dir, tmp_path, capsys):
+    pd.DataFrame({"text": ["MOFCOM tightened export licences."], "date": ["2025-05-06"], "source": ["Wire"],
+                  "title": ["Licences"]}).to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "s.parquet"
+    assert score(capsys, tmp_path / "t.csv", "-o", out, "--model", model_dir)[0] == 0
+    row = pd.read_parquet(out).iloc[0]
+    assert (row["date"], row["source"], row["title"], row["entities"]) == ("2025-05-06", "Wire", "Licences", "MOFCOM")
+
+
+def test_entities_file_can_be_replaced_and_a_bad_one_stops_the_run(model_dir, tmp_path, capsys, monkeypatch):
+    from pipeline.reporting import entities
+
+    (tmp_path / "t.txt").write_text("Acme Rare Metals met MOFCOM.\n", encoding="utf-8")
+    (tmp_path / "mine.yaml").write_text("Acme: {type: company, aliases: [Acme Rare Metals]}\n", encoding="utf-8")
+    monkeypatch.setenv(entities.ENV, str(tmp_path / "mine.yaml"))
+    out = tmp_path / "s.parquet"
+    assert score(capsys, tmp_path / "t.txt", "-o", out, "--model", model_dir)[0] == 0
+    assert pd.read_parquet(out)["entities"].tolist() == ["Acme"]
+    (tmp_path / "bad.yaml").write_text("Acme: {type: firm, aliases: [x]}\n", encoding="utf-8")
+    monkeypatch.setenv(entities.ENV, str(tmp_path / "bad.yaml"))
+    code, err = score(capsys, tmp_path / "t.txt", "-o", tmp_path / "s2.parquet", "--model", model_dir)
+    assert code == 2 and "bad.yaml: entity 'Acme': type must be one of" in err
+    assert not (tmp_path / "s2.parquet").exists()
