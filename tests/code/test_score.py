@@ -19,16 +19,6 @@ for Japanese magnet makers.</p><p>Separately, China Northern Rare Earth appointe
 merged two smelting units.</p></article><footer>Copyright 2026 Example News</footer></body></html>"""
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, trained, params, table):
-    from pipeline.train import model_card, training_rows
-    fitted, thresholds = trained
-    directory = tmp_path_factory.mktemp("model")
-    rows = training_rows(table[0], False)
-    bundle.save(directory, fitted, model_card(params, rows, thresholds, np.zeros((len(rows), len(SIGNALS)))))
-    return directory
-
-
 @pytest.fixture
 def mixed(tmp_path):
     folder = tmp_path / "in"
