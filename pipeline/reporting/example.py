@@ -3,7 +3,7 @@
     python -m pipeline.reporting.example example/inputs
 
 Each article's date is the first one its opening lines give (a masthead or dateline such as
-"Client note | Metals | 18 September 2025"); an article that gives none stays undated. Its
+"Client note | Metals | 18 September 2025", "发布时间：2024-06-19"); an article that gives none stays undated. Its
 source is its genre in data/catalog.csv (the outlet type it was written for) and its title
 its title line, if any. The
 articles go round-robin into the three formats, so one batch exercises every way metadata is read.
@@ -25,7 +25,8 @@ from pipeline.split import article_files, read_article, split_article
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-_DATE = re.compile(rf"\b(?:\d{{1,2}} {_MONTH},? \d{{4}}|{_MONTH} \d{{1,2}}, \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH} \d{{4}})\b")
+_DATE = re.compile(rf"\b(?:\d{{1,2}} {_MONTH},? \d{{4}}|{_MONTH} \d{{1,2}}, \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH} \d{{4}})\b"
+                   r"|\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
 
 
 def find_date(text: str, lines: int = 6) -> str | None:

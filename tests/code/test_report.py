@@ -37,13 +37,16 @@ def example(tmp_path_factory, model_dir):
 
 def test_the_readme_example_scores_dated_html_text_and_csv_into_an_index_and_a_report(example):
     inputs = example / "inputs"
-    assert len(list(inputs.glob("pages/*.html"))) == len(list(inputs.glob("notes/*.md"))) == 55
-    assert len(pd.read_csv(inputs / "wire.csv")) == 55
+    pages, notes, wire = sorted(inputs.glob("pages/*.html")), sorted(inputs.glob("notes/*.md")), pd.read_csv(inputs / "wire.csv")
+    assert min(len(pages), len(notes), len(wire)) > 50
+    given = {"pages": sum("article:published_time" in p.read_text(encoding="utf-8") for p in pages),
+             "notes": sum("\ndate: " in p.read_text(encoding="utf-8") for p in notes), "csv": int(wire["date"].notna().sum())}
+    assert min(given.values()) > 20  # each format carries dates for many of its documents
     scored = pd.read_parquet(example / "scores.parquet")
     per_doc = scored.groupby("doc_id")[["date", "source"]].first()
     kinds = per_doc.index.str.extract(r"(pages|notes)", expand=False).fillna("csv")
-    dated = per_doc["date"].notna().groupby(kinds.to_numpy()).sum().to_dict()
-    assert dated == {"pages": 32, "notes": 30, "csv": 33} and per_doc["source"].notna().all()
+    assert per_doc["date"].notna().groupby(kinds.to_numpy()).sum().to_dict() == given  # every date given was read
+    assert per_doc["source"].notna().all() and len(per_doc) == len(pages) + len(notes) + len(wire)
     assert scored["entities"].str.contains("Baogang").sum() > 50
     index = pd.read_parquet(example / "index.parquet")
     assert {"Baogang", "MOFCOM", "China Rare Earth Group"} <= set(index["entity"])
@@ -80,7 +83,7 @@ def test_the_report_sections_agree_with_the_scores(example, page):
     for signal in SIGNALS:
         shown = page.xpath(f"//div[@data-signal='{signal}']")
         assert len(shown) == 5 and all(p.xpath(".//mark") for p in shown), signal
-    assert len(page.get_element_by_id("document-table").xpath("tr[td]")) == documents
+    assert len(page.get_element_by_id("document-table").xpath("tr[td]")) == min(300, documents)
 
 
 def test_failed_inputs_caps_and_missing_text_are_shown(tmp_path, capsys):
