@@ -7,7 +7,7 @@ near misses ("India's Ministry of Commerce") block the aliases they contain.
 from __future__ import annotations
 
 import os
-import unicodedata
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,12 +20,12 @@ ENV = "POLICY_SIGNALS_ENTITIES"  # another entities file (workers of a remote Da
 TYPES = ("group", "company", "agency")
 KEYS = {"type", "parent", "aliases", "exact", "exclude"}
 SEPARATOR = "; "  # how a paragraph's entity names are joined in the `entities` column
-_DASHES = str.maketrans({c: " " for c in "-\u2010\u2011\u2012\u2013"})
+_DASHES = re.compile("[-\u2010\u2011\u2012\u2013]")
 
 
 def _fold(text: str, lower: bool) -> str:
     """Dashes as spaces and, when `lower`, lower case, keeping every character's position."""
-    text = text.translate(_DASHES)
+    text = _DASHES.sub(" ", text)
     if not lower:
         return text
     folded = text.lower()
@@ -33,8 +33,9 @@ def _fold(text: str, lower: bool) -> str:
 
 
 def _latin(char: str) -> bool:
-    """A letter or digit of an alphabetic script (where words need boundaries); CJK has none."""
-    return char.isalnum() and not unicodedata.name(char, "").startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL"))
+    """A letter or digit of an alphabetic script (where words need boundaries): below the CJK blocks
+    (U+2E80 on), or a full-width letter or digit; Chinese, Japanese and Korean text has no word boundaries."""
+    return char.isalnum() and (ord(char) < 0x2E80 or 0xFF10 <= ord(char) <= 0xFF5A)
 
 
 class Matcher:
