@@ -84,9 +84,11 @@ def _quoted(path: Path) -> str:
 
 
 def groups_view(con, by: str, roll_up: bool = False, matcher=None) -> None:
-    """The view `grouped`: dated paragraphs with their group (one row per entity named, or the source)."""
-    if by == "source":
-        con.execute("CREATE OR REPLACE TEMP VIEW grouped AS SELECT *, source AS grp FROM scored WHERE day IS NOT NULL")
+    """The view `grouped`: dated paragraphs with their group (one row per entity named, the source, or
+    one group of all paragraphs)."""
+    if by in ("source", "all"):
+        group = "source" if by == "source" else "'all paragraphs'"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW grouped AS SELECT *, {group} AS grp FROM scored WHERE day IS NOT NULL")
         return
     exploded = ("SELECT * EXCLUDE (names), UNNEST(names) AS grp FROM "
                 "(SELECT *, string_split(entities, '; ') AS names FROM scored WHERE day IS NOT NULL AND entities <> '')")

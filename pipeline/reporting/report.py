@@ -117,7 +117,7 @@ def documents(con, limit: int) -> tuple[pd.DataFrame, int]:
 
 def trends(con, freq: str, names: list[str]) -> tuple[list[dict], pd.DataFrame]:
     """Charts of the index for all dated paragraphs and for each named entity; the index by entity."""
-    con.execute("CREATE OR REPLACE TEMP VIEW grouped AS SELECT *, 'all paragraphs' AS grp FROM scored WHERE day IS NOT NULL")
+    index.groups_view(con, "all")
     overall = index.aggregate(con, freq)
     index.groups_view(con, "entity")
     by_entity = index.aggregate(con, freq)

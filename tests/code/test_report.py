@@ -151,3 +151,12 @@ def test_the_report_renders_in_headless_chromium(example, tmp_path, monkeypatch)
     assert marks >= 25
     assert errors == []
     assert requests == [url]  # the page itself and nothing else
+
+
+def test_a_batch_without_dates_still_gets_a_report(tmp_path):
+    path = tmp_path / "s.parquet"
+    scores([("a", None, "A", "Lynas", 1), ("b", None, None, "", 0)]).to_parquet(path)
+    assert main(["report", str(path), "-o", str(tmp_path / "r.html")]) == 0
+    page = lxml.html.fromstring((tmp_path / "r.html").read_bytes())
+    assert "No dated paragraphs" in page.text_content() and not page.xpath("//section[@id='trends']//svg")
+    assert len(page.get_element_by_id("document-table").xpath("tr[td]")) == 2
