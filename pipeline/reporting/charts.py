@@ -34,18 +34,22 @@ def _svg(plt, figure, name: str) -> str:
     return svg.replace("<svg ", f'<svg class="chart" data-chart="{name}" role="img" ', 1)
 
 
-def trend(rows: pd.DataFrame, name: str, span: tuple) -> str:
-    """Share of paragraphs flagged per signal and period, with the 95% intervals as bands; every
-    chart of a report spans the same periods, so they can be compared at a glance."""
+def trend(rows: pd.DataFrame, name: str, periods: pd.DatetimeIndex) -> str:
+    """Share of paragraphs flagged per signal and period, with the 95% intervals as bands. Every chart
+    of a report spans the same `periods`, so they compare at a glance; a period without paragraphs
+    breaks the line rather than being bridged."""
     import matplotlib.dates as mdates
 
     plt, figure, axes = _figure(5.6, 2.5)
-    periods = pd.to_datetime(rows["period"])
+    rows = rows.assign(period=pd.to_datetime(rows["period"])).set_index("period").reindex(periods)
+    periods = rows.index
     for s in SIGNALS:
         axes.fill_between(periods, rows[f"share_{s}_low"], rows[f"share_{s}_high"], color=COLOURS[s], alpha=0.12,
                           linewidth=0)
+        axes.vlines(periods, rows[f"share_{s}_low"], rows[f"share_{s}_high"], color=COLOURS[s], alpha=0.25,
+                    linewidth=1)  # the interval of a period with no neighbour to band with
         axes.plot(periods, rows[f"share_{s}"], marker="o", markersize=3, color=COLOURS[s], label=s, linewidth=1.5)
-    first, last = pd.to_datetime(span[0]), pd.to_datetime(span[1])
+    first, last = periods.min(), periods.max()
     margin = max((last - first) * 0.03, pd.Timedelta(days=10))
     axes.set_xlim(first - margin, last + margin)
     locator = mdates.AutoDateLocator()

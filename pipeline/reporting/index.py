@@ -21,6 +21,7 @@ from pipeline.signals import SIGNALS
 
 FREQS = {"W": "week", "M": "month", "Q": "quarter"}
 OFFSETS = {"W": pd.DateOffset(weeks=1), "M": pd.DateOffset(months=1), "Q": pd.DateOffset(months=3)}
+STARTS = {"W": "W-MON", "M": "MS", "Q": "QS"}  # pandas frequencies of the periods' first days
 GROUPS = ("entity", "source")
 UNKNOWN_SOURCE = "(unknown source)"
 Z = 1.959963984540054  # two-sided 95%

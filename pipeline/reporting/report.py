@@ -122,11 +122,12 @@ def trends(con, freq: str, names: list[str]) -> tuple[list[dict], pd.DataFrame]:
     index.groups_view(con, "entity")
     by_entity = index.aggregate(con, freq)
     out = []
-    span = (overall["period"].min(), overall["period"].max())
+    if len(overall):
+        periods = pd.date_range(overall["period"].min(), overall["period"].max(), freq=index.STARTS[freq])
     for number, (name, frame) in enumerate([("All dated paragraphs", overall)]
                                            + [(n, by_entity[by_entity["grp"] == n]) for n in names]):
         if len(frame):
-            out.append({"name": name, "svg": charts.trend(frame, f"trend{number}", span),
+            out.append({"name": name, "svg": charts.trend(frame, f"trend{number}", periods),
                         "periods": len(frame), "paragraphs": int(frame["paragraphs"].sum())})
     return out, by_entity.rename(columns={"grp": "entity"})
 
