@@ -30,9 +30,9 @@ class Unit:
     """A document to split (`text`), or table rows scored as they are or split (`rows`)."""
     doc_id: str | None = None
     text: str | None = None
-    rows: pd.DataFrame | None = None  # columns doc_id, text
     meta: dict | None = None  # date, source, title found by the reader (a saved page's metadata)
     table: pd.DataFrame | None = None  # the table rows as read, for metadata columns
+    rows: pd.DataFrame | None = None  # columns doc_id, text
 
 
 def expand(arguments: list[str]) -> Iterator[str | Path]:
