@@ -20,6 +20,8 @@ COMMANDS = {
     "label": "pipeline.labelling",
     "agreement": "pipeline.agreement",
     "datacard": "pipeline.datacard",
+    "index": "pipeline.reporting.index",
+    "report": "pipeline.reporting.report",
     "score": "pipeline.score",
     "serve": "pipeline.serving.cli",
 }

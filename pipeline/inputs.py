@@ -18,6 +18,7 @@ import pandas as pd
 from pipeline import extract, filetypes, table_text
 from pipeline.config import InputError, is_temporary
 from pipeline.split import read_article, text_from_bytes
+from pipeline.reporting.metadata import html_meta
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -32,6 +33,8 @@ class Unit:
     """A document to split (`text`), or table rows scored as they are or split (`rows`)."""
     doc_id: str | None = None
     text: str | None = None
+    meta: dict | None = None  # date, source, title found by the reader (a saved page's metadata)
+    table: pd.DataFrame | None = None  # the table rows as read, for metadata columns
     rows: pd.DataFrame | None = None  # columns doc_id, text
     furniture: frozenset[str] = frozenset()  # page furniture an extractor found in `text`
 
@@ -103,7 +106,7 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
             rows = pd.DataFrame({"doc_id": ids.to_numpy(), "text": texts})[filled]
             start += len(chunk)
             if len(rows):
-                yield Unit(rows=rows)
+                yield Unit(rows=rows, table=chunk[filled])
     except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"cannot read table ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
     if start == 0:
@@ -131,7 +134,7 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
         elif stdin_format in TABLE_SUFFIXES:
             yield from table_units("<stdin>", stdin_format, text_column, id_column, io.BytesIO(data), coerce_text)
         elif stdin_format == ".html":
-            yield Unit(doc_id="stdin", text=html_text(data, "<stdin>"))
+            yield Unit(doc_id="stdin", text=html_text(data, "<stdin>"), meta=html_meta(data))
         else:
             yield Unit(doc_id="stdin", text=text_from_bytes(data, "<stdin>"))
         return
@@ -147,7 +150,7 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(path, f"cannot read ({exc.strerror or exc})") from exc
-        yield Unit(doc_id=doc_id or str(path), text=html_text(data, str(path)))
+        yield Unit(doc_id=doc_id or str(path), text=html_text(data, str(path)), meta=html_meta(data))
     else:  # .txt, .md and anything named explicitly
         yield Unit(doc_id=doc_id or str(path), text=read_article(path))
 

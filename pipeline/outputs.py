@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import InputError
+from pipeline.reporting.entities import SEPARATOR
 from pipeline.signals import SIGNALS
 
 FORMATS = (".parquet", ".csv", ".jsonl")
@@ -58,12 +59,14 @@ class Writer:
 
 
 class Summary:
-    """Per document: paragraphs, maximum probability and number of flagged paragraphs per signal."""
+    """Per document: paragraphs, maximum probability and number of flagged paragraphs per signal,
+    date, source, title and the entities its paragraphs name."""
 
     def __init__(self):
         self.parts: list[pd.DataFrame] = []
         self.spec = {"paragraphs": ("paragraph_id", "size"), **{f"max_p_{s}": (f"p_{s}", "max") for s in SIGNALS},
-                     **{f"n_{s}": (s, "sum") for s in SIGNALS}}
+                     **{f"n_{s}": (s, "sum") for s in SIGNALS},
+                     **{c: (c, "first") for c in ("date", "source", "title")}, "entities": ("entities", _union)}
 
     def add(self, frame: pd.DataFrame) -> None:
         self.parts.append(frame.groupby("doc_id", sort=False).agg(**self.spec))
@@ -71,7 +74,17 @@ class Summary:
     def frame(self) -> pd.DataFrame:
         if not self.parts:
             return pd.DataFrame({"doc_id": pd.Series(dtype=object),
-                                 **{c: pd.Series(dtype="float64" if c.startswith("max_p_") else "int64") for c in self.spec}})
+                                 **{c: pd.Series(dtype=_EMPTY.get(c, "float64" if c.startswith("max_p_") else "int64"))
+                                    for c in self.spec}})
         joined = pd.concat(self.parts)  # a document may span batches: combine its parts
-        combine = {c: ("max" if c.startswith("max_p_") else "sum") for c in self.spec}
+        combine = {c: _COMBINE.get(c, "max" if c.startswith("max_p_") else "sum") for c in self.spec}
         return joined.groupby(level=0, sort=False).agg(combine).reset_index(names="doc_id")
+
+
+def _union(names: pd.Series) -> str:
+    """The entities of a document's paragraphs, each once, in order of first mention."""
+    return SEPARATOR.join(dict.fromkeys(n for value in names.dropna() if value for n in value.split(SEPARATOR)))
+
+
+_COMBINE = {"date": "first", "source": "first", "title": "first", "entities": _union}
+_EMPTY = {c: "string" for c in _COMBINE}

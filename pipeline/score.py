@@ -26,6 +26,7 @@ import pandas as pd
 from pipeline import inputs, sources, workers
 from pipeline.outputs import Summary, Writer, output_format
 from pipeline.config import InputError, atomic_path
+from pipeline.reporting import batchlog, metadata
 from pipeline.scorer import Scorer
 from pipeline.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
 
@@ -71,6 +72,11 @@ def paragraphs(docs: pd.DataFrame) -> pd.DataFrame:
                              for row in _paragraph_rows(*doc)])
 
 
+def _with_metadata(paragraphs_: pd.DataFrame, frame: pd.DataFrame, i: int) -> pd.DataFrame:
+    """Paragraphs of document `i` of `frame` with that document's date, source and title."""
+    return paragraphs_.assign(**{f: frame[f].iat[i] for f in metadata.FIELDS if f in frame})
+
+
 def presplit(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
     """Documents longer than a batch are split here, lazily, into frames of at most `size` paragraphs, so
     one huge document (a 50 MB line, millions of short lines) never becomes one huge batch; others pass."""
@@ -87,10 +93,10 @@ def presplit(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame
                 rows.append(row)
                 used += len(row[4])
                 if len(rows) >= size or used >= budget:
-                    yield _paragraph_frame(rows)
+                    yield _with_metadata(_paragraph_frame(rows), frame, i)
                     rows, used = [], 0
             if rows:
-                yield _paragraph_frame(rows)
+                yield _with_metadata(_paragraph_frame(rows), frame, i)
             start = i + 1
         if start < len(frame):
             yield frame.iloc[start:] if start else frame
@@ -139,8 +145,9 @@ def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame) -> pd.DataF
 
 def _process(scorer: Scorer, docs: pd.DataFrame) -> pd.DataFrame:
     rows = docs if "paragraph_id" in docs else paragraphs(docs)
-    return pd.concat([rows, scorer.score(rows["text"].tolist())], axis=1) if len(rows) else \
+    scored = pd.concat([rows, scorer.score(rows["text"].tolist())], axis=1) if len(rows) else \
         scorer.empty(include_text=True)
+    return metadata.annotate(scored, docs)
 
 
 @contextmanager
@@ -203,6 +210,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--include-text", action="store_true", help="add the paragraph text to the output")
     parser.add_argument("--explain", type=int, default=3, metavar="K", help="top K n-grams per flagged signal (0: off)")
     parser.add_argument("--summary", type=Path, help="also write one row per document here")
+    parser.add_argument("--date-column", help="table column with each row's publication date (default: date, if any)")
+    parser.add_argument("--source-column", help="table column with each row's outlet (default: source, if any)")
+    parser.add_argument("--title-column", help="table column with each row's title (default: title, if any)")
+    parser.add_argument("--catalog", type=Path, help="CSV of doc_id or path -> date, source, title (wins over the documents' own)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (local pool, or local Dask cluster)")
     parser.add_argument("--engine", choices=["local", "dask"], default="local")
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler (with --engine dask)")
@@ -213,6 +224,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.batch_size < 1 or args.explain < 0:
         parser.error("--jobs and --batch-size must be >= 1, --explain >= 0")
+    args.meta = metadata.Settings.from_args(args)  # reads the catalog and the entities before any work
     return args
 
 
@@ -240,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for unit in sources.whole(source, args.text_column, args.id_column, args.stdin_format,
                                           args.keep_partial, args.coerce_text):
-                    frame = documents(unit, split=not args.no_split)
+                    frame = metadata.attach(documents(unit, split=not args.no_split), unit, args.meta,
+                                            str(source.item))
                     rows += len(frame)
                     yield frame
                 read.append(source.doc_id)
@@ -279,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 Writer(summary_tmp, summary_suffix).close(summary.frame())
     except NothingScored:
         return nothing_scored(args.output, failed)
+    batchlog.write(args.output, args.inputs, failed, args.meta.problems, writer.rows)
     line = f"score: {writer.rows} paragraphs from {len(read) + len(partial)} input(s) -> {args.output}"
     if failed:
         line += f"; {len(failed)} input(s) failed and were skipped whole: {', '.join(failed)}"

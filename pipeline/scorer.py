@@ -13,6 +13,8 @@ from pipeline import bundle, explain, language, model as model_mod
 from pipeline.config import InputError
 from pipeline.signals import SIGNALS
 
+METADATA = ("date", "source", "title", "entities")  # added to each scored batch by reporting.metadata.annotate
+
 
 class Scorer:
     """A loaded model with its thresholds: probabilities, flags and (optionally) explanations."""
@@ -51,13 +53,14 @@ class Scorer:
         columns.update({s: "int8" for s in SIGNALS})
         if self.explain_top:
             columns.update({f"explain_{s}": "object" for s in SIGNALS})
+        columns.update({c: "string" for c in METADATA})
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
 
     def score(self, texts: list[str]) -> pd.DataFrame:
         """One row per text: lang, p_<signal>, <signal> flag at the language's thresholds, and
         explain_<signal> when explaining."""
         if not texts:
-            return self.empty(include_text=False).drop(columns=["doc_id", "paragraph_id", "position", "kind"])
+            return self.empty(include_text=False).drop(columns=["doc_id", "paragraph_id", "position", "kind", *METADATA])
         codes, unique = pd.factorize(pd.Series(texts, dtype=object))
         if len(unique) < len(texts):  # repeated paragraphs (boilerplate, files of short lines) are scored once
             return self.score(list(unique)).iloc[codes].reset_index(drop=True)

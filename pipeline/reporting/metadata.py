@@ -1,0 +1,232 @@
+"""Date, source and title of each scored document, and the entities of each paragraph.
+
+A document's metadata comes from its saved page (trafilatura/htmldate), its table columns
+(--date-column, --source-column, --title-column; by default columns called date, source and title)
+or a `date:`/`source:`/`title:` front-matter
+block; a --catalog CSV (path or doc id -> date, source, title) overrides them field by field.
+Dates become ISO `YYYY-MM-DD`; one that cannot be read is reported for its document and left empty.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+import pandas as pd
+
+from pipeline.config import InputError
+
+FIELDS = ("date", "source", "title")
+KEY_COLUMNS = ("doc_id", "path")
+DOCUMENT_SUFFIXES = (".txt", ".md", ".html", ".htm")
+MAX_WARNINGS = 20  # date problems printed one by one; the rest are counted
+_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?$")
+_CHINESE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?")
+_NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})$")
+_FENCE = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_KEY_VALUE = re.compile(r"^[ \t]*([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+_BARE = re.compile(r"\A\ufeff?((?:[ \t]*(?:date|source|title)[ \t]*:[^\n]*\n)+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
+
+
+def parse_date(value) -> str | None:
+    """An ISO date (YYYY-MM-DD) from a date, or from text such as 2025-07-07, 7 July 2025,
+    July 7, 2025, 2025年7月7日 or 2025-07 (the 1st). Empty gives None; anything else raises ValueError."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return _checked(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    for pattern in (_ISO, _CHINESE):
+        match = pattern.match(text)
+        if match:
+            year, month, day = (int(g) if g else 1 for g in match.groups())
+            return _checked(dt.date(year, month, day))
+    numeric = _NUMERIC.match(text)
+    if numeric and int(numeric.group(1)) <= 12 and int(numeric.group(2)) <= 12 and numeric.group(1) != numeric.group(2):
+        raise ValueError(f"'{text}' is ambiguous (day/month or month/day?); write it as YYYY-MM-DD")
+    if not re.search(r"\b\d{4}\b", text):
+        raise ValueError(f"'{text}' has no four-digit year")
+    from dateutil import parser
+
+    try:
+        return _checked(parser.parse(text, dayfirst=True, default=dt.datetime(2000, 1, 1)).date())
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"'{text}' is not a date") from exc
+
+
+def _checked(date: dt.date) -> str:
+    if not 1900 <= date.year <= 2100:
+        raise ValueError(f"'{date}' is outside 1900-2100")
+    return date.isoformat()
+
+
+def _safe_date(value, where: str, problems: list[str]) -> str | None:
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        problems.append(f"{where}: date {exc}")
+        if len(problems) <= MAX_WARNINGS:
+            print(f"warning: {where}: date {exc}; left empty", file=sys.stderr)
+        elif len(problems) == MAX_WARNINGS + 1:
+            print("warning: more documents with unreadable dates (counted in the run record)", file=sys.stderr)
+        return None
+
+
+def front_matter(text: str) -> tuple[dict, str]:
+    """({date, source, title} found, the text without its block): a `---`-fenced YAML block, or
+    `date:`/`source:`/`title:` lines at the very top ended by a blank line."""
+    fenced = _FENCE.match(text)
+    if fenced:
+        import yaml
+
+        try:
+            block = yaml.safe_load(fenced.group(1))
+        except yaml.YAMLError:  # e.g. an unquoted title with a colon: read it line by line
+            block = dict(_KEY_VALUE.findall(fenced.group(1))) or None
+        if isinstance(block, dict):
+            found = {k.lower(): v for k, v in block.items() if isinstance(k, str) and k.lower() in FIELDS}
+            return found, text[fenced.end():]
+    bare = _BARE.match(text)
+    if bare:
+        found = {}
+        for line in bare.group(1).splitlines():
+            key, value = line.split(":", 1)
+            found[key.strip().lower()] = value.strip()
+        return found, text[bare.end():]
+    return {}, text
+
+
+def html_meta(data: bytes) -> dict:
+    """Publication date (from the page's markup: meta tags, JSON-LD, <time>, URL), site name (else host
+    name) and title of a saved page."""
+    import trafilatura
+
+    try:
+        found = trafilatura.extract_metadata(data, extensive=False)  # dates from markup, never guessed from the text
+    except Exception:  # a page whose metadata cannot be read is still scored, without metadata
+        found = None
+    if found is None:
+        return {}
+    return {"date": found.date, "source": found.sitename or found.hostname, "title": found.title}
+
+
+def _text(value) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    value = " ".join(str(value).split())
+    return value or None
+
+
+def _keys(doc_id: str) -> list[str]:
+    """Ways a catalog may name a document: its id or path; for a file also the path without its
+    suffix, the file name and the stem (the article id of a bundled article)."""
+    path = PurePath(doc_id)
+    keys = [doc_id, path.as_posix()]
+    if path.suffix.lower() in DOCUMENT_SUFFIXES:
+        keys += [path.with_suffix("").as_posix(), path.name, path.stem]
+    return list(dict.fromkeys(keys))
+
+
+def read_catalog(path: Path, problems: list[str]) -> dict[str, dict]:
+    """Catalog CSV: a `doc_id` or `path` column and any of date, source, title (dates checked per row)."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        raise InputError(path, f"cannot read catalog ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+    key = next((c for c in KEY_COLUMNS if c in table.columns), None)
+    if key is None:
+        raise InputError(path, f"catalog needs a 'doc_id' or 'path' column (columns: {', '.join(table.columns)})")
+    if not set(FIELDS) & set(table.columns):
+        raise InputError(path, "catalog has none of the columns date, source, title")
+    duplicated = table[key][table[key].duplicated()]
+    if len(duplicated):
+        raise InputError(path, f"catalog names '{duplicated.iloc[0]}' twice")
+    catalog = {}
+    for number, row in enumerate(table.to_dict("records"), start=2):
+        entry = {f: _text(row.get(f)) for f in FIELDS if f in table.columns}
+        if entry.get("date"):
+            entry["date"] = _safe_date(entry["date"], f"{path}:{number} ({row[key]})", problems)
+        catalog[PurePath(row[key]).as_posix()] = {k: v for k, v in entry.items() if v}
+    return catalog
+
+
+@dataclass
+class Settings:
+    """Where metadata comes from in one scoring run; collects the date problems it met."""
+    date_column: str | None = None
+    source_column: str | None = None
+    title_column: str | None = None
+    catalog: dict[str, dict] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_args(cls, args) -> "Settings":
+        from pipeline.reporting import entities
+
+        entities.default()  # a bad entities file stops the run here, before any work
+        settings = cls(args.date_column, args.source_column, args.title_column)
+        if args.catalog:
+            settings.catalog = read_catalog(args.catalog, settings.problems)
+        return settings
+
+    def columns(self, table: pd.DataFrame, name: str) -> dict[str, str]:
+        """Metadata field -> table column: the columns named on the command line (which must exist),
+        else columns called date, source and title when the table has them."""
+        named = dict(zip(FIELDS, (self.date_column, self.source_column, self.title_column)))
+        for column in filter(None, named.values()):
+            if column not in table.columns:
+                raise InputError(name, f"no column '{column}' (columns: {', '.join(map(str, table.columns))})")
+        return {f: named[f] or f for f in FIELDS if named[f] or f in table.columns}
+
+    def from_catalog(self, doc_id: str) -> dict:
+        return next((self.catalog[k] for k in _keys(str(doc_id)) if k in self.catalog), {})
+
+
+def attach(docs: pd.DataFrame, unit, settings: Settings, name: str = "") -> pd.DataFrame:
+    """The documents of one input unit with date, source and title columns (main process, before scoring).
+
+    A text document loses its front-matter block here (so the block is not scored as a paragraph);
+    table rows take the named columns; the catalog overrides either."""
+    docs = docs.copy()
+    if unit.text is not None:
+        found = unit.meta
+        if found is None:  # a text document: its metadata, if any, is a front-matter block
+            found, body = front_matter(docs["text"].iat[0])
+            docs["text"] = [body]
+        rows = [found]
+    else:
+        columns = settings.columns(unit.table, name or str(docs["doc_id"].iat[0]))
+        picked = {f: unit.table[c].to_numpy() for f, c in columns.items()}
+        rows = [{f: values[i] for f, values in picked.items()} for i in range(len(docs))]
+    out = {f: [] for f in FIELDS}
+    for doc_id, found in zip(docs["doc_id"], rows):
+        found = {**{f: v for f, v in found.items() if _text(v) is not None}, **settings.from_catalog(doc_id)}
+        out["date"].append(_safe_date(found.get("date"), str(doc_id), settings.problems))
+        out["source"].append(_text(found.get("source")))
+        out["title"].append(_text(found.get("title")))
+    return docs.assign(**{f: pd.array(v, dtype="string") for f, v in out.items()})
+
+
+def annotate(batch: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
+    """Scored paragraphs with their document's date, source and title (else its title line) and their
+    own entities: the hook in `score`, run in the workers."""
+    from pipeline.reporting import entities
+
+    first = docs.drop_duplicates("doc_id").set_index("doc_id") if len(docs) else None
+    out = batch.copy()
+    for f in FIELDS:
+        values = batch["doc_id"].map(first[f]) if first is not None and f in first else None
+        out[f] = pd.array(values if values is not None else [None] * len(batch), dtype="string")
+    if len(batch) and "text" in batch:  # a document without a title: its own title line, if the splitter found one
+        titles = batch[batch["kind"].eq("title")].drop_duplicates("doc_id").set_index("doc_id")["text"]
+        out["title"] = out["title"].fillna(pd.Series(batch["doc_id"].map(titles), dtype="string"))
+    matcher = entities.default()
+    texts = batch["text"] if "text" in batch else [""] * len(batch)
+    out["entities"] = pd.array([entities.SEPARATOR.join(matcher.find(t)) for t in texts], dtype="string")
+    return out
