@@ -13,6 +13,7 @@ import joblib
 from sklearn.pipeline import Pipeline
 
 from pipeline.config import InputError, atomic_path, write_json
+from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
 
 MODEL, CARD, MANIFEST = "model.joblib", "model_card.json", "SHA256SUMS"
@@ -76,13 +77,19 @@ def check_card(path: Path) -> dict:
 
 
 def check_thresholds(thresholds, source) -> dict:
-    """A threshold in [0, 1] for every signal, or an InputError naming `source`."""
+    """Thresholds per language ({lang: {signal: t}}, the default language's among them; or, from a model
+    of before languages, one {signal: t}) with a number in [0, 1] for every signal, or an InputError."""
     if not isinstance(thresholds, dict):
         raise InputError(source, "model has no 'thresholds' mapping")
-    for signal in SIGNALS:
-        value = thresholds.get(signal)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise InputError(source, f"threshold for '{signal}' must be a number in [0, 1], got {value!r}")
+    nested = bool(thresholds) and all(isinstance(v, dict) for v in thresholds.values())
+    if nested and DEFAULT not in thresholds:
+        raise InputError(source, f"model has no thresholds for the default language '{DEFAULT}'")
+    for language, table in (thresholds.items() if nested else [("", thresholds)]):
+        for signal in SIGNALS:
+            value = table.get(signal)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                where = f" ({language})" if language else ""
+                raise InputError(source, f"threshold for '{signal}'{where} must be a number in [0, 1], got {value!r}")
     return thresholds
 
 
