@@ -1,17 +1,72 @@
-"""A real `dvc repro` in a temporary copy of the repository, then a no-op rerun and an experiment."""
+"""A real `dvc repro` in a temporary copy of the repository as committed, then reruns, failures, an experiment
+and the repro / exp run / exp apply / checkout sequences that must leave one truth about the live model."""
+import hashlib
 import json
+import subprocess
 
 import pytest
 
-from tests.conftest import copy_repo, run
+from tests.conftest import REPO, copy_repo, run
+
+SEED = "data/articles/seeds/000_4351a19fe1e57ad0.txt"
 
 
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory):
-    repo = copy_repo(tmp_path_factory.mktemp("repo"))
+    """A fresh clone: the working tree with dvc.lock as committed (what `git clone` gives), reproduced."""
+    repo = tmp_path_factory.mktemp("repo")
+    committed = subprocess.run(["git", "show", "HEAD:dvc.lock"], cwd=REPO, capture_output=True, text=True, check=True)
+    copy_repo(repo, replace={"dvc.lock": committed.stdout})
     done = run(["dvc", "repro"], cwd=repo)
     assert done.returncode == 0, done.stdout + done.stderr
     return repo
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def store(repo):
+    from mlflow import MlflowClient
+    return MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+
+
+def models_status(repo) -> dict:
+    done = run(["python", "-m", "pipeline", "models", "--json"], cwd=repo)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def assert_one_truth(repo, record_current: bool = True) -> dict:
+    """models/, the record and MLflow's aliases agree; no model bytes are registered twice."""
+    record = json.loads((repo / "models/registry.json").read_text())
+    state = models_status(repo)
+    client = store(repo)
+    versions = client.search_model_versions("name = 'policy-signals'")
+    hashes = [v.tags["model.sha256"] for v in versions]
+    assert len(hashes) == len(set(hashes)), hashes
+    champion = client.get_model_version_by_alias("policy-signals", "champion")
+    held = sha256(repo / "models/model.joblib")
+    assert state["models_sha256"] == held and state["record_was_current"] == record_current
+    assert (state["champion_version"], state["champion_sha256"]) == (str(champion.version),
+                                                                     champion.tags["model.sha256"])
+    assert state["models_is_champion"] == (champion.tags["model.sha256"] == held)
+    mine = [str(v.version) for v in versions if v.tags["model.sha256"] == held]
+    assert [state["models_version"]] == mine
+    if record_current:  # what the last stage wrote still describes models/ and the aliases
+        assert (record["model_sha256"], record["version"]) == (held, state["models_version"])
+        assert (record["champion_version"], record["models_is_champion"]) == (state["champion_version"],
+                                                                            state["models_is_champion"])
+    rewritten = json.loads((repo / "models/registry.json").read_text())
+    assert (rewritten["model_sha256"], rewritten["champion_version"]) == (held, state["champion_version"])
+    return state
+
+
+def test_fresh_clone_repro_leaves_git_status_clean_and_runs_not_dirty(reproduced):
+    assert run(["git", "status", "--porcelain"], cwd=reproduced).stdout == ""
+    runs = store(reproduced).search_runs(store(reproduced).get_experiment_by_name("policy-signals").experiment_id)
+    assert [r.data.tags["git.dirty"] for r in runs] == ["false"]
+    assert "run_id" not in (reproduced / "dvc.lock").read_text()
 
 
 def test_repro_builds_model_metrics_and_plots(reproduced):
@@ -24,11 +79,56 @@ def test_repro_builds_model_metrics_and_plots(reproduced):
     assert metrics["cv"]["macro_f1"] > metrics["baseline"]["macro_f1"]
 
 
-def test_second_repro_does_nothing(reproduced):
+def test_second_repro_only_rechecks_the_registry(reproduced):
     done = run(["dvc", "repro"], cwd=reproduced)
     assert done.returncode == 0
-    assert "Data and pipelines are up to date." in done.stdout
-    assert "Running stage" not in done.stdout
+    assert [line for line in done.stdout.splitlines() if line.startswith("Running stage")] == \
+        ["Running stage 'register':"]
+    assert "register: models already registered as models:/policy-signals/1 (challenger); version 1 is already " \
+           "champion" in done.stderr
+    assert_one_truth(reproduced)
+
+
+def test_a_failed_repro_leaves_the_last_good_outputs_and_score_keeps_working(reproduced, tmp_path):
+    outputs = ["models/model.joblib", "models/model_card.json", "models/SHA256SUMS", "eval/metrics.json",
+               "data/processed/paragraphs.parquet"]
+    before = {path: sha256(reproduced / path) for path in outputs}
+    params, labels = reproduced / "params.yaml", reproduced / "data/labels.csv"
+    good_params, good_labels = params.read_text(), labels.read_text()
+    bad_row = good_labels.splitlines()[5].split(",")
+    bad_row[1] = "2"
+    for path, text, expected in (
+            (params, good_params.replace("C: 8.0", "C: -1"), "params.yaml: param 'train.C' must be a number > 0"),
+            (labels, good_labels.replace(good_labels.splitlines()[5], ",".join(bad_row)),
+             "data/labels.csv: line 6: ideology must be 0 or 1, got '2'")):
+        path.write_text(text)
+        done = run(["dvc", "repro"], cwd=reproduced)
+        assert done.returncode != 0 and expected in done.stderr, done.stdout + done.stderr
+        assert "Running stage 'train'" not in done.stdout and "Running stage 'split'" not in done.stdout
+        assert {p: sha256(reproduced / p) for p in outputs} == before
+        scored = run(["policy-signals", "score", SEED, "-o", str(tmp_path / "s.csv"), "--model", "models"],
+                     cwd=reproduced)
+        assert scored.returncode == 0 and len((tmp_path / "s.csv").read_text().splitlines()) == 15, scored.stderr
+        path.write_text(good_params if path == params else good_labels)
+    done = run(["dvc", "repro"], cwd=reproduced)  # fixed: nothing is retrained
+    assert done.returncode == 0 and "Running stage 'train'" not in done.stdout, done.stdout + done.stderr
+    assert {p: sha256(reproduced / p) for p in outputs} == before
+
+
+def test_a_failed_registration_is_retried_by_the_next_repro_in_one_line(reproduced):
+    other = reproduced / "other.db"
+    assert run(["python", "-m", "pipeline", "models"], cwd=reproduced,
+               MLFLOW_TRACKING_URI=f"sqlite:///{other}").returncode == 0  # an empty store
+    done = run(["dvc", "repro"], cwd=reproduced, MLFLOW_TRACKING_URI=f"sqlite:///file:{other}?mode=ro&uri=true")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("warning:") == 1, done.stderr
+    assert "model registration was not logged to MLflow" in done.stderr and "readonly database" in done.stderr
+    assert json.loads((reproduced / "models/registry.json").read_text())["registered"] is False
+    done = run(["dvc", "repro"], cwd=reproduced, MLFLOW_TRACKING_URI=f"sqlite:///{other}")  # reachable again
+    assert done.returncode == 0 and "registered as models:/policy-signals/1" in done.stderr, done.stderr
+    assert json.loads((reproduced / "models/registry.json").read_text())["registered"] is True
+    assert run(["dvc", "repro"], cwd=reproduced).returncode == 0  # back to the repository's own store
+    assert_one_truth(reproduced)
 
 
 def test_forced_rerun_reproduces_model_and_metrics_and_nothing_machine_specific_leaks(reproduced):
@@ -47,6 +147,8 @@ def test_forced_rerun_reproduces_model_and_metrics_and_nothing_machine_specific_
         assert str(reproduced) not in text and "/tmp/" not in text, path
         assert socket.gethostname() not in text, path
     assert "cmd: python -m pipeline" in lock or "python -m pipeline" in lock
+    assert "already registered as models:/policy-signals/1" in done.stderr  # same bytes: no new version
+    assert len(store(reproduced).search_model_versions("name = 'policy-signals'")) == 1
 
 
 def test_experiment_with_a_changed_param(reproduced):
@@ -65,3 +167,37 @@ def test_experiment_with_a_changed_param(reproduced):
     by_c = {float(r.data.params["train.C"]): r for r in runs}
     assert {2.0, 8.0} <= set(by_c) and "cv.macro_f1" in by_c[2.0].data.metrics
     assert by_c[2.0].data.tags.get("dvc.exp_name") and "dvc.exp_name" not in by_c[8.0].data.tags
+
+
+def test_one_truth_after_exp_run_revert_exp_apply_and_checkout(reproduced, tmp_path):
+    """The issue's sequence: an experiment, reverting its params, applying it, checking out again."""
+    experiment = assert_one_truth(reproduced)  # after the experiment above (train.C=2) ran in the workspace
+    cv = json.loads((reproduced / "eval/metrics.json").read_text())["cv"]["macro_f1"]
+    champion_cv = float(store(reproduced).get_model_version("policy-signals", "1").tags["cv.macro_f1"])
+    assert experiment["models_version"] == "2"
+    assert experiment["models_is_champion"] == (cv >= champion_cv)  # never a worse model
+
+    assert run(["git", "checkout", "HEAD", "--", "params.yaml"], cwd=reproduced).returncode == 0  # revert: DVC restores models/ from its cache
+    done = run(["dvc", "repro"], cwd=reproduced)
+    assert done.returncode == 0 and "Running stage 'train'" not in done.stdout, done.stdout + done.stderr
+    assert assert_one_truth(reproduced)["models_version"] == "1"
+
+    name = run(["dvc", "exp", "list", "--name-only"], cwd=reproduced).stdout.split()[0]
+    assert run(["dvc", "exp", "apply", name], cwd=reproduced).returncode == 0  # no stage runs
+    applied = assert_one_truth(reproduced, record_current=False)  # `models` finds the record stale and says so
+    assert applied["models_version"] == "2"
+    assert run(["git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock"], cwd=reproduced).returncode == 0
+    assert run(["dvc", "checkout"], cwd=reproduced).returncode == 0
+    back = assert_one_truth(reproduced, record_current=False)
+    assert back["models_version"] == "1"
+    done = run(["dvc", "repro"], cwd=reproduced)
+    assert done.returncode == 0
+    final = assert_one_truth(reproduced)
+    # what `--model models` serves is what the champion URI serves exactly when models/ is the champion
+    outputs = {}
+    for spec in ("models", "models:/policy-signals@champion"):
+        out = tmp_path / f"{len(outputs)}.csv"
+        scored = run(["policy-signals", "score", SEED, "-o", str(out), "--model", spec], cwd=reproduced)
+        assert scored.returncode == 0, scored.stderr
+        outputs[spec] = out.read_text()
+    assert (outputs["models"] == outputs["models:/policy-signals@champion"]) == final["models_is_champion"]
