@@ -29,8 +29,8 @@ from pipeline.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
 def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
     """One row per document to split, or per table row to score as it is: doc_id, text, split (and the
     page furniture an extractor found in a document)."""
-    if unit.text is not None:
-        return pd.DataFrame({"doc_id": [unit.doc_id], "text": [unit.text], "split": [True],
+    if unit.text is not None:  # object dtype: a long document's text is not copied into an Arrow string
+        return pd.DataFrame({"doc_id": [unit.doc_id], "text": pd.Series([unit.text], dtype=object), "split": [True],
                              "furniture": [unit.furniture]})
     return unit.rows.assign(split=split)
 
