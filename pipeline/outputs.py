@@ -12,6 +12,9 @@ from pipeline.reporting.entities import SEPARATOR
 from pipeline.signals import SIGNALS
 
 FORMATS = (".parquet", ".csv", ".jsonl")
+# Rows per Parquet row group: each group's metadata stays in memory until the file is closed, so a group per
+# small batch would make memory grow with the output (millions of one-character paragraphs).
+ROW_GROUP = 100_000
 
 
 def output_format(path: Path) -> str:
@@ -31,6 +34,7 @@ class Writer:
 
     def __init__(self, path: Path, suffix: str):
         self.path, self.suffix, self.parquet, self.rows, self.started = path, suffix, None, 0, False
+        self.pending: list = []  # Parquet batches not yet written as a row group
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.suffix == ".parquet":
@@ -40,7 +44,9 @@ class Writer:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self.parquet is None:
                 self.parquet = pq.ParquetWriter(self.path, table.schema)
-            self.parquet.write_table(table.cast(self.parquet.schema))
+            self.pending.append(table.cast(self.parquet.schema))
+            if sum(len(part) for part in self.pending) >= ROW_GROUP:
+                self._flush()
         elif self.suffix == ".csv":
             frame.to_csv(self.path, mode="a", header=not self.started, index=False, lineterminator="\n")
         else:  # json.dumps writes float64 exactly; pandas' to_json rounds to 10 digits
@@ -55,7 +61,15 @@ class Writer:
         if not self.started:
             self.write(empty)
         if self.parquet is not None:
+            self._flush()
             self.parquet.close()
+
+    def _flush(self) -> None:
+        if self.pending:
+            import pyarrow as pa
+
+            self.parquet.write_table(pa.concat_tables(self.pending))
+            self.pending = []
 
 
 class Summary:

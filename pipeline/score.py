@@ -39,9 +39,10 @@ def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
     """One row per document to split, or per table row to score as it is: doc_id, article_id (what
     paragraph ids start with: a document's id without its file suffix, as in training), text, split, and
     the page furniture an extractor found in a document."""
-    if unit.text is not None:
+    if unit.text is not None:  # object dtype: a long document's text is not copied into an Arrow string
         article = str(PurePosixPath(unit.doc_id).with_suffix(""))
-        return pd.DataFrame({"doc_id": [unit.doc_id], "article_id": [article], "text": [unit.text], "split": [True],
+        return pd.DataFrame({"doc_id": [unit.doc_id], "article_id": [article], "text": pd.Series([unit.text], dtype=object),
+                             "split": [True],
                              "furniture": [unit.furniture]})
     return unit.rows.assign(article_id=unit.rows["doc_id"], split=split)
 

@@ -173,7 +173,7 @@ def iter_paragraphs(raw: str, furniture: Iterable[str] = ()) -> Iterator[dict]:
     `furniture`: lines known to be page furniture (running headers, footers, page numbers found by a
     PDF or Word extractor); blocks with that text are marked furniture like the ones the rules find.
     """
-    known = {clean(line) for line in furniture}
+    known = {clean(_BULLET.sub("", line).strip()) for line in furniture}  # as `_blocks` reads them
     pending: list[str] = []  # headings waiting to be folded into the paragraph they introduce
     pending_size = 0
     in_highlights = False

@@ -174,3 +174,9 @@ def test_other_kinds_on_standard_input_are_named(model_dir, tmp_path):
                            "--model", str(model_dir)], input=buffer.getvalue(), capture_output=True, cwd=REPO)
     assert done.returncode == 1
     assert "<stdin>: a PNG image, not a document this tool reads" in done.stderr.decode()
+
+
+def test_furniture_named_by_an_extractor_is_marked_even_when_it_looks_like_a_bullet():
+    from pipeline.split import split_article
+    paragraphs = split_article("Baotou output rose.\n\n- 3 -\n\nExports fell.", frozenset({"- 3 -"}))
+    assert [p["kind"] for p in paragraphs] == ["body", "furniture", "body"]
