@@ -66,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = replace(settings, model=pin(settings.model))
     scorer, about = app_mod.load(settings)  # verified here, so a bad model is one line before binding
     settings = replace(settings, model_sha256=about["sha256"] or "")
-    name = f"{about['name']} version {about['version']}" if about["version"] else f"bundle sha256 {about['sha256'][:12]}"
-    print(f"serve: {name} from {settings.model} on http://{settings.host}:{args.port}/ "
+    name = (f"{about['name']} version {about['version']}" if about["version"] else
+            f"bundle sha256 {about['sha256'][:12]}" if about["sha256"] else "model")
+    address = f"[{settings.host.strip('[]')}]" if ":" in settings.host else settings.host
+    print(f"serve: {name} from {settings.model} on http://{address}:{args.port}/ "
           f"(API /v1/score, docs /docs){'; token required' if settings.token else ''}", file=sys.stderr)
     common = {"host": settings.host, "port": args.port, "log_level": args.log_level, "server_header": False}
     if args.workers == 1:
