@@ -102,13 +102,18 @@ def errors(rows, truth, proba, pred, gold, per_signal: int) -> pd.DataFrame:
     return pd.concat(frames)[["signal", "error", "probability", "article_id", "paragraph_id", "kind", "text"]]
 
 
+def _names(flags) -> str:
+    return ",".join(s for s, f in zip(SIGNALS, flags) if f)
+
+
 def label_issues(rows: pd.DataFrame, truth: np.ndarray, proba: np.ndarray, gold: np.ndarray, top: int) -> pd.DataFrame:
     """Gold labels that cleanlab finds suspect given out-of-fold probabilities, most suspect first.
 
-    Each row names the paragraph, its given labels, the signals the model disagrees on, and the
-    text, so a reviewer can fix `data/labels.csv` or confirm the label.
+    Each row names the paragraph, its label quality score, its given labels, the signals the model gives
+    (p >= 0.5), and the text, so a reviewer can fix `data/labels.csv` or confirm the label.
     """
     from cleanlab.filter import find_label_issues
+    from cleanlab.multilabel_classification.rank import get_label_quality_scores
 
     columns = ["paragraph_id", "article_id", "quality", "given", "model_suggests", "text"]
     index = np.flatnonzero(gold)
@@ -117,17 +122,13 @@ def label_issues(rows: pd.DataFrame, truth: np.ndarray, proba: np.ndarray, gold:
     given = [list(np.flatnonzero(row)) for row in truth[index]]
     ranked = find_label_issues(labels=given, pred_probs=proba[index], multi_label=True,
                                return_indices_ranked_by="self_confidence")[:top]
-    from cleanlab.multilabel_classification.rank import get_label_quality_scores
-
-    quality = get_label_quality_scores(given, proba[index])
     picked = index[ranked]
-    names = lambda flags: ",".join(s for s, f in zip(SIGNALS, flags) if f)  # noqa: E731
     return pd.DataFrame({
         "paragraph_id": rows["paragraph_id"].to_numpy()[picked],
         "article_id": rows["article_id"].to_numpy()[picked],
-        "quality": quality[ranked].round(4),
-        "given": [names(t) for t in truth[picked]],
-        "model_suggests": [names(p >= 0.5) for p in proba[picked]],
+        "quality": get_label_quality_scores(given, proba[index])[ranked].round(4),
+        "given": [_names(t) for t in truth[picked]],
+        "model_suggests": [_names(p >= 0.5) for p in proba[picked]],
         "text": rows["text"].to_numpy()[picked],
     }, columns=columns)
 

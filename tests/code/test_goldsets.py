@@ -44,3 +44,19 @@ def test_missing_set_is_reported_and_present_set_scored(tmp_path, trained):
     assert result["gone"] == {"missing": "nowhere.jsonl"}
     assert result["mine"]["paragraphs"] == 2 and result["mine"]["export"]["support"] == 1
     assert 0 <= result["mine"]["macro_f1"] <= 1
+
+
+def test_label_issues_ranks_flipped_labels_first():
+    import numpy as np
+    import pandas as pd
+    from pipeline.evaluate import label_issues
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, (300, len(SIGNALS)))
+    proba = np.clip(truth * 0.8 + rng.random(truth.shape) * 0.2, 0, 1)  # a model that agrees with the labels
+    flipped = [3, 50, 120]
+    truth[flipped, 2] = 1 - truth[flipped, 2]  # ... except where the gold labels were flipped
+    rows = pd.DataFrame({"paragraph_id": [f"p{i}" for i in range(300)], "article_id": "a",
+                         "text": [f"text {i}" for i in range(300)]})
+    found = label_issues(rows, truth, proba, np.ones(300, dtype=bool), 10)
+    assert set(found["paragraph_id"].head(3)) == {f"p{i}" for i in flipped}
+    assert list(found.columns) == ["paragraph_id", "article_id", "quality", "given", "model_suggests", "text"]
