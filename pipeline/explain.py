@@ -27,11 +27,15 @@ def coefficients(model: Pipeline) -> np.ndarray:
     return np.column_stack(columns)
 
 
+_HAN_GAP = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
+
+
 def feature_names(model: Pipeline) -> np.ndarray:
-    """Readable names: word n-grams as they are, character n-grams quoted."""
+    """Readable names: word n-grams as they are (Chinese character bigrams written as in the text, 包钢 not
+    包 钢), character n-grams quoted."""
     names = model.named_steps["features"].get_feature_names_out()
-    return np.array([n.split("__", 1)[1] if n.startswith("word__") else repr(n.split("__", 1)[1]) for n in names],
-                    dtype=object)
+    return np.array([_HAN_GAP.sub("", n.split("__", 1)[1]) if n.startswith("word__") else repr(n.split("__", 1)[1])
+                     for n in names], dtype=object)
 
 
 def top_contributions(features: sparse.csr_matrix, weights: np.ndarray, names: np.ndarray,
