@@ -24,7 +24,7 @@ from pipeline.model import by_language
 from pipeline.serving.settings import Settings, is_loopback
 from pipeline.signals import SIGNALS
 from tests.browser import open_page
-from tests.code.test_tracking import TEXTS, small_bundle, store  # noqa: F401 (fixtures)
+from tests.code.test_tracking import TEXTS, store  # noqa: F401 (fixture)
 from tests.conftest import ARTICLES, REPO
 from tests.live import request, serve
 
