@@ -146,6 +146,7 @@ def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame) -> pd.DataF
 
 def _process(scorer: Scorer, docs: pd.DataFrame) -> pd.DataFrame:
     rows = docs if "paragraph_id" in docs else paragraphs(docs)
+    rows = rows.drop(columns=[f for f in metadata.FIELDS if f in rows])  # annotate adds them, in one order
     scored = pd.concat([rows, scorer.score(rows["text"].tolist())], axis=1) if len(rows) else \
         scorer.empty(include_text=True)
     return metadata.annotate(scored, docs)

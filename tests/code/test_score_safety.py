@@ -154,7 +154,8 @@ def test_bundles_whose_hashes_match_but_are_broken_are_refused_in_one_line(model
 
     cases = [
         (card_edit(lambda c: c.pop("thresholds")), "model_card.json: model has no 'thresholds' mapping"),
-        (card_edit(lambda c: c["thresholds"].update(risk="high")), "threshold for 'risk' must be a number in [0, 1]"),
+        (card_edit(lambda c: c["thresholds"]["en"].update(risk="high")), "threshold for 'risk' (en) must be a number in [0, 1]"),
+        (card_edit(lambda c: c["thresholds"].pop("en")), "model has no thresholds for the default language 'en'"),
         (lambda copy: (copy / bundle.CARD).write_text("{not json"), "model card is not readable JSON"),
         (lambda copy: (copy / bundle.MODEL).write_bytes((copy / bundle.MODEL).read_bytes()[:5000]),
          "model.joblib: cannot load the model"),
