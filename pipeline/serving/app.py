@@ -29,6 +29,8 @@ from starlette.exceptions import HTTPException
 from pipeline import explain
 from pipeline.config import InputError
 from pipeline.inputs import html_text
+from pathlib import PurePosixPath
+
 from pipeline.score import paragraphs
 from pipeline.scorer import Scorer
 from pipeline.serving.batching import Batcher
@@ -100,7 +102,7 @@ class ScoreResponse(BaseModel):
 
 
 def documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
-    """The request as the CLI's document rows (doc_id, text, split), after its limits are checked."""
+    """The request as the CLI's document rows (doc_id, article_id, text, split), after its limits are checked."""
     if (body.texts is None) == (body.document is None):
         raise ApiError(422, "body", 'give either "texts" (a list of strings) or "document" (a string)')
     if body.texts is not None:
@@ -117,7 +119,7 @@ def documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
             if not text.strip():
                 raise ApiError(422, f"texts[{i}]", "empty text")
         ids = body.ids if body.ids is not None else [str(i) for i in range(len(body.texts))]
-        return pd.DataFrame({"doc_id": ids, "text": body.texts, "split": False})
+        return pd.DataFrame({"doc_id": ids, "article_id": ids, "text": body.texts, "split": False})
     if body.ids is not None:
         raise ApiError(422, "ids", 'only applies to "texts"')
     if len(body.document) > settings.max_text_chars:
@@ -128,7 +130,8 @@ def documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
         text = html_text(data, "document") if body.format == "html" else text_from_bytes(data, "document")
     except InputError as exc:
         raise ApiError(422, "document", str(exc).split(": ", 1)[1]) from exc
-    return pd.DataFrame({"doc_id": [body.id], "text": [text], "split": True})
+    article = str(PurePosixPath(body.id).with_suffix(""))  # paragraph ids as the CLI and training make them
+    return pd.DataFrame({"doc_id": [body.id], "article_id": [article], "text": [text], "split": True})
 
 
 def split(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
