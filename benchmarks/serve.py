@@ -108,13 +108,15 @@ def in_process(model: str, payloads: dict[str, list[bytes]], seconds: float) -> 
     """Reference without HTTP: one thread splitting and scoring each request's texts like the server does."""
     import pandas as pd
 
-    from pipeline.score import paragraphs
+    from pipeline.inputs import Unit
+    from pipeline.score import documents, paragraphs
     from pipeline.scorer import Scorer
 
     scorer, out = Scorer.load(model, explain_top=3), {}
     for kind, bodies_ in payloads.items():
-        docs = [pd.DataFrame({"doc_id": ["d"], "text": [b.get("document") or b["texts"][0]],
-                              "split": ["document" in b]}) for b in map(json.loads, bodies_)]
+        docs = [documents(Unit(doc_id="d", text=b["document"]), split=True) if "document" in b else
+                documents(Unit(rows=pd.DataFrame({"doc_id": ["d"], "text": b["texts"]})), split=False)
+                for b in map(json.loads, bodies_)]
         count, scored, began = 0, 0, time.perf_counter()
         while time.perf_counter() - began < seconds:
             rows = paragraphs(docs[count % len(docs)])

@@ -28,10 +28,8 @@ from starlette.exceptions import HTTPException
 
 from pipeline import explain
 from pipeline.config import InputError
-from pipeline.inputs import html_text
-from pathlib import PurePosixPath
-
-from pipeline.score import paragraphs
+from pipeline.inputs import Unit, html_text
+from pipeline.score import documents, paragraphs
 from pipeline.scorer import Scorer
 from pipeline.serving.batching import Batcher
 from pipeline.serving.model_info import describe
@@ -101,8 +99,8 @@ class ScoreResponse(BaseModel):
     paragraphs: list[Paragraph]
 
 
-def documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
-    """The request as the CLI's document rows (doc_id, article_id, text, split), after its limits are checked."""
+def request_documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
+    """The request as the CLI's document rows (`pipeline.score.documents`), after its limits are checked."""
     if (body.texts is None) == (body.document is None):
         raise ApiError(422, "body", 'give either "texts" (a list of strings) or "document" (a string)')
     if body.texts is not None:
@@ -119,7 +117,7 @@ def documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
             if not text.strip():
                 raise ApiError(422, f"texts[{i}]", "empty text")
         ids = body.ids if body.ids is not None else [str(i) for i in range(len(body.texts))]
-        return pd.DataFrame({"doc_id": ids, "article_id": ids, "text": body.texts, "split": False})
+        return documents(Unit(rows=pd.DataFrame({"doc_id": ids, "text": body.texts})), split=False)
     if body.ids is not None:
         raise ApiError(422, "ids", 'only applies to "texts"')
     if len(body.document) > settings.max_text_chars:
@@ -130,13 +128,15 @@ def documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
         text = html_text(data, "document") if body.format == "html" else text_from_bytes(data, "document")
     except InputError as exc:
         raise ApiError(422, "document", str(exc).split(": ", 1)[1]) from exc
-    article = str(PurePosixPath(body.id).with_suffix(""))  # paragraph ids as the CLI and training make them
-    return pd.DataFrame({"doc_id": [body.id], "article_id": [article], "text": [text], "split": True})
+    try:  # paragraph ids start with the id without its suffix, as the CLI's do
+        return documents(Unit(doc_id=body.id, text=text), split=True)
+    except ValueError as exc:  # '', '/', '.': no name to take a suffix from
+        raise ApiError(422, "id", f"not usable as a document id ({exc})") from exc
 
 
 def split(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
     """The request's paragraphs, cut by the CLI's splitter (texts kept whole), within the paragraph limit."""
-    rows = paragraphs(documents(body, settings))
+    rows = paragraphs(request_documents(body, settings))
     if len(rows) > settings.max_texts:
         raise ApiError(422, "document", f"splits into {len(rows)} paragraphs, more than the limit of "
                                         f"{settings.max_texts}")

@@ -24,7 +24,7 @@ from pipeline.model import by_language
 from pipeline.serving.settings import Settings, is_loopback
 from pipeline.signals import SIGNALS
 from tests.browser import open_page
-from tests.code.test_tracking import TEXTS, store  # noqa: F401 (fixture)
+from tests.code.test_tracking import TEXTS, store  # noqa: F401 (store is a fixture)
 from tests.conftest import ARTICLES, REPO
 from tests.live import request, serve
 
@@ -69,7 +69,7 @@ def assert_same_as_cli(api: list[dict], cli: pd.DataFrame) -> None:
 
 def test_document_and_html_page_score_exactly_like_the_cli(server, model_dir, tmp_path, capsys):
     cli = cli_rows([ARTICLE, "--model", model_dir], tmp_path, capsys)
-    response = post(server, {"document": ARTICLE.read_text(encoding="utf-8"), "id": ARTICLE.name})
+    response = post(server, {"document": ARTICLE.read_text(encoding="utf-8"), "id": cli["doc_id"][0]})
     assert response.status == 200 and response.headers["content-type"] == "application/json"
     assert response.json()["model"]["sha256"] == bundle.sha256(model_dir / bundle.MODEL)
     assert_same_as_cli(response.json()["paragraphs"], cli)
@@ -78,7 +78,7 @@ def test_document_and_html_page_score_exactly_like_the_cli(server, model_dir, tm
     page = tmp_path / "page.html"
     page.write_text(PAGE, encoding="utf-8")
     cli = cli_rows([page, "--model", model_dir], tmp_path, capsys)
-    api = post(server, {"document": PAGE, "format": "html", "id": page.name}).json()["paragraphs"]
+    api = post(server, {"document": PAGE, "format": "html", "id": cli["doc_id"][0]}).json()["paragraphs"]
     assert_same_as_cli(api, cli)
     assert "tracking" not in json.dumps(api) and "Home" not in json.dumps(api)
     licence = next(p for p in api if "terbium exports" in p["text"])
@@ -124,6 +124,8 @@ def test_model_health_and_offline_docs(server, model_dir):
     ({"document": "Baogang\x00 output"}, 422, "document"),
     ({"document": "<html><body><script>track()</script></body></html>", "format": "html"}, 422, "document"),
     ({"document": "a", "format": "pdf"}, 422, "format"),
+    ({"document": "Baogang raised output.", "id": ""}, 422, "id"),
+    ({"document": "Baogang raised output.", "id": "/"}, 422, "id"),
     ({"texts": ["a"], "ids": ["1", "2"]}, 422, "ids"),
     ({"texts": ["a"], "format": "html"}, 422, "format"),
     ({"texts": ["a"], "document": "b"}, 422, "body"),
@@ -212,7 +214,7 @@ def test_no_request_reads_a_file_or_fetches_a_url(server, tmp_path):
                 f'the quota and the new export licences for terbium.</p></article></body></html>')
         for body in ({"document": html, "format": "html"}, {"document": str(secret)},
                      {"document": f"file://{secret}"}, {"document": url}, {"texts": [url, str(secret)]},
-                     {"document": f"{url}\n\n{secret}", "id": secret.name}, {"document": "x", "id": url}):
+                     {"document": f"{url}\n\n{secret}", "id": str(secret)}, {"document": "x", "id": url}):
             response = post(server, body)
             assert response.status in (200, 422), response.body[:200]
             assert b"SECRET-FROM" not in response.body
@@ -299,11 +301,12 @@ def test_a_worker_refuses_a_model_that_changed_since_start(model_dir):
 
 
 def test_explanations_off_leave_numbers_unchanged(model_dir):
-    from pipeline.score import paragraphs
+    from pipeline.inputs import Unit
+    from pipeline.score import documents, paragraphs
     from pipeline.scorer import Scorer
     from pipeline.serving.app import records
 
-    rows = paragraphs(pd.DataFrame({"doc_id": ["d"], "article_id": ["d"], "text": [ARTICLE.read_text(encoding="utf-8")], "split": [True]}))
+    rows = paragraphs(documents(Unit(doc_id="d", text=ARTICLE.read_text(encoding="utf-8")), split=True))
     plain, explained = (records(rows, Scorer.load(str(model_dir), k).score(rows["text"].tolist())) for k in (0, 3))
     assert all(p["explanations"] == {} for p in plain) and any(p["explanations"] for p in explained)
     assert [p["probabilities"] for p in plain] == [p["probabilities"] for p in explained]
