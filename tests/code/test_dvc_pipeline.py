@@ -6,17 +6,22 @@ import subprocess
 
 import pytest
 
-from tests.conftest import REPO, copy_repo, run
+from tests.conftest import copy_repo, run
 
 SEED = "data/articles/seeds/000_4351a19fe1e57ad0.txt"
 
 
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory):
-    """A fresh clone: the working tree with dvc.lock as committed (what `git clone` gives), reproduced."""
-    repo = tmp_path_factory.mktemp("repo")
-    committed = subprocess.run(["git", "show", "HEAD:dvc.lock"], cwd=REPO, capture_output=True, text=True, check=True)
-    copy_repo(repo, replace={"dvc.lock": committed.stdout})
+    """A fresh clone, reproduced: the tests copy a small corpus, so its dvc.lock is first made and committed in
+    an origin repository (as the real repository commits its own), then the origin is cloned and reproduced."""
+    origin = copy_repo(tmp_path_factory.mktemp("origin"))
+    made = run(["dvc", "repro"], cwd=origin, POLICY_SIGNALS_TRACKING="off")
+    assert made.returncode == 0, made.stdout + made.stderr
+    for args in (["git", "add", "dvc.lock"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "lock"]):
+        subprocess.run(args, cwd=origin, check=True)
+    repo = tmp_path_factory.mktemp("clone") / "repo"
+    subprocess.run(["git", "clone", "-q", str(origin), str(repo)], check=True)
     done = run(["dvc", "repro"], cwd=repo)
     assert done.returncode == 0, done.stdout + done.stderr
     return repo
