@@ -1,97 +1,266 @@
-"""Character n-gram TF-IDF computed once per distinct word: the same matrix as sklearn's `char_wb`, faster.
+"""TF-IDF vectorisers that analyse each distinct whitespace token once: sklearn's matrices, faster.
 
-`char_wb` n-grams never cross a word boundary, so a paragraph's n-gram counts are the sum of its
-words' counts. Counting each distinct word once and multiplying a document-by-word count matrix by a
-word-by-n-gram matrix gives exactly what `TfidfVectorizer(analyzer="char_wb")` gives, without
-re-analysing every occurrence of every word. Vocabulary selection, idf and normalisation are
-scikit-learn's own (this class only replaces the counting step), so the fitted model, its feature
-names and its explanations are unchanged.
+Neither a `char_wb` n-gram nor a word token ever spans whitespace, so a paragraph's features follow
+from its whitespace tokens. Both classes analyse each distinct token once (and, when scoring, keep the
+result between batches) and leave vocabulary selection, idf and normalisation to scikit-learn: they
+only replace the counting step, so the fitted model and its feature names are exactly those of
+`TfidfVectorizer`. When scoring, a row's columns are left in the order they were counted, so its
+values can differ from sklearn's in the last bit (summation order), never more.
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-_CACHE_LIMIT = 200_000  # distinct words whose n-gram counts are kept between batches when scoring
+_CACHE_LIMIT = 200_000  # distinct whitespace tokens whose analysis is kept between batches when scoring
+
+
+class _TokenRows:
+    """Per distinct whitespace token, a row of ints (its word ids, or its n-grams' columns), computed once.
+
+    Rows are stored end to end (`indices`, `indptr`) so that a batch's rows are gathered with numpy.
+    """
+
+    def __init__(self, analyse, limit: int | None = None):
+        self.analyse, self.limit = analyse, limit
+        self.index: dict[str, int] = {}
+        self.indptr, self.indices, self.size = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
+
+    def lookup(self, tokens: list[str]) -> np.ndarray:
+        """The row number of every token, analysing the tokens not seen before."""
+        rows = np.fromiter(map(self.index.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        unseen = np.flatnonzero(rows < 0)
+        if len(unseen):
+            missing = list(dict.fromkeys(tokens[i] for i in unseen))
+            if self.limit and len(self.index) + len(missing) > self.limit:
+                self.__init__(self.analyse, self.limit)
+                return self.lookup(tokens)
+            self._add(missing)
+            rows[unseen] = [self.index[tokens[i]] for i in unseen]
+        return rows
+
+    def _add(self, tokens: list[str]) -> None:
+        parts = [self.analyse(token) for token in tokens]
+        sizes = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        new = np.fromiter(chain.from_iterable(parts), dtype=np.int64, count=int(sizes.sum()))
+        self.index.update(zip(tokens, range(len(self.index), len(self.index) + len(tokens))))
+        self.indptr = np.concatenate([self.indptr, self.indptr[-1] + np.cumsum(sizes)])
+        if self.size + len(new) > len(self.indices):  # grow by doubling: appending stays linear
+            self.indices = np.resize(self.indices, max(2 * len(self.indices), self.size + len(new)))
+        self.indices[self.size:self.size + len(new)] = new
+        self.size += len(new)
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The given rows' ints end to end, and how many each row has."""
+        starts, counts = self.indptr[rows], self.indptr[rows + 1] - self.indptr[rows]
+        ends = np.cumsum(counts)
+        total = int(ends[-1]) if len(ends) else 0
+        return self.indices[np.repeat(starts - (ends - counts), counts) + np.arange(total)], counts
+
+    def matrix(self, width: int) -> sp.csr_matrix:
+        """Token-by-column counts (repeated columns count twice)."""
+        data = np.ones(self.size, dtype=np.int64)
+        return sp.csr_matrix((data, self.indices[:self.size], self.indptr), shape=(len(self.index), width))
+
+
+def _whitespace_tokens(decode, raw_documents) -> tuple[list[str], np.ndarray]:
+    """All documents' whitespace tokens as written, and each document's number of tokens."""
+    tokens, lengths = [], []
+    for document in raw_documents:
+        words = decode(document).split()
+        tokens.extend(words)
+        lengths.append(len(words))
+    return tokens, np.asarray(lengths, dtype=np.int64)
+
+
+def _scoring_rows(vectorizer, build) -> _TokenRows:
+    """The vectoriser's token cache for its fitted vocabulary (rebuilt after a refit, never saved)."""
+    cache = vectorizer.__dict__.get("_token_rows")
+    if cache is None or vectorizer.__dict__.get("_cache_for") is not vectorizer.vocabulary_:
+        cache = build()
+        vectorizer.__dict__.update(_token_rows=cache, _cache_for=vectorizer.vocabulary_)
+    return cache
+
+
+def _without_cache(state: dict) -> dict:
+    for key in ("_token_rows", "_cache_for", "_ngram_table"):
+        state.pop(key, None)
+    return state
+
+
+def _counts(rows, columns, n_documents: int, width: int, sort: bool, dtype) -> sp.csr_matrix:
+    counts = sp.csr_matrix((np.ones(len(rows), dtype=dtype), (rows, columns)), shape=(n_documents, width))
+    if sort:
+        counts.sort_indices()
+    return counts
 
 
 class WordCachedCharVectorizer(TfidfVectorizer):
     """`TfidfVectorizer(analyzer="char_wb", ...)` whose counts are built per distinct word.
 
-    Takes TfidfVectorizer's parameters; `analyzer` must stay "char_wb".
+    Takes TfidfVectorizer's parameters; `analyzer` must stay "char_wb". A paragraph's counts are its
+    document-by-token matrix times a token-by-n-gram matrix.
     """
 
     def _count_vocab(self, raw_documents, fixed_vocab):
         if self.analyzer != "char_wb":
             raise ValueError("WordCachedCharVectorizer only supports analyzer='char_wb'")
-        # Documents -> whitespace tokens as written; everything per word happens once per distinct token.
-        # Lower-casing and accent stripping act within words, so doing them per token is exact.
-        decode = self.decode
-        tokens, lengths = [], []
-        for document in raw_documents:
-            words = decode(document).split()
-            tokens.extend(words)
-            lengths.append(len(words))
-        distinct = list(dict.fromkeys(tokens))
-        position = {word: i for i, word in enumerate(distinct)}
-        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        columns = np.fromiter(map(position.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-        doc_token = sp.csr_matrix((np.ones(len(tokens), dtype=np.int64), columns, indptr),
-                                  shape=(len(lengths), len(distinct)))
+        tokens, lengths = _whitespace_tokens(self.decode, raw_documents)
         if fixed_vocab:
             vocabulary = self.vocabulary_
-            token_ngrams = self._known_ngrams(distinct, vocabulary)
+            cache = _scoring_rows(self, lambda: _TokenRows(self._analyser(vocabulary.get), _CACHE_LIMIT))
         else:
             vocabulary = defaultdict()
             vocabulary.default_factory = vocabulary.__len__
-            token_ngrams = self._ngram_rows(distinct, vocabulary.__getitem__, None)
+            cache = _TokenRows(self._analyser(vocabulary.__getitem__))
+        rows = cache.lookup(tokens)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        doc_token = sp.csr_matrix((np.ones(len(rows), dtype=np.int64), rows, indptr),
+                                  shape=(len(lengths), len(cache.index)))
+        if not fixed_vocab:
             vocabulary = dict(vocabulary)
             if not vocabulary:
                 raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        counts = (doc_token @ token_ngrams).tocsr()
-        counts.sort_indices()
-        return vocabulary, counts.astype(np.int64, copy=False)
+        counts = (doc_token @ cache.matrix(len(vocabulary))).tocsr()
+        if not fixed_vocab:  # fitting: sklearn's own order, so the fitted model is exactly sklearn's
+            counts.sort_indices()
+        return vocabulary, counts.astype(self.dtype, copy=False)
 
-    def _ngram_rows(self, tokens, index_of, width: int | None) -> sp.csr_matrix:
-        """Token-by-n-gram counts; `index_of(ngram)` gives a column, or None to drop the n-gram."""
-        preprocess = self.build_preprocessor()
-        indptr, indices = [0], []
-        for token in tokens:
-            for word in preprocess(token).split():  # normalisation can (rarely) turn one token into two
-                for gram in self._char_wb_ngrams(word):
-                    column = index_of(gram)
-                    if column is not None:
-                        indices.append(column)
-            indptr.append(len(indices))
-        width = 1 + max(indices, default=-1) if width is None else width
-        matrix = sp.csr_matrix((np.ones(len(indices), dtype=np.int64), indices, indptr), shape=(len(tokens), width))
-        matrix.sum_duplicates()
-        return matrix
+    def _analyser(self, column_of):
+        """Whitespace token -> the columns of its n-grams (`column_of` gives None for an n-gram to drop)."""
+        preprocess, ngrams = self.build_preprocessor(), self._char_wb_ngrams
 
-    def _known_ngrams(self, tokens, vocabulary) -> sp.csr_matrix:
-        """Rows for `tokens` over the fitted vocabulary, reusing rows computed for earlier batches."""
-        cache = self.__dict__.setdefault("_token_rows", {})
-        missing = [t for t in tokens if t not in cache]
-        if missing:
-            if len(cache) + len(missing) > _CACHE_LIMIT:
-                cache.clear()
-            rows = self._ngram_rows(missing, vocabulary.get, len(vocabulary))
-            for i, token in enumerate(missing):
-                start, end = rows.indptr[i], rows.indptr[i + 1]
-                cache[token] = (rows.indices[start:end], rows.data[start:end])
-        parts = [cache[t] for t in tokens]
-        indptr = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum([len(p[0]) for p in parts], out=indptr[1:])
-        indices = np.concatenate([p[0] for p in parts]) if parts else np.array([], dtype=np.int32)
-        data = np.concatenate([p[1] for p in parts]) if parts else np.array([], dtype=np.int64)
-        return sp.csr_matrix((data, indices, indptr), shape=(len(tokens), len(vocabulary)))
+        def analyse(token: str) -> list[int]:
+            # normalisation can (rarely) turn one token into two
+            found = (column_of(gram) for word in preprocess(token).split() for gram in ngrams(word))
+            return [column for column in found if column is not None]
+        return analyse
 
     def __getstate__(self):
-        """The per-word cache is scoring-time state: never saved with the model."""
-        state = super().__getstate__()
-        state.pop("_token_rows", None)
-        return state
+        """The per-token cache is scoring-time state: never saved with the model."""
+        return _without_cache(super().__getstate__())
+
+
+def _check_codes_fit(radix: int, n: int) -> None:
+    """An n-gram's code is its word ids in base `radix`; it must fit in an int64."""
+    if radix ** n >= 2 ** 62:
+        raise ValueError(f"{radix} distinct words are too many to code {n}-grams in 64 bits")
+
+
+class WordCachedWordVectorizer(TfidfVectorizer):
+    """`TfidfVectorizer(analyzer="word", ...)` whose tokens are found once per distinct whitespace token.
+
+    Takes TfidfVectorizer's parameters except a custom tokenizer, preprocessor or stop words; the token
+    pattern must never match whitespace (sklearn's default and `pipeline.model.TOKEN_PATTERN` do not).
+    A document's tokens are then its whitespace tokens' tokens in order, and its n-grams are found with
+    numpy over integer word ids instead of one string join and dict lookup per occurrence.
+    """
+
+    def _count_vocab(self, raw_documents, fixed_vocab):
+        if self.analyzer != "word" or self.tokenizer or self.preprocessor or self.stop_words:
+            raise ValueError("WordCachedWordVectorizer supports analyzer='word' without a custom tokenizer, "
+                             "preprocessor or stop words")
+        tokens, lengths = _whitespace_tokens(self.decode, raw_documents)
+        if fixed_vocab:
+            return self.vocabulary_, self._known_counts(tokens, lengths)
+        return self._new_vocabulary(tokens, lengths)
+
+    @staticmethod
+    def _sequence(cache: _TokenRows, tokens, lengths) -> tuple[np.ndarray, np.ndarray]:
+        """Every document's word ids in order, end to end, and the document each position belongs to."""
+        words, counts = cache.gather(cache.lookup(tokens))
+        return words, np.repeat(np.repeat(np.arange(len(lengths)), lengths), counts)
+
+    @staticmethod
+    def _ngram_codes(words, documents, n: int, radix: int) -> tuple[np.ndarray, np.ndarray]:
+        """The code (word ids in base `radix`) of every n-gram that lies within one document, and its document."""
+        starts = len(words) - n + 1
+        if starts <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        codes = words[:starts].copy()
+        for j in range(1, n):
+            codes = codes * radix + words[j:starts + j]
+        within = documents[:starts] == documents[n - 1:]
+        return codes[within], documents[:starts][within]
+
+    def _new_vocabulary(self, tokens, lengths):
+        """Fit: every n-gram of the documents as a term, with its counts (sklearn then sorts and limits them)."""
+        names = defaultdict()
+        names.default_factory = names.__len__
+        analyse = self._analyser()
+        words, documents = self._sequence(_TokenRows(lambda token: [names[w] for w in analyse(token)]), tokens, lengths)
+        spelling = np.array(list(names), dtype=object)
+        radix = max(len(spelling), 1)
+        _check_codes_fit(radix, self.ngram_range[1])
+        found = []  # per n: the unique codes, where each first occurs, and each occurrence's unique code
+        for n in range(self.ngram_range[0], self.ngram_range[1] + 1):
+            codes, docs = self._ngram_codes(words, documents, n, radix)
+            unique, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+            found.append((n, unique, docs, inverse.ravel(), docs[first], first))
+        # Columns in order of first appearance (by document, unigrams before bigrams, then position), as
+        # sklearn numbers them, so the counts and everything fitted on them are exactly sklearn's.
+        order = np.lexsort((np.concatenate([f[5] for f in found]), np.concatenate([np.full(len(f[1]), f[0]) for f in found]),
+                            np.concatenate([f[4] for f in found])))
+        column = np.empty(len(order), dtype=np.int64)
+        column[order] = np.arange(len(order))
+        vocabulary, rows, columns, offset = {}, [], [], 0
+        for n, unique, docs, inverse, _, _ in found:
+            parts = [spelling[unique // radix ** (n - 1 - j) % radix] for j in range(n)]
+            terms = parts[0] if n == 1 else map(" ".join, zip(*parts))
+            vocabulary.update(zip(terms, column[offset:offset + len(unique)].tolist()))
+            rows.append(docs)
+            columns.append(column[offset + inverse])
+            offset += len(unique)
+        if not vocabulary:
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        return vocabulary, _counts(np.concatenate(rows), np.concatenate(columns), len(lengths), len(vocabulary), True, self.dtype)
+
+    def _known_counts(self, tokens, lengths) -> sp.csr_matrix:
+        """Transform: counts of the fitted vocabulary's n-grams; tokens' word ids are kept between batches."""
+        index = self._ngram_index()
+        unknown, analyse = len(index["words"]), self._analyser()
+        known = index["words"].get
+        cache = _scoring_rows(self, lambda: _TokenRows(lambda token: [known(w, unknown) for w in analyse(token)],
+                                                       _CACHE_LIMIT))
+        words, documents = self._sequence(cache, tokens, lengths)
+        rows, columns = [], []
+        for n, (keys, targets) in index["ngrams"].items():
+            codes, docs = self._ngram_codes(words, documents, n, unknown + 1)
+            at = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
+            hit = keys[at] == codes  # an n-gram with an unknown word never matches
+            rows.append(docs[hit])
+            columns.append(targets[at[hit]])
+        return _counts(np.concatenate(rows), np.concatenate(columns), len(lengths), len(self.vocabulary_), False, self.dtype)
+
+    def _ngram_index(self) -> dict:
+        """Word ids of the vocabulary's words and, per n, its n-grams' sorted codes and their columns."""
+        index = self.__dict__.get("_ngram_table")
+        if index is None or index["vocabulary"] is not self.vocabulary_:
+            words, by_n = {}, defaultdict(list)
+            for term, column in self.vocabulary_.items():
+                ids = [words.setdefault(w, len(words)) for w in term.split(" ")]
+                by_n[len(ids)].append((ids, column))
+            radix, ngrams = len(words) + 1, {}
+            _check_codes_fit(radix, max(by_n, default=1))
+            for n, entries in sorted(by_n.items()):
+                codes = np.zeros(len(entries), dtype=np.int64)
+                for j in range(n):
+                    codes = codes * radix + np.fromiter((ids[j] for ids, _ in entries), np.int64, len(entries))
+                order = np.argsort(codes)
+                ngrams[n] = (codes[order], np.fromiter((c for _, c in entries), np.int64, len(entries))[order])
+            index = {"vocabulary": self.vocabulary_, "words": words, "ngrams": ngrams}
+            self.__dict__["_ngram_table"] = index
+        return index
+
+    def _analyser(self):
+        """Whitespace token -> its word tokens, as sklearn's analyser finds them in the whole document."""
+        preprocess, tokenize = self.build_preprocessor(), self.build_tokenizer()
+        return lambda token: tokenize(preprocess(token))
+
+    def __getstate__(self):
+        """The word index and token cache are scoring-time state: never saved with the model."""
+        return _without_cache(super().__getstate__())

@@ -1,7 +1,7 @@
 """The classifier: one scikit-learn Pipeline (TF-IDF -> one linear model per signal) plus tuned thresholds.
 
-Stock scikit-learn estimators, except the character n-gram vectoriser: a TfidfVectorizer subclass
-(`pipeline.features`) that gives the same matrix several times faster. Loading the model needs this
+Stock scikit-learn estimators, except the two vectorisers: TfidfVectorizer subclasses
+(`pipeline.features`) that give the same matrices several times faster. Loading the model needs this
 package (MLflow ships it with the model as code).
 """
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import GroupKFold, cross_val_predict
@@ -18,13 +17,14 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
-from pipeline.features import WordCachedCharVectorizer
+from pipeline.features import WordCachedCharVectorizer, WordCachedWordVectorizer
 from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
 
 
 # Types in the saved Pipeline that skops does not trust by default; MLflow's skops loading trusts exactly these.
-SKOPS_TRUSTED = ("numpy.ravel", "pipeline.features.WordCachedCharVectorizer")
+SKOPS_TRUSTED = ("numpy.ravel", "pipeline.features.WordCachedCharVectorizer",
+                 "pipeline.features.WordCachedWordVectorizer")
 MIN_LANGUAGE_ROWS = 200  # a language needs this many labelled paragraphs for thresholds of its own
 
 # Words of two or more letters (scikit-learn's default token, exactly, for text without Chinese), and every
@@ -35,7 +35,7 @@ TOKEN_PATTERN = rf"[{_HAN}]|(?<![^\W{_HAN}])[^\W{_HAN}]{{2,}}(?![^\W{_HAN}])"
 
 def build(train: dict, seed: int) -> Pipeline:
     """TF-IDF word (and optional char) n-grams -> one linear classifier per signal."""
-    features = [("word", TfidfVectorizer(
+    features = [("word", WordCachedWordVectorizer(
         ngram_range=(1, train["word_ngram_max"]), min_df=train["word_min_df"], token_pattern=TOKEN_PATTERN,
         max_features=train["word_max_features"], sublinear_tf=train["sublinear_tf"],
         strip_accents="unicode", lowercase=True, dtype=np.float64))]

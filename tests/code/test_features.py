@@ -1,14 +1,24 @@
-"""The word-cached character n-gram vectoriser gives exactly sklearn's char_wb TF-IDF matrix."""
+"""The word-cached vectorisers give exactly sklearn's TF-IDF vocabulary and matrices."""
 import pickle
 
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.features import WordCachedCharVectorizer
+from pipeline.features import WordCachedCharVectorizer, WordCachedWordVectorizer
+from pipeline.model import TOKEN_PATTERN
 
 ODD = ["Ｃafé ΣΊΣΥΦΟΣ naïve x\u00a0y e\u0301 \u0301z", "ﷺ ligature turns into several words", "", "   ",
-       "MOFCOM tightened export licences for dysprosium.", "a b c", "稀土出口管制 包钢集团"]
+       "MOFCOM tightened export licences for dysprosium.", "a b c", "稀土出口管制 包钢集团", "I a I b"]
+UNSEEN = ODD + ["Lynas Rare Earths opened a heavy rare earth separation circuit in Malaysia."] * 3
+CASES = [
+    (WordCachedCharVectorizer, dict(analyzer="char_wb", ngram_range=(3, 5), max_features=120000, sublinear_tf=True)),
+    (WordCachedCharVectorizer, dict(analyzer="char_wb", ngram_range=(1, 3), max_features=500, sublinear_tf=False)),
+    (WordCachedWordVectorizer, dict(ngram_range=(1, 2), min_df=2, max_features=60000, sublinear_tf=True,
+                                    token_pattern=TOKEN_PATTERN)),
+    (WordCachedWordVectorizer, dict(ngram_range=(1, 3), max_features=500)),
+    (WordCachedWordVectorizer, dict(ngram_range=(2, 2))),
+]
 
 
 @pytest.fixture(scope="module")
@@ -16,28 +26,34 @@ def texts(table):
     return table[0]["text"].tolist() + ODD
 
 
-@pytest.mark.parametrize("settings", [dict(ngram_range=(3, 5), max_features=120000, sublinear_tf=True),
-                                      dict(ngram_range=(1, 3), max_features=500, sublinear_tf=False)])
-def test_same_vocabulary_and_matrix_as_sklearn(texts, settings):
-    common = dict(analyzer="char_wb", strip_accents="unicode", lowercase=True, **settings)
-    stock, fast = TfidfVectorizer(**common), WordCachedCharVectorizer(**common)
+@pytest.mark.parametrize("cls, settings", CASES)
+def test_same_vocabulary_and_matrix_as_sklearn(texts, cls, settings):
+    common = dict(strip_accents="unicode", lowercase=True, **settings)
+    stock, fast = TfidfVectorizer(**common), cls(**common)
     expected, got = stock.fit_transform(texts), fast.fit_transform(texts)
     assert fast.vocabulary_ == stock.vocabulary_
-    assert abs(expected - got).max() < 1e-12
-    unseen = ODD + ["Lynas Rare Earths opened a heavy rare earth separation circuit in Malaysia."] * 3
+    assert abs(expected - got).max() == 0  # fitting counts in sklearn's order: the same bits
     for _ in range(2):  # the second pass is served from the per-token cache
-        assert abs(stock.transform(unseen) - fast.transform(unseen)).max() == 0
+        assert abs(stock.transform(UNSEEN) - fast.transform(UNSEEN)).max() < 1e-15  # summation order only
 
 
-def test_cache_is_not_saved_with_the_model(texts):
-    fast = WordCachedCharVectorizer(analyzer="char_wb", ngram_range=(3, 4)).fit(texts[:200])
+@pytest.mark.parametrize("cls", [WordCachedCharVectorizer, WordCachedWordVectorizer])
+def test_cache_is_not_saved_and_is_rebuilt_after_a_refit(texts, cls):
+    fast = cls(analyzer="char_wb" if cls is WordCachedCharVectorizer else "word", ngram_range=(1, 2)).fit(texts[:200])
     fast.transform(texts[:50])
     assert fast.__dict__.get("_token_rows")
     restored = pickle.loads(pickle.dumps(fast))
-    assert "_token_rows" not in restored.__dict__
+    assert not {"_token_rows", "_cache_for", "_ngram_table"} & set(restored.__dict__)
     assert np.array_equal(restored.transform(texts[:50]).toarray(), fast.transform(texts[:50]).toarray())
+    fast.fit(texts[200:400])  # a new vocabulary: rows cached for the old one must not be reused
+    fresh = cls(**fast.get_params()).fit(texts[200:400])
+    assert np.array_equal(fast.transform(texts[:50]).toarray(), fresh.transform(texts[:50]).toarray())
 
 
-def test_refuses_other_analyzers():
+def test_refuses_what_they_cannot_reproduce():
     with pytest.raises(ValueError, match="char_wb"):
         WordCachedCharVectorizer(analyzer="word").fit(["some text here"])
+    with pytest.raises(ValueError, match="analyzer='word'"):
+        WordCachedWordVectorizer(stop_words="english").fit(["some text here"])
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        WordCachedWordVectorizer().fit(["a b", " "])
