@@ -1,0 +1,38 @@
+"""Text repair's fast path (plain text skips ftfy) gives exactly what ftfy gives."""
+
+import ftfy
+from hypothesis import given, settings, strategies as st
+
+from pipeline import text
+from tests.conftest import REPO
+
+PLAIN = [chr(c) for c in range(0x30000) if text._PLAIN.match(chr(c)) is None]
+
+
+def ftfy_only(raw: str) -> str:
+    return ftfy.fix_text(raw, config=text._FTFY)
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet=st.sampled_from(PLAIN), max_size=60))
+def test_plain_text_is_repaired_exactly_as_ftfy_repairs_it(raw):
+    assert text.repaired(raw) == ftfy_only(raw)
+
+
+def test_every_line_of_the_bundled_articles_is_repaired_as_ftfy_repairs_it():
+    lines = [line for path in sorted((REPO / "data/articles").rglob("*")) if path.is_file() and path.suffix in {".txt", ".md"}
+             for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) > 5000
+    assert [text.repaired(line) for line in lines] == [ftfy_only(line) for line in lines]
+
+
+def test_mojibake_and_entities_still_go_through_ftfy():
+    assert text.repaired("Baogangâ€™s caf\u00c3\u00a9") == "Baogang's café"
+    assert text.repaired("R&amp;D") == "R&D"
+    assert text._PLAIN.search("R&amp;D") and text._PLAIN.search("caf\u00c3\u00a9")
+
+
+def test_glued_sentences_link_notes_and_whitespace():
+    assert text.clean("new projects.Rare Earth output?Yes. U.S. rules") == "new projects. Rare Earth output? Yes. U.S. rules"
+    assert text.clean("Read more (Opens in a new window) here\u2028and\u00a0\u00a0there\t") == "Read more here and there"
+    assert text.clean("“Quoted” ‘words’ … ＡＢ") == "\"Quoted\" 'words' ... AB"
