@@ -32,7 +32,12 @@ class Terminated(BaseException):
     """SIGTERM, raised in the main thread so that cleanup runs as it does for Ctrl-C."""
 
 
+_MAIN_PID = os.getpid()
+
+
 def _terminate(signum, frame):
+    if os.getpid() != _MAIN_PID:  # a forked worker (a pool being shut down): die quietly, as by default
+        os._exit(128 + signum)
     raise Terminated()
 
 
