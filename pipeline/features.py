@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import chain, repeat
+from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -30,17 +32,17 @@ class _TokenRows:
         self.index: dict[str, int] = {}
         self.indptr, self.indices, self.size = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
 
-    def lookup(self, tokens: list[str]) -> np.ndarray:
-        """The row number of every token, analysing the tokens not seen before."""
-        rows = np.fromiter(map(self.index.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+    def lookup(self, distinct: list[str]) -> np.ndarray:
+        """The row number of each of these distinct tokens, analysing the ones not seen before."""
+        rows = np.fromiter(map(self.index.get, distinct, repeat(-1)), dtype=np.int64, count=len(distinct))
         unseen = np.flatnonzero(rows < 0)
         if len(unseen):
-            missing = list(dict.fromkeys(tokens[i] for i in unseen))
-            if self.limit and len(self.index) + len(missing) > self.limit:
+            if self.limit and len(self.index) + len(unseen) > self.limit:
                 self.__init__(self.analyse, self.limit)
-                return self.lookup(tokens)
+                return self.lookup(distinct)
+            missing = [distinct[i] for i in unseen]
+            rows[unseen] = np.arange(len(self.index), len(self.index) + len(missing))
             self._add(missing)
-            rows[unseen] = [self.index[tokens[i]] for i in unseen]
         return rows
 
     def _add(self, tokens: list[str]) -> None:
@@ -61,20 +63,39 @@ class _TokenRows:
         total = int(ends[-1]) if len(ends) else 0
         return self.indices[np.repeat(starts - (ends - counts), counts) + np.arange(total)], counts
 
-    def matrix(self, width: int) -> sp.csr_matrix:
+    def matrix(self, width: int, dtype) -> sp.csr_matrix:
         """Token-by-column counts (repeated columns count twice)."""
-        data = np.ones(self.size, dtype=np.int64)
+        data = np.ones(self.size, dtype=dtype)
         return sp.csr_matrix((data, self.indices[:self.size], self.indptr), shape=(len(self.index), width))
 
 
-def _whitespace_tokens(decode, raw_documents) -> tuple[list[str], np.ndarray]:
-    """All documents' whitespace tokens as written, and each document's number of tokens."""
-    tokens, lengths = [], []
-    for document in raw_documents:
+class _Tokens(NamedTuple):
+    """A batch's whitespace tokens: each one's index among the distinct ones, and each document's count."""
+    occurrence: np.ndarray
+    distinct: list[str]
+    lengths: np.ndarray
+
+
+_LAST_BATCH: tuple = ()  # (the documents, as a list, decode settings, their _Tokens) of the latest batch
+
+
+def _whitespace_tokens(vectorizer: TfidfVectorizer, raw_documents) -> _Tokens:
+    """All documents' whitespace tokens as written. A FeatureUnion hands its vectorisers the same batch,
+    so the second one reuses the first one's tokens (when the documents are equal, checked one by one)."""
+    documents = list(raw_documents)
+    settings = (vectorizer.input, vectorizer.encoding, vectorizer.decode_error)
+    latest = _LAST_BATCH
+    if latest and latest[1] == settings and latest[0] == documents:
+        return latest[2]
+    decode, tokens, lengths = vectorizer.decode, [], []
+    for document in documents:
         words = decode(document).split()
         tokens.extend(words)
         lengths.append(len(words))
-    return tokens, np.asarray(lengths, dtype=np.int64)
+    occurrence, distinct = pd.factorize(np.array(tokens, dtype=object))  # first-appearance order, as sklearn's
+    found = _Tokens(occurrence.astype(np.int64, copy=False), distinct.tolist(), np.asarray(lengths, dtype=np.int64))
+    globals()["_LAST_BATCH"] = (documents, settings, found)
+    return found
 
 
 def _scoring_rows(vectorizer, build) -> _TokenRows:
@@ -109,7 +130,7 @@ class WordCachedCharVectorizer(TfidfVectorizer):
     def _count_vocab(self, raw_documents, fixed_vocab):
         if self.analyzer != "char_wb":
             raise ValueError("WordCachedCharVectorizer only supports analyzer='char_wb'")
-        tokens, lengths = _whitespace_tokens(self.decode, raw_documents)
+        tokens = _whitespace_tokens(self, raw_documents)
         if fixed_vocab:
             vocabulary = self.vocabulary_
             cache = _scoring_rows(self, lambda: _TokenRows(self._analyser(vocabulary.get), _CACHE_LIMIT))
@@ -117,18 +138,19 @@ class WordCachedCharVectorizer(TfidfVectorizer):
             vocabulary = defaultdict()
             vocabulary.default_factory = vocabulary.__len__
             cache = _TokenRows(self._analyser(vocabulary.__getitem__))
-        rows = cache.lookup(tokens)
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
-        doc_token = sp.csr_matrix((np.ones(len(rows), dtype=np.int64), rows, indptr),
-                                  shape=(len(lengths), len(cache.index)))
+        rows = cache.lookup(tokens.distinct)[tokens.occurrence]
+        indptr = np.concatenate([[0], np.cumsum(tokens.lengths)])
+        doc_token = sp.csr_matrix((np.ones(len(rows), dtype=self.dtype), rows, indptr),
+                                  shape=(len(tokens.lengths), len(cache.index)))
         if not fixed_vocab:
             vocabulary = dict(vocabulary)
             if not vocabulary:
                 raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        counts = (doc_token @ cache.matrix(len(vocabulary))).tocsr()
+        # In the vectoriser's dtype from the start: astype() would sort the unsorted product's columns.
+        counts = (doc_token @ cache.matrix(len(vocabulary), self.dtype)).tocsr()
         if not fixed_vocab:  # fitting: sklearn's own order, so the fitted model is exactly sklearn's
             counts.sort_indices()
-        return vocabulary, counts.astype(self.dtype, copy=False)
+        return vocabulary, counts
 
     def _analyser(self, column_of):
         """Whitespace token -> the columns of its n-grams (`column_of` gives None for an n-gram to drop)."""
@@ -164,35 +186,38 @@ class WordCachedWordVectorizer(TfidfVectorizer):
         if self.analyzer != "word" or self.tokenizer or self.preprocessor or self.stop_words:
             raise ValueError("WordCachedWordVectorizer supports analyzer='word' without a custom tokenizer, "
                              "preprocessor or stop words")
-        tokens, lengths = _whitespace_tokens(self.decode, raw_documents)
+        tokens = _whitespace_tokens(self, raw_documents)
         if fixed_vocab:
-            return self.vocabulary_, self._known_counts(tokens, lengths)
-        return self._new_vocabulary(tokens, lengths)
+            return self.vocabulary_, self._known_counts(tokens)
+        return self._new_vocabulary(tokens)
 
     @staticmethod
-    def _sequence(cache: _TokenRows, tokens, lengths) -> tuple[np.ndarray, np.ndarray]:
+    def _sequence(cache: _TokenRows, tokens: _Tokens) -> tuple[np.ndarray, np.ndarray]:
         """Every document's word ids in order, end to end, and the document each position belongs to."""
-        words, counts = cache.gather(cache.lookup(tokens))
-        return words, np.repeat(np.repeat(np.arange(len(lengths)), lengths), counts)
+        words, counts = cache.gather(cache.lookup(tokens.distinct)[tokens.occurrence])
+        return words, np.repeat(np.repeat(np.arange(len(tokens.lengths)), tokens.lengths), counts)
 
     @staticmethod
-    def _ngram_codes(words, documents, n: int, radix: int) -> tuple[np.ndarray, np.ndarray]:
-        """The code (word ids in base `radix`) of every n-gram that lies within one document, and its document."""
+    def _ngram_codes(words, documents, n: int, radix: int, keep=None) -> tuple[np.ndarray, np.ndarray]:
+        """The code (word ids in base `radix`) of every n-gram that lies within one document (and has only
+        words marked in `keep`, if given), and its document."""
         starts = len(words) - n + 1
         if starts <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        codes = words[:starts].copy()
-        for j in range(1, n):
-            codes = codes * radix + words[j:starts + j]
         within = documents[:starts] == documents[n - 1:]
-        return codes[within], documents[:starts][within]
+        for j in range(n) if keep is not None else ():
+            within &= keep[j:starts + j]
+        codes = words[:starts][within]
+        for j in range(1, n):
+            codes = codes * radix + words[j:starts + j][within]
+        return codes, documents[:starts][within]
 
-    def _new_vocabulary(self, tokens, lengths):
+    def _new_vocabulary(self, tokens: _Tokens):
         """Fit: every n-gram of the documents as a term, with its counts (sklearn then sorts and limits them)."""
         names = defaultdict()
         names.default_factory = names.__len__
         analyse = self._analyser()
-        words, documents = self._sequence(_TokenRows(lambda token: [names[w] for w in analyse(token)]), tokens, lengths)
+        words, documents = self._sequence(_TokenRows(lambda token: [names[w] for w in analyse(token)]), tokens)
         spelling = np.array(list(names), dtype=object)
         radix = max(len(spelling), 1)
         _check_codes_fit(radix, self.ngram_range[1])
@@ -203,8 +228,9 @@ class WordCachedWordVectorizer(TfidfVectorizer):
             found.append((n, unique, docs, inverse.ravel(), docs[first], first))
         # Columns in order of first appearance (by document, unigrams before bigrams, then position), as
         # sklearn numbers them, so the counts and everything fitted on them are exactly sklearn's.
-        order = np.lexsort((np.concatenate([f[5] for f in found]), np.concatenate([np.full(len(f[1]), f[0]) for f in found]),
-                            np.concatenate([f[4] for f in found])))
+        position = np.concatenate([f[5] for f in found])
+        length = np.concatenate([np.full(len(f[1]), f[0]) for f in found])
+        order = np.lexsort((position, length, np.concatenate([f[4] for f in found])))
         column = np.empty(len(order), dtype=np.int64)
         column[order] = np.arange(len(order))
         vocabulary, rows, columns, offset = {}, [], [], 0
@@ -217,24 +243,32 @@ class WordCachedWordVectorizer(TfidfVectorizer):
             offset += len(unique)
         if not vocabulary:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        return vocabulary, _counts(np.concatenate(rows), np.concatenate(columns), len(lengths), len(vocabulary), True, self.dtype)
+        counts = _counts(np.concatenate(rows), np.concatenate(columns), len(tokens.lengths), len(vocabulary),
+                         True, self.dtype)
+        return vocabulary, counts
 
-    def _known_counts(self, tokens, lengths) -> sp.csr_matrix:
+    def _known_counts(self, tokens: _Tokens) -> sp.csr_matrix:
         """Transform: counts of the fitted vocabulary's n-grams; tokens' word ids are kept between batches."""
         index = self._ngram_index()
         unknown, analyse = len(index["words"]), self._analyser()
         known = index["words"].get
         cache = _scoring_rows(self, lambda: _TokenRows(lambda token: [known(w, unknown) for w in analyse(token)],
                                                        _CACHE_LIMIT))
-        words, documents = self._sequence(cache, tokens, lengths)
+        words, documents = self._sequence(cache, tokens)
         rows, columns = [], []
         for n, (keys, targets) in index["ngrams"].items():
-            codes, docs = self._ngram_codes(words, documents, n, unknown + 1)
-            at = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
-            hit = keys[at] == codes  # an n-gram with an unknown word never matches
+            codes, docs = self._ngram_codes(words, documents, n, unknown + 1, keep=words != unknown)
+            if n == 1:  # a word id indexes its unigram's column directly
+                found = index["unigrams"][codes]
+                hit = found >= 0
+            else:
+                at = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
+                hit = keys[at] == codes
+                found = targets[at]
             rows.append(docs[hit])
-            columns.append(targets[at[hit]])
-        return _counts(np.concatenate(rows), np.concatenate(columns), len(lengths), len(self.vocabulary_), False, self.dtype)
+            columns.append(found[hit])
+        return _counts(np.concatenate(rows), np.concatenate(columns), len(tokens.lengths), len(self.vocabulary_), False,
+                       self.dtype)
 
     def _ngram_index(self) -> dict:
         """Word ids of the vocabulary's words and, per n, its n-grams' sorted codes and their columns."""
@@ -252,7 +286,10 @@ class WordCachedWordVectorizer(TfidfVectorizer):
                     codes = codes * radix + np.fromiter((ids[j] for ids, _ in entries), np.int64, len(entries))
                 order = np.argsort(codes)
                 ngrams[n] = (codes[order], np.fromiter((c for _, c in entries), np.int64, len(entries))[order])
-            index = {"vocabulary": self.vocabulary_, "words": words, "ngrams": ngrams}
+            unigrams = np.full(radix, -1, dtype=np.int64)
+            if 1 in ngrams:
+                unigrams[ngrams[1][0]] = ngrams[1][1]
+            index = {"vocabulary": self.vocabulary_, "words": words, "ngrams": ngrams, "unigrams": unigrams}
             self.__dict__["_ngram_table"] = index
         return index
 

@@ -57,3 +57,13 @@ def test_refuses_what_they_cannot_reproduce():
         WordCachedWordVectorizer(stop_words="english").fit(["some text here"])
     with pytest.raises(ValueError, match="empty vocabulary"):
         WordCachedWordVectorizer().fit(["a b", " "])
+
+
+def test_the_vectorisers_share_a_batch_tokens_but_never_stale_ones(texts):
+    fitted = WordCachedWordVectorizer().fit(texts[:300])
+    batch = list(texts[:20])
+    fitted.transform(batch)
+    batch[0] = texts[25]  # the same list, changed in place
+    expected = TfidfVectorizer().fit(texts[:300]).transform(batch)
+    assert abs(fitted.transform(batch) - expected).max() < 1e-15
+

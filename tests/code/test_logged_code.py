@@ -53,7 +53,8 @@ def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path,
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
     fitted, card = bundle.load(directory)
-    assert {type(t).__name__ for _, t in fitted["features"].transformer_list} == {"WordCachedWordVectorizer", "WordCachedCharVectorizer"}
+    assert {type(t).__name__ for _, t in fitted["features"].transformer_list} == {"WordCachedWordVectorizer",
+                                                                                 "WordCachedCharVectorizer"}
     metrics = {"cv": {"macro_f1": 0.8, "micro_f1": 0.8}}
     register.register(fitted, card, metrics, params, bundle.sha256(directory / bundle.MODEL))
     done = subprocess.run([sys.executable, "-c", FRESH, str(REPO), uri, json.dumps(TEXTS)], cwd=tmp_path,
