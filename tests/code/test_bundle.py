@@ -1,0 +1,31 @@
+"""The bundle's model file: a compressed standard pickle (fast to load, and joblib reads it too); a
+bundle saved by joblib, as before, still loads."""
+import pickle
+import shutil
+import zlib
+
+import joblib
+import numpy as np
+
+from pipeline import bundle
+
+TEXTS = ["MOFCOM tightened export licences for terbium.", "The Party committee held a study session."]
+
+
+def test_the_model_file_is_a_compressed_pickle_that_joblib_reads_too(small_bundle):
+    directory, _ = small_bundle
+    fitted, _ = bundle.load(directory)
+    raw = (directory / bundle.MODEL).read_bytes()
+    for loaded in (pickle.loads(zlib.decompress(raw)), joblib.load(directory / bundle.MODEL)):
+        assert np.array_equal(loaded.predict_proba(TEXTS), fitted.predict_proba(TEXTS))
+
+
+def test_a_bundle_saved_by_joblib_still_loads(small_bundle, tmp_path):
+    directory, _ = small_bundle
+    fitted, _ = bundle.load(directory)
+    old = tmp_path / "old"
+    shutil.copytree(directory, old)
+    joblib.dump(fitted, old / bundle.MODEL, compress=3)
+    (old / bundle.MANIFEST).write_text("".join(f"{bundle.sha256(old / n)}  {n}\n" for n in (bundle.MODEL, bundle.CARD)))
+    loaded, _ = bundle.load(old)
+    assert np.array_equal(loaded.predict_proba(TEXTS), fitted.predict_proba(TEXTS))
