@@ -126,6 +126,17 @@ def fit(train: dict, seed: int, frame: pd.DataFrame) -> tuple[Pipeline, dict[str
     return _portable(model), thresholds, oof
 
 
+def logistic_weights(model: Pipeline) -> tuple[np.ndarray, np.ndarray] | None:
+    """(weights: features x signals, intercepts) when every signal's classifier is a logistic regression,
+    whose probability is expit(x . w + b) exactly as its predict_proba computes it; else None. One product
+    with all signals' weights reads the (large) feature matrix once instead of once per signal."""
+    estimators = model.named_steps["classify"].estimators_
+    if not all(isinstance(e, LogisticRegression) and e.coef_.shape[0] == 1 for e in estimators):
+        return None
+    return (np.column_stack([e.coef_.ravel() for e in estimators]),
+            np.array([e.intercept_[0] for e in estimators]))
+
+
 def cutoffs(thresholds: dict, rows: int, langs=None) -> np.ndarray:
     """(rows, signals) thresholds: each row's language's own, the default language's when unknown or not given."""
     table = by_language(thresholds)

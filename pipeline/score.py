@@ -186,6 +186,7 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
         for docs in batch_iter:
             yield _process(scorer, docs)
         return
+    _LOADED[(spec, scorer.explain_top)] = scorer  # workers forked from here start with the model loaded
     with _executor(engine, jobs, scheduler) as submit:
         window: deque = deque()
         for docs in batch_iter:

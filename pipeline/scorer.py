@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from pipeline import bundle, explain, language, model as model_mod
 from pipeline.config import InputError
@@ -21,6 +23,7 @@ class Scorer:
 
     def __init__(self, fitted, thresholds: dict, explain_top: int = 0):
         self.model, self.thresholds, self.explain_top = fitted, model_mod.by_language(thresholds), explain_top
+        self.linear = model_mod.logistic_weights(fitted)
         if explain_top:
             self.weights, self.names = explain.coefficients(fitted), explain.feature_names(fitted)
 
@@ -64,8 +67,13 @@ class Scorer:
         codes, unique = pd.factorize(pd.Series(texts, dtype=object))
         if len(unique) < len(texts):  # repeated paragraphs (boilerplate, files of short lines) are scored once
             return self.score(list(unique)).iloc[codes].reset_index(drop=True)
-        features = self.model[:-1].transform(texts)
-        proba = self.model[-1].predict_proba(features)
+        # an object array: its strings reach the vectorisers as they are (a list would become a fixed-width copy)
+        features = self.model[:-1].transform(np.array(texts, dtype=object))
+        if self.linear:
+            weights, intercepts = self.linear
+            proba = expit(features @ weights + intercepts)
+        else:
+            proba = self.model[-1].predict_proba(features)
         langs = language.detect_all(texts)
         flags = model_mod.flags(proba, self.thresholds, langs)
         out = {"lang": langs, **{f"p_{s}": proba[:, j] for j, s in enumerate(SIGNALS)}}

@@ -7,7 +7,6 @@ near misses ("India's Ministry of Commerce") block the aliases they contain.
 from __future__ import annotations
 
 import os
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,14 +19,24 @@ ENV = "POLICY_SIGNALS_ENTITIES"  # another entities file (workers of a remote Da
 TYPES = ("group", "company", "agency")
 KEYS = {"type", "parent", "aliases", "exact", "exclude"}
 SEPARATOR = "; "  # how a paragraph's entity names are joined in the `entities` column
-_DASHES = re.compile("[-\u2010\u2011\u2012\u2013]")
+_DASHES = "-\u2010\u2011\u2012\u2013"
+
+
+def _undashed(text: str) -> str:
+    """Dashes as spaces (str.replace: a fast scan when absent, unlike a regex or str.translate)."""
+    for dash in _DASHES:
+        text = text.replace(dash, " ")
+    return text
 
 
 def _fold(text: str, lower: bool) -> str:
     """Dashes as spaces and, when `lower`, lower case, keeping every character's position."""
-    text = _DASHES.sub(" ", text)
-    if not lower:
-        return text
+    text = _undashed(text)
+    return _lowered(text) if lower else text
+
+
+def _lowered(text: str) -> str:
+    """Lower case, keeping every character's position."""
     folded = text.lower()
     return folded if len(folded) == len(text) else "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
@@ -63,11 +72,11 @@ class Matcher:
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, entity) of every mention, leftmost-longest, near misses removed."""
-        found = []
+        found, undashed = [], _undashed(text)
         for lower, automaton in self.automata.items():
             if len(automaton) == 0:
                 continue
-            for end, (length, target) in automaton.iter(_fold(text, lower)):
+            for end, (length, target) in automaton.iter(_lowered(undashed) if lower else undashed):
                 start, end = end - length + 1, end + 1
                 if (_latin(text[start]) and start > 0 and _latin(text[start - 1])) or \
                         (_latin(text[end - 1]) and end < len(text) and _latin(text[end])):

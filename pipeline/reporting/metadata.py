@@ -185,6 +185,8 @@ class Settings:
         return {f: named[f] or f for f in FIELDS if named[f] or f in table.columns}
 
     def from_catalog(self, doc_id: str) -> dict:
+        if not self.catalog:  # the usual case: no catalog, so no paths to parse for each of a million rows
+            return {}
         return next((self.catalog[k] for k in _keys(str(doc_id)) if k in self.catalog), {})
 
 
