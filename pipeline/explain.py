@@ -14,9 +14,13 @@ from scipy import sparse
 from sklearn.pipeline import Pipeline
 
 
+def _vectorisers(model: Pipeline) -> list[tuple[str, object]]:
+    return model.named_steps["features"].transformer_list
+
+
 def coefficients(model: Pipeline) -> np.ndarray:
     """(n_features, n_signals) coefficient matrix of the per-signal linear classifiers."""
-    columns, n_features = [], len(model.named_steps["features"].get_feature_names_out())
+    columns, n_features = [], sum(len(v.vocabulary_) for _, v in _vectorisers(model))
     for estimator in model.named_steps["classify"].estimators_:
         if hasattr(estimator, "coef_"):
             columns.append(np.ravel(estimator.coef_))
@@ -30,15 +34,30 @@ def coefficients(model: Pipeline) -> np.ndarray:
 _HAN_GAP = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 
 
-def feature_names(model: Pipeline) -> np.ndarray:
-    """Readable names: word n-grams as they are (Chinese character bigrams written as in the text, 包钢 not
-    包 钢), character n-grams quoted."""
-    names = model.named_steps["features"].get_feature_names_out()
-    return np.array([_HAN_GAP.sub("", n.split("__", 1)[1]) if n.startswith("word__") else repr(n.split("__", 1)[1])
-                     for n in names], dtype=object)
+class FeatureNames:
+    """Readable name of a feature column, made when first asked for: word n-grams as they are (Chinese
+    character bigrams written as in the text, 包钢 not 包 钢), character n-grams quoted. Naming all ~180,000
+    columns up front would cost a third of a second of every cold start."""
+
+    def __init__(self, model: Pipeline):
+        self.parts, offset = [], 0  # (first column, terms by index, is word n-grams) per vectoriser
+        for name, vectorizer in _vectorisers(model):
+            terms = np.empty(len(vectorizer.vocabulary_), dtype=object)
+            terms[np.fromiter(vectorizer.vocabulary_.values(), np.int64, len(terms))] = list(vectorizer.vocabulary_)
+            self.parts.append((offset, terms, name == "word"))
+            offset += len(terms)
+        self.cache: dict[int, str] = {}
+
+    def __getitem__(self, column) -> str:
+        column = int(column)
+        if column not in self.cache:
+            offset, terms, word = next(p for p in reversed(self.parts) if p[0] <= column)
+            term = terms[column - offset]
+            self.cache[column] = _HAN_GAP.sub("", term) if word else repr(term)
+        return self.cache[column]
 
 
-def top_contributions(features: sparse.csr_matrix, weights: np.ndarray, names: np.ndarray,
+def top_contributions(features: sparse.csr_matrix, weights: np.ndarray, names: FeatureNames,
                       flags: np.ndarray, k: int) -> list[list[str]]:
     """For each row and flagged signal, 'ngram (+contribution); ...' of the k largest positive terms."""
     features = features.tocsr()

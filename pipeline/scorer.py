@@ -25,7 +25,7 @@ class Scorer:
         self.model, self.thresholds, self.explain_top = fitted, model_mod.by_language(thresholds), explain_top
         self.linear = model_mod.logistic_weights(fitted)
         if explain_top:
-            self.weights, self.names = explain.coefficients(fitted), explain.feature_names(fitted)
+            self.weights, self.names = explain.coefficients(fitted), explain.FeatureNames(fitted)
 
     @classmethod
     def load(cls, spec: str, explain_top: int = 0) -> "Scorer":

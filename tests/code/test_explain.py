@@ -1,7 +1,9 @@
 """Explanations: the top contributions of a flagged signal, found without sorting every term."""
+import re
+
 import numpy as np
 
-from pipeline.explain import _top
+from pipeline.explain import FeatureNames, _top
 
 
 def test_top_contributions_match_a_full_stable_sort():
@@ -11,3 +13,14 @@ def test_top_contributions_match_a_full_stable_sort():
         for k in (1, 3, 5):
             full = [o for o in np.argsort(-values, kind="stable")[:k] if values[o] > 0]
             assert _top(values, k).tolist() == full
+
+
+def test_feature_names_are_the_fitted_terms_in_column_order(trained):
+    fitted, _ = trained
+    names, stock = FeatureNames(fitted), fitted.named_steps["features"].get_feature_names_out()
+    assert {n.split("__", 1)[0] for n in stock} == {"word", "char"}
+    for column in [*range(0, len(stock), 97), len(stock) - 1]:
+        kind, term = stock[column].split("__", 1)
+        # word n-grams as written (Chinese bigrams without the space between characters), char n-grams quoted
+        expected = re.sub("(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])", "", term) if kind == "word" else repr(term)
+        assert names[column] == expected
