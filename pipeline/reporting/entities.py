@@ -54,8 +54,11 @@ class Matcher:
         import ahocorasick
 
         self.entities = entities
-        self.automata = {True: ahocorasick.Automaton(), False: ahocorasick.Automaton()}  # keyed by "lower-cased"
+        # One automaton over lower-cased text; a case-sensitive alias ("MOFCOM") is checked against the text
+        # as written when it matches. Value: (length, [(exact spelling or None, entity or None for a near miss)]).
+        self.automaton = ahocorasick.Automaton()
         owner: dict[tuple[bool, str], str | None] = {}
+        candidates: dict[str, list] = {}
         for name, entry in entities.items():
             patterns = [(not a.isupper(), a, name) for a in entry.get("aliases", [])]
             patterns += [(False, a, name) for a in entry.get("exact", [])]
@@ -66,22 +69,23 @@ class Matcher:
                     raise InputError(source,
                                      f"alias '{alias}' names both '{owner[key]}' and '{target}'")
                 owner[key] = target
-                self.automata[lower].add_word(key[1], (len(key[1]), target))
-        for automaton in self.automata.values():
-            automaton.make_automaton()
+                candidates.setdefault(_lowered(key[1]), []).append((None if lower else key[1], target))
+        for key, found in candidates.items():
+            self.automaton.add_word(key, (len(key), found))
+        self.automaton.make_automaton()
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, entity) of every mention, leftmost-longest, near misses removed."""
+        if len(self.automaton) == 0:
+            return []
         found, undashed = [], _undashed(text)
-        for lower, automaton in self.automata.items():
-            if len(automaton) == 0:
+        for end, (length, options) in self.automaton.iter(_lowered(undashed)):
+            start, end = end - length + 1, end + 1
+            if (_latin(text[start]) and start > 0 and _latin(text[start - 1])) or \
+                    (_latin(text[end - 1]) and end < len(text) and _latin(text[end])):
                 continue
-            for end, (length, target) in automaton.iter(_lowered(undashed) if lower else undashed):
-                start, end = end - length + 1, end + 1
-                if (_latin(text[start]) and start > 0 and _latin(text[start - 1])) or \
-                        (_latin(text[end - 1]) and end < len(text) and _latin(text[end])):
-                    continue
-                found.append((start, end, target))
+            found.extend((start, end, target) for exact, target in options
+                         if exact is None or undashed[start:end] == exact)
         found.sort(key=lambda m: (m[0], m[0] - m[1]))
         kept, covered = [], 0
         for start, end, target in found:
