@@ -47,8 +47,10 @@ def expand(arguments: list[str]) -> Iterator[str | Path]:
             continue
         path = Path(argument)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and not is_temporary(p)
-                           and p.suffix.lower() in READ_SUFFIXES)
+            members = sorted(p for p in path.rglob("*") if p.is_file() and not is_temporary(p))
+            found = [p for p in members if p.suffix.lower() in READ_SUFFIXES]
+            for other in (p for p in members if p.suffix.lower() not in READ_SUFFIXES):
+                _name_if_not_text(other)
             if not found:
                 raise InputError(path, f"directory has no {filetypes.ACCEPTED} files")
             yield from found
@@ -62,6 +64,22 @@ def expand(arguments: list[str]) -> Iterator[str | Path]:
             yield from matches
         else:
             raise InputError(path, "no such file or directory")
+
+
+def _name_if_not_text(path: Path) -> None:
+    """A folder's file that is not read: one line saying what it is when its name or first bytes say it is
+    not text (an archive, image, program...); other files (notes, code) are left alone silently."""
+    try:
+        kind = filetypes.identify(path)
+    except InputError as exc:
+        print(f"skipped: {exc}", file=sys.stderr)
+        return
+    except OSError as exc:
+        print(f"skipped: {path}: cannot read it ({exc.strerror or type(exc).__name__})", file=sys.stderr)
+        return
+    if kind:
+        print(f"skipped: {path}: a {kind.upper() if kind == 'pdf' else 'Word'} document without a .{kind} name; "
+              f"rename it to score it", file=sys.stderr)
 
 
 def html_text(data: bytes, name: str) -> str:

@@ -6,12 +6,14 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from PIL import Image
 
 from pipeline.cli import main
+from pipeline.inputs import READ_SUFFIXES
 from tests import documents
 from tests.conftest import REPO
 
@@ -181,3 +183,19 @@ def test_furniture_named_by_an_extractor_is_marked_even_when_it_looks_like_a_bul
     from pipeline.split import split_article
     paragraphs = split_article("Baotou output rose.\n\n- 3 -\n\nExports fell.", frozenset({"- 3 -"}))
     assert [p["kind"] for p in paragraphs] == ["body", "furniture", "body"]
+
+
+def test_files_of_other_kinds_in_a_folder_are_named_too(model_dir, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = other_kinds(folder)
+    (folder / "good.txt").write_text("MOFCOM tightened export licences for terbium.")
+    (folder / "readme.json").write_text('{"notes": "text of another kind: left alone"}')
+    code, err = score([folder, "-o", tmp_path / "out.csv", "--model", model_dir], capsys)
+    for name, description in files.items():
+        read = Path(name).suffix in READ_SUFFIXES  # read by its name, refused by its bytes, as when named directly
+        prefix = f"error: {folder / name}: " if read else f"skipped: {folder / name}: "
+        line = next((line for line in err.splitlines() if line.startswith(prefix)), "")
+        assert description in line, (name, err)
+    assert "readme.json" not in err
+    assert pd.read_csv(tmp_path / "out.csv")["doc_id"].tolist() == ["good.txt"]
