@@ -243,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     summary_suffix = output_format(args.summary) if args.summary else None
     failed: list[str] = []
     found = sources.collect(args.inputs, failed, args.strict)
-    sources.check_outputs([args.output, *([args.summary] if args.summary else [])], args.inputs, found)
+    sources.check_outputs([args.output, *([args.summary] if args.summary else []), batchlog.path_for(args.output)],
+                          args.inputs, found)
     if not found:
         return nothing_scored(args.output, failed)
     scorer = Scorer.load(args.model, args.explain)

@@ -51,6 +51,11 @@ def test_output_that_is_an_input_is_refused_before_any_work(folder, model_dir, c
                       capsys)
     assert code == 2 and not (folder / "x.csv").exists()
     one_error(err, "x.csv: is both the -o output and the --summary")
+    record = folder / "out.csv.run.json"  # the run record written beside the output is an output too
+    record.write_text('{"text": "MOFCOM tightened export licences."}\n')
+    code, err = score([record, "-o", folder / "out.csv", "--model", model_dir], capsys)
+    assert code == 2 and record.read_text().startswith('{"text"') and not (folder / "out.csv").exists()
+    one_error(err, "out.csv.run.json: is one of the inputs; refusing to overwrite it")
 
 
 def test_output_inside_an_input_folder_or_matched_by_an_input_pattern_is_refused(folder, model_dir, capsys):
