@@ -7,6 +7,8 @@ On the same generated paragraphs (sentences of the corpus recombined, 1-5 per pa
   start-up, model loading, reading and writing included; wall time and peak RSS of the process tree;
 - cold starts: `policy-signals --help`, and one paragraph from stdin (median of 5, model loading included);
 - with --loop: `dvc repro` from scratch in a copy of the repository, and the test suite.
+Everything is measured --rounds times (3), interleaved: a table of medians, and each ratio as the median of
+the ratios within one round (a shared machine's speed drifts by a third within minutes).
 
     python benchmarks/score.py                 # 100k paragraphs
     python benchmarks/score.py --sizes 20000   # a quick look
@@ -128,10 +130,16 @@ def loop_times() -> dict[str, float]:
             "repro ms per paragraph": 1000 * repro / paragraphs, "pytest (s)": time.perf_counter() - start}
 
 
+REFERENCE = "reference: word TF-IDF(1,2)+LR predict_proba"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--loop", action="store_true", help="also time dvc repro and the test suite")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="measure everything this many times, interleaved, and keep each one's median (a shared "
+                             "machine's speed drifts by a third within minutes)")
     args = parser.parse_args()
     table = corpus()
     rows = []
@@ -139,34 +147,41 @@ def main() -> int:
         for n in sorted(args.sizes):
             data = Path(tmp) / f"p{n}.csv"
             generate(table, n, data)
-            seconds = reference_seconds(table, data)
-            rows.append({"paragraphs": n, "config": "reference: word TF-IDF(1,2)+LR predict_proba",
-                         "seconds": round(seconds, 2), "paragraphs_per_s": round(n / seconds), "peak_rss_mb": None})
-            print(rows[-1], flush=True)
-            for jobs, explain in ((1, 0), (2, 0), (1, 3), (2, 3)):
-                command = [str(BIN / "policy-signals"), "score", str(data), "-o", f"{tmp}/o.parquet", "--no-split",
-                           "--jobs", str(jobs), "--explain", str(explain)]
-                seconds, peak = measure(command)
-                rows.append({"paragraphs": n, "config": f"score --jobs {jobs} --explain {explain}",
-                             "seconds": round(seconds, 2), "paragraphs_per_s": round(n / seconds),
-                             "peak_rss_mb": round(peak / 2**20)})
+            for round_ in range(args.rounds):
+                seconds = reference_seconds(table, data)
+                rows.append({"paragraphs": n, "round": round_, "config": REFERENCE, "seconds": seconds,
+                             "peak_rss_mb": None})
                 print(rows[-1], flush=True)
+                for jobs, explain in ((1, 0), (2, 0), (1, 3), (2, 3)):
+                    command = [str(BIN / "policy-signals"), "score", str(data), "-o", f"{tmp}/o.parquet",
+                               "--no-split", "--jobs", str(jobs), "--explain", str(explain)]
+                    seconds, peak = measure(command)
+                    rows.append({"paragraphs": n, "round": round_, "config": f"score --jobs {jobs} --explain {explain}",
+                                 "seconds": seconds, "peak_rss_mb": round(peak / 2**20)})
+                    print(rows[-1], flush=True)
             data.unlink()
-    frame = pd.DataFrame(rows)
+    runs = pd.DataFrame(rows)
+    frame = runs.groupby(["paragraphs", "config"], sort=False).median(numeric_only=True).reset_index()
+    frame["seconds"] = frame["seconds"].round(2)
+    frame["paragraphs_per_s"] = (frame["paragraphs"] / frame["seconds"]).round()
+    frame = frame[["paragraphs", "config", "seconds", "paragraphs_per_s", "peak_rss_mb"]]
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}")
     print(frame.to_string(index=False))
-    at = frame[frame["paragraphs"] == frame["paragraphs"].max()].set_index("config")["paragraphs_per_s"]
-    seconds = frame[frame["paragraphs"] == frame["paragraphs"].max()].set_index("config")["seconds"]
-    reference = at.iloc[0]
-    print(f"\nratios at {frame['paragraphs'].max()} paragraphs:")
-    print(f"  score --jobs 1 --explain 0 / reference = {at['score --jobs 1 --explain 0'] / reference:.2f}  (target >= 0.5)")
-    print(f"  --jobs 2 / --jobs 1 (explain 0) = {at['score --jobs 2 --explain 0'] / at['score --jobs 1 --explain 0']:.2f}"
-          "  (target >= 1.8)")
+    largest = runs[runs["paragraphs"] == runs["paragraphs"].max()]
+    times = largest.pivot(index="round", columns="config", values="seconds")
+
+    def ratio(numerator: str, denominator: str) -> float:
+        """Median over rounds of one time over another measured in the same round."""
+        return float((times[numerator] / times[denominator]).median())
+
+    one, two = "score --jobs 1 --explain 0", "score --jobs 2 --explain 0"
+    print(f"\nratios at {largest['paragraphs'].max()} paragraphs (median of {args.rounds} rounds' own ratios):")
+    print(f"  score --jobs 1 --explain 0 / reference = {ratio(REFERENCE, one):.2f}  (target >= 0.5)")
+    print(f"  --jobs 2 / --jobs 1 (explain 0) = {ratio(one, two):.2f}  (target >= 1.8)")
     for jobs in (1, 2):
         print(f"  time with explanations / without, jobs {jobs} = "
-              f"{seconds[f'score --jobs {jobs} --explain 3'] / seconds[f'score --jobs {jobs} --explain 0']:.2f}"
-              "  (target <= 1.3)")
+              f"{ratio(f'score --jobs {jobs} --explain 3', f'score --jobs {jobs} --explain 0'):.2f}  (target <= 1.3)")
     for name, value in cold_starts().items():
         print(f"  cold start, {name}: {value:.2f} s (median of 5)")
     if args.loop:
