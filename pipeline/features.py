@@ -9,6 +9,7 @@ values can differ from sklearn's in the last bit (summation order), never more.
 """
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from itertools import chain, repeat
 from typing import NamedTuple
@@ -25,10 +26,14 @@ class _TokenRows:
     """Per distinct whitespace token, a row of ints (its word ids, or its n-grams' columns), computed once.
 
     Rows are stored end to end (`indices`, `indptr`) so that a batch's rows are gathered with numpy.
+    Callers hold `lock` from looking rows up to gathering them (threads may share a loaded model).
     """
 
     def __init__(self, analyse, limit: int | None = None):
-        self.analyse, self.limit = analyse, limit
+        self.analyse, self.limit, self.lock = analyse, limit, threading.RLock()
+        self._clear()
+
+    def _clear(self) -> None:
         self.index: dict[str, int] = {}
         self.indptr, self.indices, self.size = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
 
@@ -38,7 +43,7 @@ class _TokenRows:
         unseen = np.flatnonzero(rows < 0)
         if len(unseen):
             if self.limit and len(self.index) + len(unseen) > self.limit:
-                self.__init__(self.analyse, self.limit)
+                self._clear()
                 return self.lookup(distinct)
             missing = [distinct[i] for i in unseen]
             rows[unseen] = np.arange(len(self.index), len(self.index) + len(missing))
@@ -138,16 +143,18 @@ class WordCachedCharVectorizer(TfidfVectorizer):
             vocabulary = defaultdict()
             vocabulary.default_factory = vocabulary.__len__
             cache = _TokenRows(self._analyser(vocabulary.__getitem__))
-        rows = cache.lookup(tokens.distinct)[tokens.occurrence]
+        with cache.lock:  # the token matrix is a view of the rows as they stand after this lookup
+            rows = cache.lookup(tokens.distinct)[tokens.occurrence]
+            token_ngrams = cache.matrix(len(vocabulary), self.dtype)
         indptr = np.concatenate([[0], np.cumsum(tokens.lengths)])
         doc_token = sp.csr_matrix((np.ones(len(rows), dtype=self.dtype), rows, indptr),
-                                  shape=(len(tokens.lengths), len(cache.index)))
+                                  shape=(len(tokens.lengths), token_ngrams.shape[0]))
         if not fixed_vocab:
             vocabulary = dict(vocabulary)
             if not vocabulary:
                 raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         # In the vectoriser's dtype from the start: astype() would sort the unsorted product's columns.
-        counts = (doc_token @ cache.matrix(len(vocabulary), self.dtype)).tocsr()
+        counts = (doc_token @ token_ngrams).tocsr()
         if not fixed_vocab:  # fitting: sklearn's own order, so the fitted model is exactly sklearn's
             counts.sort_indices()
         return vocabulary, counts
@@ -194,7 +201,8 @@ class WordCachedWordVectorizer(TfidfVectorizer):
     @staticmethod
     def _sequence(cache: _TokenRows, tokens: _Tokens) -> tuple[np.ndarray, np.ndarray]:
         """Every document's word ids in order, end to end, and the document each position belongs to."""
-        words, counts = cache.gather(cache.lookup(tokens.distinct)[tokens.occurrence])
+        with cache.lock:
+            words, counts = cache.gather(cache.lookup(tokens.distinct)[tokens.occurrence])
         return words, np.repeat(np.repeat(np.arange(len(tokens.lengths)), tokens.lengths), counts)
 
     @staticmethod

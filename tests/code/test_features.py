@@ -67,3 +67,14 @@ def test_the_vectorisers_share_a_batch_tokens_but_never_stale_ones(texts):
     expected = TfidfVectorizer().fit(texts[:300]).transform(batch)
     assert abs(fitted.transform(batch) - expected).max() < 1e-15
 
+
+
+@pytest.mark.parametrize("cls", [WordCachedCharVectorizer, WordCachedWordVectorizer])
+def test_threads_sharing_a_fitted_vectoriser_get_the_same_rows(texts, cls):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fitted = cls(analyzer="char_wb" if cls is WordCachedCharVectorizer else "word").fit(texts[:300])
+    expected = [TfidfVectorizer(**fitted.get_params()).fit(texts[:300]).transform(texts[i::8]) for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:  # a fresh cache filled by eight batches at once
+        got = list(pool.map(lambda i: fitted.transform(texts[i::8]), range(8)))
+    assert all(abs(g - e).max() < 1e-15 for g, e in zip(got, expected))
