@@ -68,7 +68,8 @@ def top_contributions(features: sparse.csr_matrix, weights: np.ndarray, names: F
         columns = indices[indptr[i]:indptr[i + 1]]
         contribution = data[indptr[i]:indptr[i + 1]] * by_signal[j][columns]
         top = _top(contribution, k)
-        out[i][j] = "; ".join(f"{names[c]} ({v:+.2f})" for c, v in zip(columns[top].tolist(), contribution[top].tolist()))
+        terms = zip(columns[top].tolist(), contribution[top].tolist())
+        out[i][j] = "; ".join(f"{names[c]} ({v:+.2f})" for c, v in terms)
     return out
 
 
