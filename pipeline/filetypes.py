@@ -15,54 +15,59 @@ from pipeline.config import InputError
 
 ACCEPTED = ".txt, .md, .html, .pdf, .docx, .csv, .jsonl or .parquet"
 
+# Advice shared by several kinds of file.
+_OCR = "an image has no text layer: run OCR first"
+_UNPACK = "unpack it and score the files inside"
+_DECOMPRESS = "decompress it first"
+_RESAVE = "save it as .docx or PDF"
 # (offset, bytes, description, advice)
 _SIGNATURES = [
     (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Microsoft Office file (Word .doc, Excel .xls, PowerPoint .ppt "
-                                             "or Outlook .msg)", "save it as .docx or PDF"),
+                                             "or Outlook .msg)", _RESAVE),
     (0, b"{\\rtf", "an RTF document", "save it as .docx, PDF or plain text"),
-    (0, b"\x89PNG\r\n\x1a\n", "a PNG image", "an image has no text layer: run OCR first"),
-    (0, b"\xff\xd8\xff", "a JPEG image", "an image has no text layer: run OCR first"),
-    (0, b"GIF87a", "a GIF image", "an image has no text layer: run OCR first"),
-    (0, b"GIF89a", "a GIF image", "an image has no text layer: run OCR first"),
-    (0, b"II*\x00", "a TIFF image", "an image has no text layer: run OCR first"),
-    (0, b"MM\x00*", "a TIFF image", "an image has no text layer: run OCR first"),
+    (0, b"\x89PNG\r\n\x1a\n", "a PNG image", _OCR),
+    (0, b"\xff\xd8\xff", "a JPEG image", _OCR),
+    (0, b"GIF87a", "a GIF image", _OCR),
+    (0, b"GIF89a", "a GIF image", _OCR),
+    (0, b"II*\x00", "a TIFF image", _OCR),
+    (0, b"MM\x00*", "a TIFF image", _OCR),
     (0, b"\x7fELF", "an ELF executable (a Linux program)", None),
     (0, b"\xcf\xfa\xed\xfe", "a Mach-O executable (a macOS program)", None),
     (0, b"\xce\xfa\xed\xfe", "a Mach-O executable (a macOS program)", None),
     (0, b"\xca\xfe\xba\xbe", "a Mach-O executable or Java class file", None),
-    (0, b"\x1f\x8b", "a gzip-compressed file", "decompress it first"),
-    (0, b"\xfd7zXZ\x00", "an xz-compressed file", "decompress it first"),
-    (0, b"(\xb5/\xfd", "a Zstandard-compressed file", "decompress it first"),
-    (0, b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "unpack it and score the files inside"),
-    (0, b"Rar!\x1a\x07", "a RAR archive", "unpack it and score the files inside"),
-    (257, b"ustar", "a tar archive", "unpack it and score the files inside"),
+    (0, b"\x1f\x8b", "a gzip-compressed file", _DECOMPRESS),
+    (0, b"\xfd7zXZ\x00", "an xz-compressed file", _DECOMPRESS),
+    (0, b"(\xb5/\xfd", "a Zstandard-compressed file", _DECOMPRESS),
+    (0, b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", _UNPACK),
+    (0, b"Rar!\x1a\x07", "a RAR archive", _UNPACK),
+    (257, b"ustar", "a tar archive", _UNPACK),
     (0, b"SQLite format 3\x00", "an SQLite database", None),
     (0, b"PAR1", "a Parquet table", "give it the .parquet extension to score it as a table"),
     (0, b"OggS\x00", "an Ogg audio or video file", None),
     (0, b"fLaC", "a FLAC audio file", None),
 ]
-_RIFF = {b"WEBP": ("a WebP image", "an image has no text layer: run OCR first"),
+_RIFF = {b"WEBP": ("a WebP image", _OCR),
          b"WAVE": ("a WAV audio file", None), b"AVI ": ("an AVI video", None)}
 _ZIPPED = [  # member of a ZIP package -> what the package is
     ("word/document.xml", None, None),  # a .docx: extracted
     ("xl/workbook.xml", "an Excel workbook (.xlsx)", "save the sheet as CSV and score it with --text-column"),
     ("ppt/presentation.xml", "a PowerPoint presentation (.pptx)", "save it as PDF"),
     ("META-INF/container.xml", "an EPUB e-book", "convert it to PDF or plain text"),
-    ("content.xml", "an OpenDocument file (.odt, .ods or .odp)", "save it as .docx or PDF"),
+    ("content.xml", "an OpenDocument file (.odt, .ods or .odp)", _RESAVE),
 ]
 # Extensions that are never text, for files whose first bytes match no signature above.
 _SUFFIXES = {
     **dict.fromkeys([".doc", ".dot", ".xls", ".ppt", ".msg"],
-                    ("a legacy Microsoft Office file", "save it as .docx or PDF")),
+                    ("a legacy Microsoft Office file", _RESAVE)),
     **dict.fromkeys([".xlsx", ".xlsm", ".ods", ".numbers"],
                     ("a spreadsheet", "save the sheet as CSV and score it with --text-column")),
     **dict.fromkeys([".pptx", ".odp", ".key"], ("a presentation", "save it as PDF")),
     **dict.fromkeys([".docm", ".dotx", ".odt", ".pages", ".rtf", ".epub"],
-                    ("a document format this tool does not read", "save it as .docx or PDF")),
+                    ("a document format this tool does not read", _RESAVE)),
     **dict.fromkeys([".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".svg", ".ico"],
-                    ("an image", "an image has no text layer: run OCR first")),
+                    ("an image", _OCR)),
     **dict.fromkeys([".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst", ".7z", ".rar"],
-                    ("an archive or compressed file", "unpack it and score the files inside")),
+                    ("an archive or compressed file", _UNPACK)),
     **dict.fromkeys([".exe", ".dll", ".so", ".dylib", ".bin", ".msi", ".dmg", ".iso", ".class", ".jar", ".pyc"],
                     ("a program or binary file", None)),
     **dict.fromkeys([".mp3", ".wav", ".flac", ".ogg", ".m4a", ".mp4", ".mov", ".avi", ".mkv", ".webm"],
@@ -85,7 +90,7 @@ def _zip_kind(data) -> tuple[str | None, str | None]:
     for member, description, advice in _ZIPPED:
         if member in names:
             return description, advice
-    return "a ZIP archive", "unpack it and score the files inside"
+    return "a ZIP archive", _UNPACK
 
 
 def _signature(head: bytes) -> tuple[str, str | None] | None:
@@ -96,7 +101,7 @@ def _signature(head: bytes) -> tuple[str, str | None] | None:
         return _RIFF[head[8:12]]
     if head[4:8] == b"ftyp":
         if head[8:12] in (b"heic", b"heix", b"mif1", b"avif"):
-            return "a HEIC or AVIF image", "an image has no text layer: run OCR first"
+            return "a HEIC or AVIF image", _OCR
         return "an MP4 or QuickTime media file", None
     if head[:2] == b"MZ" and len(head) >= 64:  # a Windows program: its PE header is where the MZ header says
         offset = int.from_bytes(head[60:64], "little")
