@@ -24,8 +24,9 @@ class Scorer:
     def __init__(self, fitted, thresholds: dict, explain_top: int = 0):
         self.model, self.thresholds, self.explain_top = fitted, model_mod.by_language(thresholds), explain_top
         self.linear = model_mod.logistic_weights(fitted)
-        if explain_top:
-            self.weights, self.names = explain.coefficients(fitted), explain.FeatureNames(fitted)
+        if explain_top:  # a logistic model's weights are already at hand: the same matrix
+            self.weights = self.linear[0] if self.linear else explain.coefficients(fitted)
+            self.names = explain.FeatureNames(fitted)
 
     @classmethod
     def load(cls, spec: str, explain_top: int = 0) -> "Scorer":
