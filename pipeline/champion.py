@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 from pipeline import bundle, tracking
-from pipeline.config import InputError, load_params, write_json
+from pipeline.config import InputError, load_params
 
 GATE_METRIC = "cv.macro_f1"
-SHA_TAG, EVAL_TAG = "model.sha256", "eval.key"
+SHA_TAG, EVAL_TAG, DECISION_TAG = "model.sha256", "eval.key", "gate.decision"
 
 
 def evaluation_key(card: dict, params: dict) -> str:
@@ -67,12 +67,13 @@ def current_champion(api, name: str):
 
 
 def record(api, name: str, sha: str) -> dict:
-    """What the store says about model bytes `sha`: their version, aliases and evaluation, and the champion.
-    This is the content of models/registry.json (the register stage adds what its gate decided)."""
+    """What the store says about model bytes `sha`: their version, aliases, evaluation and last gate decision,
+    and the champion. Read afresh every time, so it cannot disagree with the aliases or with `models/`."""
     live = current_champion(api, name)
     out = {"name": name, "model_sha256": sha, "registered": False,
            "champion_version": str(live.version) if live else None,
            "champion_sha256": live.tags.get(SHA_TAG) if live else None,
+           "champion_" + GATE_METRIC: _number(live.tags.get(GATE_METRIC)) if live else None,
            "models_is_champion": live is not None and live.tags.get(SHA_TAG) == sha}
     mine = versions_by_sha(api, name, sha)
     if mine:
@@ -80,7 +81,7 @@ def record(api, name: str, sha: str) -> dict:
         out.update({"registered": True, "version": str(version.version), "uri": f"models:/{name}/{version.version}",
                     "run_id": version.run_id, "aliases": sorted(version.aliases),
                     "evaluation": version.tags.get(EVAL_TAG), GATE_METRIC: _number(version.tags.get(GATE_METRIC)),
-                    "serialization": version.tags.get("serialization")})
+                    "serialization": version.tags.get("serialization"), "decision": version.tags.get(DECISION_TAG)})
     return out
 
 
@@ -92,29 +93,13 @@ def _number(text: str | None) -> float | None:
 
 
 def status(models: Path, name: str) -> dict:
-    """The truth about the live model, from the store; rewrites models/registry.json when it no longer
-    describes what `models/` holds (after `dvc exp apply` or `dvc checkout`, which run no stage)."""
+    """The registry record of the bundle in `models/` (its hash verified), straight from the store: there is
+    no file of it to go stale when `dvc exp apply` or `dvc checkout` swaps `models/` without running a stage."""
     _, sha = bundle.verify(models)
     tracking.connect()
     from mlflow import MlflowClient
 
-    api = MlflowClient()
-    live = record(api, name, sha)
-    champion = current_champion(api, name)
-    path = models / "registry.json"
-    try:
-        on_disk = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        on_disk = {}
-    current = isinstance(on_disk, dict) and all(on_disk.get(k) == v for k, v in live.items())
-    if not current:
-        write_json(path, {**live, "decision": "rewritten by `policy-signals models`: models/ changed outside "
-                                              "`dvc repro`, or the aliases moved"})
-    return {"name": name, "models_dir": str(models), "models_sha256": sha,
-            "models_version": live.get("version"), "champion_version": live["champion_version"],
-            "champion_sha256": live["champion_sha256"],
-            "champion_" + GATE_METRIC: _number(champion.tags.get(GATE_METRIC)) if champion else None,
-            "models_is_champion": live["models_is_champion"], "record_was_current": current}
+    return {"models_dir": str(models), **record(MlflowClient(), name, sha)}
 
 
 def describe(state: dict) -> list[str]:
@@ -126,12 +111,11 @@ def describe(state: dict) -> list[str]:
                      f"{GATE_METRIC} {state['champion_' + GATE_METRIC]})")
     else:
         lines.append(f"champion: none (no version of '{state['name']}' is champion)")
-    held = f"version {state['models_version']}" if state["models_version"] else \
-        "not registered (`dvc repro` registers it)"
+    held = f"version {state['version']}" if state["registered"] else "not registered (`dvc repro` registers it)"
     verdict = "it is the champion" if state["models_is_champion"] else "it is NOT the champion"
-    lines.append(f"{state['models_dir']}: sha256 {state['models_sha256'][:12]}, {held}; {verdict}")
-    if not state["record_was_current"]:
-        lines.append(f"{state['models_dir']}/registry.json was out of date and has been rewritten")
+    lines.append(f"{state['models_dir']}: sha256 {state['model_sha256'][:12]}, {held}; {verdict}")
+    if state.get("decision"):
+        lines.append(f"last gate decision: {state['decision']}")
     return lines
 
 
@@ -143,7 +127,9 @@ def promote(name: str, version: str) -> str:
     api = MlflowClient()
     api.get_model_version(name, version)  # refuses an unknown version
     api.set_registered_model_alias(name, "champion", version)
-    return f"version {version} of {name} is champion (promoted by hand)"
+    done = f"version {version} of {name} is champion (promoted by hand)"
+    api.set_model_version_tag(name, version, DECISION_TAG, done)
+    return done
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,9 +3,9 @@
 Model bytes already registered (same SHA-256) are not registered again: their version becomes
 `challenger` once more. `champion` moves only through the gate in `pipeline.champion` (never to
 a worse or incomparable model unless `register.allow_worse`). The stage runs on every `dvc repro`
-(a registration that failed is retried once the store is reachable) and writes what it found to
-the record `models/registry.json`, which DVC does not track: its run id and version number come
-from the store, not from the stage's inputs, so they must not enter dvc.lock.
+(a registration that failed is retried once the store is reachable). It writes no file: the record of
+the live model is read from the store by `policy-signals models`, so it always describes what `models/`
+holds now (run ids and versions come from the store and must not enter dvc.lock either).
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import bundle, champion, model, tracking
-from pipeline.config import InputError, load_params, write_json
+from pipeline.config import InputError, load_params
 from pipeline.signals import SIGNALS
 
 GATE_METRIC = champion.GATE_METRIC
-HEADLINE = ("cv.macro_f1", "cv.micro_f1", "holdout.macro_f1", "baseline.macro_f1")
+HEADLINE = ("cv.macro_f1", "cv.micro_f1", "holdout.macro_f1", "baseline.macro_f1")  # what serving shows of a run
 EXAMPLE = ["MOFCOM tightened export licences for terbium and dysprosium.",
            "The Party committee held a study session and pledged to cut costs."]
 
@@ -66,7 +66,7 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
 
 
 def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str) -> dict:
-    """Register one model (once per SHA-256), gate the champion; returns what models/registry.json records."""
+    """Register one model (once per SHA-256), gate the champion; returns the store's record of it."""
     mlflow = tracking.client()
     from mlflow import MlflowClient
 
@@ -88,8 +88,8 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
                                        allow_worse)
     if promoted:
         api.set_registered_model_alias(name, "champion", version)
-    return {**champion.record(api, name, model_sha256), "new_version": not known, "decision": decision,
-            "metrics": {k: score[k] for k in HEADLINE if k in score}}
+    api.set_model_version_tag(name, version, champion.DECISION_TAG, decision)
+    return {**champion.record(api, name, model_sha256), "new_version": not known}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,7 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, required=True, help="model bundle directory")
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--out", type=Path, required=True, help="registry record (JSON)")
     args = parser.parse_args(argv)
 
     params = load_params(args.params)
@@ -109,13 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(metrics, dict) or GATE_METRIC not in tracking.numeric(metrics):
         raise InputError(args.metrics, f"no numeric '{GATE_METRIC}' in the metrics")
     sha = bundle.sha256(args.model / bundle.MODEL)
+    (args.model / "registry.json").unlink(missing_ok=True)  # the stale file record of older versions
     record = tracking.guarded("model registration", lambda: register(fitted, card, metrics, params, sha))
-    if record is None:
-        record = {"name": params["register"]["model_name"], "registered": False, "model_sha256": sha,
-                  "reason": f"tracking is off (${tracking.SWITCH}=off)" if tracking.mode() == "off" else
-                            "registration failed (see the warning); the next `dvc repro` tries again"}
-    write_json(args.out, record)
-    if record["registered"]:
+    if record is not None:
         done = "registered as" if record["new_version"] else "already registered as"
         print(f"register: {args.model} {done} {record['uri']} (challenger); {record['decision']}", file=sys.stderr)
+    elif tracking.mode() == "off":
+        print(f"register: {args.model} not registered: tracking is off (${tracking.SWITCH}=off)", file=sys.stderr)
     return 0

@@ -42,9 +42,9 @@ def models_status(repo) -> dict:
     return json.loads(done.stdout)
 
 
-def assert_one_truth(repo, record_current: bool = True) -> dict:
-    """models/, the record and MLflow's aliases agree; no model bytes are registered twice."""
-    record = json.loads((repo / "models/registry.json").read_text())
+def assert_one_truth(repo) -> dict:
+    """The record (`policy-signals models --json`), models/ and MLflow's aliases agree; no model bytes are
+    registered twice; no file record is left to go stale."""
     state = models_status(repo)
     client = store(repo)
     versions = client.search_model_versions("name = 'policy-signals'")
@@ -52,18 +52,14 @@ def assert_one_truth(repo, record_current: bool = True) -> dict:
     assert len(hashes) == len(set(hashes)), hashes
     champion = client.get_model_version_by_alias("policy-signals", "champion")
     held = sha256(repo / "models/model.joblib")
-    assert state["models_sha256"] == held and state["record_was_current"] == record_current
+    assert state["model_sha256"] == held and not (repo / "models/registry.json").exists()
     assert (state["champion_version"], state["champion_sha256"]) == (str(champion.version),
                                                                      champion.tags["model.sha256"])
     assert state["models_is_champion"] == (champion.tags["model.sha256"] == held)
-    mine = [str(v.version) for v in versions if v.tags["model.sha256"] == held]
-    assert [state["models_version"]] == mine
-    if record_current:  # what the last stage wrote still describes models/ and the aliases
-        assert (record["model_sha256"], record["version"]) == (held, state["models_version"])
-        assert (record["champion_version"], record["models_is_champion"]) == (state["champion_version"],
-                                                                            state["models_is_champion"])
-    rewritten = json.loads((repo / "models/registry.json").read_text())
-    assert (rewritten["model_sha256"], rewritten["champion_version"]) == (held, state["champion_version"])
+    mine = [v for v in versions if v.tags["model.sha256"] == held]
+    assert [state["version"]] == [str(v.version) for v in mine]
+    assert state["aliases"] == sorted(client.get_model_version("policy-signals", state["version"]).aliases)
+    assert ("champion" in state["aliases"]) == state["models_is_champion"]
     return state
 
 
@@ -128,10 +124,13 @@ def test_a_failed_registration_is_retried_by_the_next_repro_in_one_line(reproduc
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and done.stderr.count("warning:") == 1, done.stderr
     assert "model registration was not logged to MLflow" in done.stderr and "readonly database" in done.stderr
-    assert json.loads((reproduced / "models/registry.json").read_text())["registered"] is False
+    unregistered = run(["python", "-m", "pipeline", "models"], cwd=reproduced, MLFLOW_TRACKING_URI=f"sqlite:///{other}")
+    assert "not registered (`dvc repro` registers it)" in unregistered.stdout, unregistered.stdout
     done = run(["dvc", "repro"], cwd=reproduced, MLFLOW_TRACKING_URI=f"sqlite:///{other}")  # reachable again
     assert done.returncode == 0 and "registered as models:/policy-signals/1" in done.stderr, done.stderr
-    assert json.loads((reproduced / "models/registry.json").read_text())["registered"] is True
+    registered = run(["python", "-m", "pipeline", "models", "--json"], cwd=reproduced,
+                     MLFLOW_TRACKING_URI=f"sqlite:///{other}")
+    assert json.loads(registered.stdout)["version"] == "1"
     assert run(["dvc", "repro"], cwd=reproduced).returncode == 0  # back to the repository's own store
     assert_one_truth(reproduced)
 
@@ -146,7 +145,7 @@ def test_forced_rerun_reproduces_model_and_metrics_and_nothing_machine_specific_
     import socket
     lock = (reproduced / "dvc.lock").read_text()
     outputs = [reproduced / p for p in ("dvc.lock", "models/model_card.json", "eval/metrics.json",
-                                        "models/registry.json", "data/processed/label_report.json")]
+                                        "data/processed/label_report.json")]
     for path in outputs:
         text = path.read_text()
         assert str(reproduced) not in text and "/tmp/" not in text, path
@@ -179,22 +178,20 @@ def test_one_truth_after_exp_run_revert_exp_apply_and_checkout(reproduced, tmp_p
     experiment = assert_one_truth(reproduced)  # after the experiment above (train.C=2) ran in the workspace
     cv = json.loads((reproduced / "eval/metrics.json").read_text())["cv"]["macro_f1"]
     champion_cv = float(store(reproduced).get_model_version("policy-signals", "1").tags["cv.macro_f1"])
-    assert experiment["models_version"] == "2"
+    assert experiment["version"] == "2"
     assert experiment["models_is_champion"] == (cv >= champion_cv)  # never a worse model
 
     assert run(["git", "checkout", "HEAD", "--", "params.yaml"], cwd=reproduced).returncode == 0  # revert: DVC restores models/ from its cache
     done = run(["dvc", "repro"], cwd=reproduced)
     assert done.returncode == 0 and "Running stage 'train'" not in done.stdout, done.stdout + done.stderr
-    assert assert_one_truth(reproduced)["models_version"] == "1"
+    assert assert_one_truth(reproduced)["version"] == "1"
 
     name = run(["dvc", "exp", "list", "--name-only"], cwd=reproduced).stdout.split()[0]
     assert run(["dvc", "exp", "apply", name], cwd=reproduced).returncode == 0  # no stage runs
-    applied = assert_one_truth(reproduced, record_current=False)  # `models` finds the record stale and says so
-    assert applied["models_version"] == "2"
+    assert assert_one_truth(reproduced)["version"] == "2"  # the record follows models/ with no stage run
     assert run(["git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock"], cwd=reproduced).returncode == 0
     assert run(["dvc", "checkout"], cwd=reproduced).returncode == 0
-    back = assert_one_truth(reproduced, record_current=False)
-    assert back["models_version"] == "1"
+    assert assert_one_truth(reproduced)["version"] == "1"
     done = run(["dvc", "repro"], cwd=reproduced)
     assert done.returncode == 0
     final = assert_one_truth(reproduced)

@@ -143,45 +143,50 @@ def test_models_command_tells_which_version_is_champion_and_whether_models_is_it
     register.register(fitted, card, metrics(0.80), gated(params), sha)
     assert main(["models", "--json"]) == 0
     state = json.loads(capsys.readouterr().out)
-    assert state["champion_version"] == state["models_version"] == "1" and state["models_is_champion"]
-    assert state["champion_sha256"] == state["models_sha256"] == sha
-    assert not state["record_was_current"]  # there was no record: now there is one
-    assert json.loads((directory / "registry.json").read_text())["version"] == "1"
+    assert state["champion_version"] == state["version"] == "1" and state["models_is_champion"]
+    assert state["champion_sha256"] == state["model_sha256"] == sha and state["aliases"] == ["challenger", "champion"]
+    assert state["decision"] == "version 1 is champion (there was none)"
     register.register(fitted, card, metrics(0.85), gated(params), "f" * 64)  # a better model elsewhere
     assert main(["models"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("champion: policy-signals version 2 (sha256 ffffffffffff")
     assert out[1].endswith("version 1; it is NOT the champion")
-    assert out[2] == "models/registry.json was out of date and has been rewritten"
-    record = json.loads((directory / "registry.json").read_text())
-    assert record["champion_version"] == "2" and not record["models_is_champion"]
-    assert main(["models", "--json"]) == 0 and json.loads(capsys.readouterr().out)["record_was_current"]
+    assert out[2] == "last gate decision: version 1 is champion (there was none)"
+    assert not (directory / "registry.json").exists()  # nothing on disk to go stale
     assert main(["models", "promote", "1"]) == 0 and "version 1 of policy-signals is champion" in capsys.readouterr().err
+    assert main(["models", "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    assert state["models_is_champion"] and state["decision"] == "version 1 of policy-signals is champion (promoted by hand)"
     assert main(["models", "promote", "9"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: sqlite:///") and "promoting failed" in err
 
 
 def test_failed_registration_is_one_line_with_the_real_cause_and_retried(small_bundle, tmp_path):
-    directory, _ = small_bundle
+    directory = shutil.copytree(small_bundle[0], tmp_path / "models")
+    (directory / "registry.json").write_text('{"version": "7"}')  # the file record of older versions
     (tmp_path / "metrics.json").write_text(json.dumps(metrics(0.8)))
     (tmp_path / "params.yaml").write_text(PARAMS.read_text())
     db = tmp_path / "mlflow.db"
-    command = ["python", "-m", "pipeline", "register", "--model", str(directory), "--metrics", "metrics.json",
-               "--out", "registry.json"]
-    assert run(["python", "-m", "pipeline", "models", "--model", str(directory)], cwd=tmp_path,
-               MLFLOW_TRACKING_URI=f"sqlite:///{db}").returncode == 0  # creates the store
+    command = ["python", "-m", "pipeline", "register", "--model", "models", "--metrics", "metrics.json"]
+    status = ["python", "-m", "pipeline", "models", "--json"]
+    assert run(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").returncode == 0  # creates the store
     done = run(command, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///file:{db}?mode=ro&uri=true")
     assert done.returncode == 0
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert "model registration was not logged" in done.stderr and "attempt to write a readonly database" in done.stderr
-    record = json.loads((tmp_path / "registry.json").read_text())
-    assert record["registered"] is False and "next `dvc repro` tries again" in record["reason"]
+    assert not (directory / "registry.json").exists()  # a stale record is never left beside the model
+    record = json.loads(run(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").stdout)
+    assert record["registered"] is False and "version" not in record
     done = run(command, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}")  # the store is writable again
     assert done.returncode == 0 and done.stderr.count("\n") == 1, done.stderr
-    record = json.loads((tmp_path / "registry.json").read_text())
+    assert "register: models registered as models:/policy-signals/1 (challenger)" in done.stderr
+    record = json.loads(run(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").stdout)
     assert record["registered"] and record["version"] == "1" and record["model_sha256"] == bundle.sha256(
         directory / bundle.MODEL)
+    off = run(command, cwd=tmp_path, POLICY_SIGNALS_TRACKING="off")
+    assert off.returncode == 0 and off.stderr == "register: models not registered: tracking is off " \
+                                                 "($POLICY_SIGNALS_TRACKING=off)\n", off.stderr
 
 
 def test_champion_scores_through_pyfunc_like_the_local_bundle(store, small_bundle, tmp_path):
