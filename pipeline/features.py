@@ -112,9 +112,27 @@ def _scoring_rows(vectorizer, build) -> _TokenRows:
     return cache
 
 
-def _without_cache(state: dict) -> dict:
+_SEPARATOR = "\0"
+
+
+def _saved_state(state: dict) -> dict:
+    """What is saved of a vectoriser: no scoring-time caches, and the vocabulary as one string of its terms
+    in column order. skops stores a dict entry by entry (half a minute for 160k terms) and a string at once."""
     for key in ("_token_rows", "_cache_for", "_ngram_table"):
         state.pop(key, None)
+    vocabulary = state.get("vocabulary_")
+    if isinstance(vocabulary, dict) and vocabulary and sorted(vocabulary.values()) == list(range(len(vocabulary))):
+        terms = sorted(vocabulary, key=vocabulary.__getitem__)
+        if not any(_SEPARATOR in term for term in terms):
+            state = {**state, "vocabulary_": None, "_vocabulary_terms": _SEPARATOR.join(terms)}
+    return state
+
+
+def _restored_state(state: dict) -> dict:
+    """The inverse of `_saved_state`: the vocabulary dict again, term -> column."""
+    terms = state.pop("_vocabulary_terms", None)
+    if terms is not None:
+        state["vocabulary_"] = {term: column for column, term in enumerate(terms.split(_SEPARATOR))}
     return state
 
 
@@ -170,8 +188,10 @@ class WordCachedCharVectorizer(TfidfVectorizer):
         return analyse
 
     def __getstate__(self):
-        """The per-token cache is scoring-time state: never saved with the model."""
-        return _without_cache(super().__getstate__())
+        return _saved_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(_restored_state(state))
 
 
 def _check_codes_fit(radix: int, n: int) -> None:
@@ -307,5 +327,7 @@ class WordCachedWordVectorizer(TfidfVectorizer):
         return lambda token: tokenize(preprocess(token))
 
     def __getstate__(self):
-        """The word index and token cache are scoring-time state: never saved with the model."""
-        return _without_cache(super().__getstate__())
+        return _saved_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(_restored_state(state))

@@ -90,15 +90,14 @@ def best_thresholds(truth: np.ndarray, proba: np.ndarray, tolerance: float = 0.0
 
 
 def _portable(model: Pipeline) -> Pipeline:
-    """Make the fitted vectorisers reproducible and cheap to serialise, without changing behaviour.
+    """Make the fitted vectorisers' saved bytes reproducible, without changing behaviour.
 
     `_stop_words_id` caches a memory address (id()) that differs between processes, so it would
-    make the saved bytes irreproducible; it is rebuilt on use. Vocabulary indices become plain
-    ints: as numpy scalars, skops stores each one as a separate array (minutes for 100k terms).
+    make the saved bytes irreproducible; it is rebuilt on use. (The vectorisers save their
+    vocabulary compactly themselves: `pipeline.features`.)
     """
     for _, vectorizer in model.named_steps["features"].transformer_list:
         vars(vectorizer).pop("_stop_words_id", None)
-        vectorizer.vocabulary_ = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
     return model
 
 

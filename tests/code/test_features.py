@@ -50,6 +50,23 @@ def test_cache_is_not_saved_and_is_rebuilt_after_a_refit(texts, cls):
     assert np.array_equal(fast.transform(texts[:50]).toarray(), fresh.transform(texts[:50]).toarray())
 
 
+@pytest.mark.parametrize("cls", [WordCachedCharVectorizer, WordCachedWordVectorizer])
+def test_the_vocabulary_is_saved_as_one_string_and_restored_exactly_by_pickle_and_skops(texts, cls):
+    import skops.io
+
+    kind = {"analyzer": "char_wb"} if cls is WordCachedCharVectorizer else {}
+    fast = cls(ngram_range=(1, 2), **kind).fit(texts)
+    state = fast.__getstate__()
+    assert state["vocabulary_"] is None and isinstance(state["_vocabulary_terms"], str)
+    blob = skops.io.dumps(fast)
+    for restored in (pickle.loads(pickle.dumps(fast)), skops.io.loads(blob, trusted=skops.io.get_untrusted_types(data=blob))):
+        assert restored.vocabulary_ == fast.vocabulary_ and "_vocabulary_terms" not in restored.__dict__
+        assert (restored.transform(UNSEEN) != fast.transform(UNSEEN)).nnz == 0
+    odd = cls(vocabulary={"a\0b": 0, "cd": 1}, **kind)  # a term holding the separator keeps the dict as it is
+    odd.fit(["cd"])
+    assert pickle.loads(pickle.dumps(odd)).vocabulary_ == odd.vocabulary_
+
+
 def test_refuses_what_they_cannot_reproduce():
     with pytest.raises(ValueError, match="char_wb"):
         WordCachedCharVectorizer(analyzer="word").fit(["some text here"])
