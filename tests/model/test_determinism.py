@@ -1,24 +1,31 @@
-"""Same data and params give the same model bytes, model card and predictions."""
+"""Same data and params give the same model bytes, model card and predictions, in separate processes with
+different string hashing. A slice of the corpus (every language) shows it in a fraction of the time; the
+fresh-clone `dvc repro -f` test shows it for a whole pipeline run."""
 import hashlib
+import os
+import subprocess
+import sys
 
-import joblib
+from pipeline import bundle
+from tests.conftest import PARAMS, REPO
 
-from pipeline.cli import main
-from tests.conftest import ARTICLES, LABELS, PARAMS, REPO, RULES, run
+ARTICLES_PER_SOURCE = 8
 
 
-def test_two_trainings_are_identical(tmp_path, capsys):
-    table = tmp_path / "paragraphs.parquet"
-    assert main(["split", "--articles", str(ARTICLES), "--labels", str(LABELS), "--rules", str(RULES),
-                 "--out", str(table), "--report", str(tmp_path / "report.json")]) == 0
-    outputs = []
-    for name, hash_seed in (("a", "1"), ("b", "2")):  # separate processes, different str hashing
-        done = run(["python", "-m", "pipeline", "train", "--data", str(table), "--params", str(PARAMS),
-                    "--out", str(tmp_path / name)], cwd=REPO, PYTHONHASHSEED=hash_seed)
-        assert done.returncode == 0, done.stderr
-        outputs.append({f: (tmp_path / name / f).read_bytes() for f in ("model.joblib", "model_card.json")})
+def test_two_trainings_are_identical(tmp_path, table):
+    rows = table[0]
+    kept = rows.groupby("source")["article_id"].transform(lambda ids: ids.isin(sorted(set(ids))[:ARTICLES_PER_SOURCE]))
+    data = tmp_path / "paragraphs.parquet"
+    rows[kept].reset_index(drop=True).to_parquet(data)
+    trainings = [subprocess.Popen([sys.executable, "-m", "pipeline", "train", "--data", str(data), "--params",
+                                   str(PARAMS), "--out", str(tmp_path / name)], cwd=REPO, stderr=subprocess.PIPE,
+                                  text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+                 for name, seed in (("a", "1"), ("b", "2"))]  # at once, on the two cores
+    for training in trainings:
+        assert training.wait() == 0, training.stderr.read()
+    outputs = [{f: (tmp_path / n / f).read_bytes() for f in ("model.joblib", "model_card.json")} for n in "ab"]
     assert outputs[0] == outputs[1]
-    texts = ["MOFCOM tightened export licences.", "Party committee studied Xi's speech."]
-    a, b = (joblib.load(tmp_path / n / "model.joblib").predict_proba(texts) for n in ("a", "b"))
-    assert (a == b).all()
+    texts = ["MOFCOM tightened export licences.", "Party committee studied Xi's speech.", "稀土出口管制收紧。"]
+    (a, _), (b, _) = (bundle.load(tmp_path / n) for n in "ab")
+    assert (a.predict_proba(texts) == b.predict_proba(texts)).all()
     assert hashlib.sha256(outputs[0]["model.joblib"]).hexdigest() in (tmp_path / "a" / "SHA256SUMS").read_text()
