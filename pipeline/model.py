@@ -46,8 +46,10 @@ def build(train: dict, seed: int) -> Pipeline:
             strip_accents="unicode", lowercase=True, dtype=np.float64)))
     weight = None if train["class_weight"] == "none" else train["class_weight"]
     if train["classifier"] == "logreg":
+        # Dual: with fewer paragraphs than features (8k against 160k) liblinear reaches the same optimum
+        # about five times faster than in the primal.
         clf = LogisticRegression(C=train["C"], class_weight=weight, max_iter=train["max_iter"],
-                                 solver="liblinear", random_state=seed)
+                                 solver="liblinear", dual=True, random_state=seed)
     elif train["classifier"] == "svm":
         clf = CalibratedClassifierCV(LinearSVC(C=train["C"], class_weight=weight, max_iter=train["max_iter"],
                                                random_state=seed), cv=3, method="sigmoid")
