@@ -2,7 +2,7 @@
 
 Generates a scores Parquet file as `score --include-text` writes it (paragraphs of the bundled
 corpus, ~20 per document; dates over two years; 40 sources, a few very prolific; 0-3 entities
-per paragraph from data/entities.yaml, popular ones more often; flags and explanations for ~20%
+per paragraph from pipeline/reporting/entities.yaml, popular ones more often; flags and explanations for ~20%
 of paragraphs per signal; seeded), then measures wall time and peak RSS of each command.
 
     python benchmarks/report.py                       # 1M paragraphs: index (entity, source) and report

@@ -1,4 +1,4 @@
-"""The entities analysts follow (data/entities.yaml) and the matcher that finds them in paragraphs.
+"""The entities analysts follow (entities.yaml, beside this module) and the matcher that finds them in paragraphs.
 
 One Aho-Corasick automaton (pyahocorasick) finds every alias in one pass; matches are kept only
 at word boundaries (for Latin script), overlapping matches resolve leftmost-longest, and listed
@@ -14,7 +14,8 @@ import yaml
 
 from pipeline.config import InputError
 
-DEFAULT = Path(__file__).resolve().parents[2] / "data" / "entities.yaml"
+# Package data, so every install, Dask worker and the code MLflow logs with the model carry it.
+DEFAULT = Path(__file__).resolve().with_name("entities.yaml")
 ENV = "POLICY_SIGNALS_ENTITIES"  # another entities file (workers of a remote Dask cluster read it too)
 TYPES = ("group", "company", "agency")
 KEYS = {"type", "parent", "aliases", "exact", "exclude"}

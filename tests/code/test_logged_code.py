@@ -32,7 +32,9 @@ loaded = mlflow.pyfunc.load_model("models:/policy-signals@champion")
 import pandas as pd
 proba = loaded.predict(pd.DataFrame({"text": json.loads(sys.argv[3])}))
 import pipeline.features
-print(json.dumps({"proba": [list(map(float, row)) for row in proba], "code": pipeline.features.__file__}))
+from pipeline.reporting import entities  # its package data travels with the code (Dask workers import it)
+print(json.dumps({"proba": [list(map(float, row)) for row in proba], "code": pipeline.features.__file__,
+                  "entities": str(entities.DEFAULT), "found": entities.default().find(json.loads(sys.argv[3])[0])}))
 """
 
 
@@ -62,6 +64,7 @@ def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path,
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert not result["code"].startswith(str(REPO)) and "code" in result["code"]
+    assert not result["entities"].startswith(str(REPO)) and result["found"] == ["MOFCOM"]
     np.testing.assert_allclose(result["proba"], fitted.predict_proba(TEXTS), rtol=0, atol=1e-12)
 
 
