@@ -41,8 +41,11 @@ def test_existing_cluster_by_scheduler_address(inputs, tmp_path):
 
 
 def test_unreachable_scheduler_is_one_clear_error(inputs, tmp_path, capsys):
-    code = main(["score", str(inputs), "-o", str(tmp_path / "x.parquet"), "--model", str(REPO / "models"),
-                 "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", "--strict"])
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):  # Dask's default waits 30 s
+        code = main(["score", str(inputs), "-o", str(tmp_path / "x.parquet"), "--model", str(REPO / "models"),
+                     "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", "--strict"])
     err = capsys.readouterr().err
     assert code == 2 and "cannot reach the Dask scheduler" in err
     assert not (tmp_path / "x.parquet").exists()
