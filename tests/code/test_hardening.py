@@ -130,16 +130,18 @@ def test_locked_sqlite_store_does_not_lose_the_run(tmp_path, monkeypatch, capsys
     assert tracking.log_run({"seed": 1}, {"cv": {"macro_f1": 0.5}}, {"t": "x"}, []) is not None  # creates the store
     lock = sqlite3.connect(db, timeout=0)
     lock.execute("BEGIN EXCLUSIVE")
-    try:
+    try:  # MLflow waits 20 s for the lock (its own busy timeout), then gives up
         assert tracking.log_run({"seed": 2}, {"cv": {"macro_f1": 0.6}}, {"t": "y"}, []) is None
         err = capsys.readouterr().err
         assert "the evaluation run was not logged to MLflow" in err and "outputs on disk are complete" in err
-        monkeypatch.setenv(tracking.SWITCH, "strict")
-        with pytest.raises(tracking.TrackingError, match="the evaluation run failed"):
-            tracking.log_run({"seed": 3}, {"cv": {"macro_f1": 0.7}}, {"t": "z"}, [])
     finally:
         lock.rollback()
         lock.close()
+    # strict turns the same failure into an error; a read-only store fails at once instead of after 20 s
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///file:{db}?mode=ro&uri=true")
+    monkeypatch.setenv(tracking.SWITCH, "strict")
+    with pytest.raises(tracking.TrackingError, match="the evaluation run failed"):
+        tracking.log_run({"seed": 3}, {"cv": {"macro_f1": 0.7}}, {"t": "z"}, [])
 
 
 @pytest.mark.parametrize("key", sorted(SCHEMA))
