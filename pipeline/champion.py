@@ -66,6 +66,16 @@ def current_champion(api, name: str):
         return None
 
 
+def crown(api, name: str, version: str, decision: str) -> None:
+    """Give `version` the champion alias and the decision; the version it replaces records why it lost it,
+    so no version's last decision claims an alias it no longer holds."""
+    before = current_champion(api, name)
+    api.set_registered_model_alias(name, "champion", version)
+    if before is not None and str(before.version) != str(version):
+        api.set_model_version_tag(name, str(before.version), DECISION_TAG, f"replaced as champion: {decision}")
+    api.set_model_version_tag(name, version, DECISION_TAG, decision)
+
+
 def record(api, name: str, sha: str) -> dict:
     """What the store says about model bytes `sha`: their version, aliases, evaluation and last gate decision,
     and the champion. Read afresh every time, so it cannot disagree with the aliases or with `models/`."""
@@ -126,9 +136,8 @@ def promote(name: str, version: str) -> str:
 
     api = MlflowClient()
     api.get_model_version(name, version)  # refuses an unknown version
-    api.set_registered_model_alias(name, "champion", version)
     done = f"version {version} of {name} is champion (promoted by hand)"
-    api.set_model_version_tag(name, version, DECISION_TAG, done)
+    crown(api, name, version, done)
     return done
 
 
