@@ -120,7 +120,9 @@ def label_issues(rows: pd.DataFrame, truth: np.ndarray, proba: np.ndarray, gold:
     if top == 0 or len(index) < 10:
         return pd.DataFrame(columns=columns)
     given = [list(np.flatnonzero(row)) for row in truth[index]]
-    ranked = find_label_issues(labels=given, pred_probs=proba[index], multi_label=True,
+    # n_jobs=1: cleanlab's default forks a process pool, which hung `dvc repro` in CI (a worker stuck on an
+    # inherited lock); one process takes well under a second for our corpus.
+    ranked = find_label_issues(labels=given, pred_probs=proba[index], multi_label=True, n_jobs=1,
                                return_indices_ranked_by="self_confidence")[:top]
     picked = index[ranked]
     return pd.DataFrame({
