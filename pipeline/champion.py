@@ -66,10 +66,9 @@ def current_champion(api, name: str):
         return None
 
 
-def crown(api, name: str, version: str, decision: str) -> None:
-    """Give `version` the champion alias and the decision; the version it replaces records why it lost it,
-    so no version's last decision claims an alias it no longer holds."""
-    before = current_champion(api, name)
+def crown(api, name: str, version: str, decision: str, before) -> None:
+    """Give `version` the champion alias and the decision; the version it replaces (`before`, the champion
+    until now or None) records why it lost it, so no version's last decision claims an alias it lost."""
     api.set_registered_model_alias(name, "champion", version)
     if before is not None and str(before.version) != str(version):
         api.set_model_version_tag(name, str(before.version), DECISION_TAG, f"replaced as champion: {decision}")
@@ -137,7 +136,7 @@ def promote(name: str, version: str) -> str:
     api = MlflowClient()
     api.get_model_version(name, version)  # refuses an unknown version
     done = f"version {version} of {name} is champion (promoted by hand)"
-    crown(api, name, version, done)
+    crown(api, name, version, done, current_champion(api, name))
     return done
 
 

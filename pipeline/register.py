@@ -4,9 +4,9 @@ Model bytes already registered (same SHA-256) are not registered again: their ve
 `challenger` once more. `champion` moves only through the gate in `pipeline.champion` (never to
 a worse or incomparable model unless `register.allow_worse`). The stage runs on every `dvc repro`
 (a registration that failed is retried once the store is reachable). It writes no file (and removes
-the models/registry.json older versions kept): the record of
-the live model is read from the store by `policy-signals models`, so it always describes what `models/`
-holds now (run ids and versions come from the store and must not enter dvc.lock either).
+the models/registry.json older versions kept): `policy-signals models` reads the record of the live
+model from the store, so it always describes what `models/` holds now (run ids and versions come
+from the store and must not enter dvc.lock either).
 """
 from __future__ import annotations
 
@@ -85,10 +85,10 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
                        (GATE_METRIC, str(score[GATE_METRIC])), ("serialization", serialization)):
         api.set_model_version_tag(name, version, tag, value)
     api.set_registered_model_alias(name, "challenger", version)
-    promoted, decision = champion.gate(version, score[GATE_METRIC], key, champion.current_champion(api, name),
-                                       allow_worse)
+    before = champion.current_champion(api, name)
+    promoted, decision = champion.gate(version, score[GATE_METRIC], key, before, allow_worse)
     if promoted:
-        champion.crown(api, name, version, decision)
+        champion.crown(api, name, version, decision, before)
     else:
         api.set_model_version_tag(name, version, champion.DECISION_TAG, decision)
     return {**champion.record(api, name, model_sha256), "new_version": not known}
