@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib.metadata import version as installed
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,9 @@ from pipeline.signals import SIGNALS
 
 GATE_METRIC = champion.GATE_METRIC
 HEADLINE = ("cv.macro_f1", "cv.micro_f1", "holdout.macro_f1", "baseline.macro_f1")  # what serving shows of a run
+# What loading the logged pipeline imports (its code ships with it): pinned to what trained it, so MLflow
+# need not infer them by loading the model in a subprocess, and never lists this package or test tools.
+LOAD_REQUIREMENTS = ("scikit-learn", "numpy", "scipy", "pandas", "pyyaml")
 EXAMPLE = ["MOFCOM tightened export licences for terbium and dysprosium.",
            "The Party committee held a study session and pledged to cut costs."]
 
@@ -57,12 +61,14 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
             tracking.log_contents(mlflow, params, metrics, tracking.run_tags(card, model_sha256), [])
         skops = "skops" in getattr(mlflow.sklearn, "SUPPORTED_SERIALIZATION_FORMATS", ())
         extra = {"serialization_format": "skops", "skops_trusted_types": trusted_types(fitted)} if skops else {}
+        needs = [*LOAD_REQUIREMENTS, "skops" if skops else "cloudpickle"]
         # The pipeline holds our own vectoriser class, so the package ships with the model as code.
         info = mlflow.sklearn.log_model(fitted, name="model", signature=signature, input_example=example,
                                         pyfunc_predict_fn="predict_proba",
                                         registered_model_name=params["register"]["model_name"],
                                         metadata={"signals": list(SIGNALS), "thresholds": card["thresholds"]},
-                                        code_paths=[str(Path(__file__).resolve().parent)], **extra)
+                                        code_paths=[str(Path(__file__).resolve().parent)],
+                                        pip_requirements=[f"{name}=={installed(name)}" for name in needs], **extra)
     return str(info.registered_model_version), "skops" if skops else "cloudpickle"
 
 

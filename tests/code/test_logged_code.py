@@ -66,6 +66,11 @@ def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path,
     assert not result["code"].startswith(str(REPO)) and "code" in result["code"]
     assert not result["entities"].startswith(str(REPO)) and result["found"] == ["MOFCOM"]
     np.testing.assert_allclose(result["proba"], fitted.predict_proba(TEXTS), rtol=0, atol=1e-12)
+    import mlflow  # what a served environment installs: pinned loading dependencies, never this package
+    from importlib.metadata import version
+    needs = open(mlflow.pyfunc.get_model_dependencies("models:/policy-signals@champion")).read().split()
+    assert f"scikit-learn=={version('scikit-learn')}" in needs and f"skops=={version('skops')}" in needs, needs
+    assert not [n for n in needs if n.startswith(("policy-signals", "pytest"))], needs
 
 
 def test_an_unexpected_type_in_the_pipeline_is_refused(char_bundle):
