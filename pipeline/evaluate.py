@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 
 from pipeline import bundle, goldsets, model, plots, rules as rules_mod, tracking
@@ -81,12 +80,18 @@ def holdout(params: dict, rows: pd.DataFrame, source: str) -> dict | None:
 
 
 def bootstrap_interval(truth: np.ndarray, pred: np.ndarray, seed: int, rounds: int = 1000) -> tuple[float, float]:
-    """95% bootstrap interval of macro-F1 over paragraphs: how much a small test set can be trusted."""
+    """95% bootstrap interval of macro-F1 over paragraphs: how much a small test set can be trusted.
+    F1 = 2TP / (2TP + FP + FN), 0 where undefined (as `f1_score(zero_division=0)`), for all rounds at once."""
     rng = np.random.default_rng(seed)
     n = len(truth)
-    scores = [f1_score(truth[idx], pred[idx], average="macro", zero_division=0)
-              for idx in (rng.integers(0, n, n) for _ in range(rounds))]
-    low, high = np.percentile(scores, [2.5, 97.5])
+    truth, pred = truth.astype(bool), pred.astype(bool)
+    scores = []
+    for start in range(0, rounds, 100):  # 100 resamples at a time bounds memory on large sets
+        idx = np.stack([rng.integers(0, n, n) for _ in range(start, min(start + 100, rounds))])
+        t, p = truth[idx], pred[idx]
+        tp, wrong = (t & p).sum(axis=1), (t != p).sum(axis=1)
+        scores.append(np.divide(2 * tp, 2 * tp + wrong, out=np.zeros(tp.shape), where=2 * tp + wrong > 0).mean(axis=1))
+    low, high = np.percentile(np.concatenate(scores), [2.5, 97.5])
     return round(float(low), 4), round(float(high), 4)
 
 
