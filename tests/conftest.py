@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,8 +31,10 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
 
 
 # A small corpus for tests that run the whole pipeline (`dvc repro` in a copy): every seed article and
-# the first few of each other folder, with their labels. The same code paths, a fraction of the time.
+# the first few of each other folder, with their labels, and 3 cross-validation folds instead of 5.
+# The same code paths, a fraction of the time.
 SMALL_CORPUS = {"seeds": None, "team": 12, "world": 10, "zh": 8}
+SMALL_FOLDS = 3
 
 
 def _kept(name: str) -> bool:
@@ -57,6 +60,9 @@ def copy_repo(target: Path, replace: dict[str, str] | None = None, small: bool =
         ids = set(build_paragraphs(target / "data" / "articles")["paragraph_id"])
         gold = labels.read_labels(target / "data" / "labels.csv")
         labels.write_labels(gold[gold["paragraph_id"].isin(ids)], target / "data" / "labels.csv")
+        text, folds = re.subn(r"(?m)^(  cv_folds:) \d+", rf"\1 {SMALL_FOLDS}", (target / "params.yaml").read_text())
+        assert folds == 2, "params.yaml: expected train.cv_folds and evaluate.cv_folds"
+        (target / "params.yaml").write_text(text)
     for name, content in (replace or {}).items():
         (target / name).write_text(content)
     for args in (["git", "init", "-q"], ["git", "add", "-A"],

@@ -131,28 +131,22 @@ def test_a_failed_registration_is_retried_by_the_next_repro_in_one_line(reproduc
     registered = run(["python", "-m", "pipeline", "models", "--json"], cwd=reproduced,
                      MLFLOW_TRACKING_URI=f"sqlite:///{other}")
     assert json.loads(registered.stdout)["version"] == "1"
-    assert run(["dvc", "repro"], cwd=reproduced).returncode == 0  # back to the repository's own store
-    assert_one_truth(reproduced)
+    assert_one_truth(reproduced)  # the repository's own store was never touched
 
 
-def test_forced_rerun_reproduces_model_and_metrics_and_nothing_machine_specific_leaks(reproduced):
-    before = {p: (reproduced / p).read_bytes() for p in ("models/SHA256SUMS", "eval/metrics.json",
-                                                           "eval/plots/pr.png", "eval/errors.csv")}
-    done = run(["dvc", "repro", "-f"], cwd=reproduced)
-    assert done.returncode == 0, done.stdout + done.stderr
-    after = {p: (reproduced / p).read_bytes() for p in before}
-    assert after == before
-    import socket
+def test_outputs_are_reproduced_byte_for_byte_and_nothing_machine_specific_leaks(reproduced):
+    """The clone retrained everything in another directory, with tracking on where the origin had it off, and
+    wrote the dvc.lock the origin committed: every output hash (model, metrics, plots, errors) is the same."""
+    assert run(["git", "diff", "--quiet", "HEAD", "--", "dvc.lock"], cwd=reproduced).returncode == 0
     lock = (reproduced / "dvc.lock").read_text()
-    outputs = [reproduced / p for p in ("dvc.lock", "models/model_card.json", "eval/metrics.json",
-                                        "data/processed/label_report.json")]
-    for path in outputs:
-        text = path.read_text()
+    for path in ("models/SHA256SUMS", "eval/metrics.json", "eval/plots", "eval/errors.csv"):
+        assert f"path: {path}\n" in lock, path
+    import socket
+    for path in ("dvc.lock", "models/model_card.json", "eval/metrics.json", "data/processed/label_report.json"):
+        text = (reproduced / path).read_text()
         assert str(reproduced) not in text and "/tmp/" not in text, path
         assert socket.gethostname() not in text, path
-    assert "cmd: python -m pipeline" in lock or "python -m pipeline" in lock
-    assert "already registered as models:/policy-signals/1" in done.stderr  # same bytes: no new version
-    assert len(store(reproduced).search_model_versions("name = 'policy-signals'")) == 1
+    assert "python -m pipeline" in lock
 
 
 def test_experiment_with_a_changed_param(reproduced):
