@@ -157,3 +157,37 @@ def test_explanations_are_exact_contributions(model_dir):
     estimator = scorer.model.named_steps["classify"].estimators_[j]
     np.testing.assert_allclose(margin + estimator.intercept_, estimator.decision_function(features))
     assert row["explain_export"].count(";") >= 2
+
+
+def test_english_and_chinese_files_in_one_folder_score_with_their_language_ids_and_flags(model_dir, tmp_path,
+                                                                                         capsys, table):
+    """The bilingual case end to end: an English and a Chinese article and a table with a row of each, scored
+    in one run (one job and two): each paragraph has the language, id and cut that `split` gives it."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    english, chinese = ARTICLES / "seeds" / "000_4351a19fe1e57ad0.txt", \
+        ARTICLES / "zh" / "z1-discipline-baogang-warning-education-2024.txt"
+    for source in (english, chinese):
+        (folder / source.name).write_bytes(source.read_bytes())
+    pd.DataFrame({"id": ["en", "zh"], "text": [
+        "MOFCOM tightened export licences for terbium and dysprosium shipments to Japanese buyers.",
+        "商务部宣布对中重稀土相关物项实施出口管制，向境外出口须申请两用物项出口许可。"]}).to_csv(folder / "rows.csv",
+                                                                                   index=False)
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.parquet"
+        code, err = score([folder, "-o", out, "--model", model_dir, "--id-column", "id", "--jobs", jobs], capsys)
+        assert code == 0, err
+        outputs.append(pd.read_parquet(out))
+    pd.testing.assert_frame_equal(*outputs)
+    rows = outputs[0].set_index("doc_id")
+    for source, lang in ((english, "en"), (chinese, "zh")):
+        split = table[0][table[0]["article_id"].eq(source.stem)]
+        scored = rows.loc[[source.name]]
+        assert list(scored["paragraph_id"]) == list(split["paragraph_id"])
+        assert list(scored["lang"]) == list(split["lang"])
+        assert set(scored.loc[scored["kind"].eq("body"), "lang"]) == {lang}
+    discipline = rows.loc[[chinese.name]]
+    assert discipline["ideology"].sum() >= 3  # a Party-discipline warning-education conference
+    assert discipline.loc[discipline["ideology"].eq(1), "explain_ideology"].str.contains("[\u4e00-\u9fff]").all()
+    assert (rows.loc[["en", "zh"], "lang"].tolist(), rows.loc[["en", "zh"], "export"].tolist()) == (["en", "zh"], [1, 1])
