@@ -121,9 +121,12 @@ def _saved_state(state: dict) -> dict:
     for key in ("_token_rows", "_cache_for", "_ngram_table"):
         state.pop(key, None)
     vocabulary = state.get("vocabulary_")
-    if isinstance(vocabulary, dict) and vocabulary and sorted(vocabulary.values()) == list(range(len(vocabulary))):
-        terms = sorted(vocabulary, key=vocabulary.__getitem__)
-        if not any(_SEPARATOR in term for term in terms):
+    if isinstance(vocabulary, dict) and vocabulary:
+        terms = [None] * len(vocabulary)  # by column, in one pass; saved so only if columns are 0..n-1
+        for term, column in vocabulary.items():
+            if 0 <= column < len(terms):
+                terms[column] = term
+        if None not in terms and not any(_SEPARATOR in term for term in terms):
             state = {**state, "vocabulary_": None, "_vocabulary_terms": _SEPARATOR.join(terms)}
     return state
 

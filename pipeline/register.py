@@ -23,7 +23,6 @@ from pipeline.config import InputError, load_params
 from pipeline.signals import SIGNALS
 
 GATE_METRIC = champion.GATE_METRIC
-HEADLINE = ("cv.macro_f1", "cv.micro_f1", "holdout.macro_f1", "baseline.macro_f1")  # what serving shows of a run
 # What loading the logged pipeline imports (its code ships with it): pinned to what trained it, so MLflow
 # need not infer them by loading the model in a subprocess, and never lists this package or test tools.
 LOAD_REQUIREMENTS = ("scikit-learn", "numpy", "scipy", "pandas", "pyyaml")

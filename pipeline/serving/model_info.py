@@ -13,6 +13,7 @@ from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
 
 REGISTRY_PREFIXES = ("models:/", "runs:/")
+HEADLINE = ("cv.macro_f1", "cv.micro_f1", "holdout.macro_f1", "baseline.macro_f1")  # a run's metrics shown
 
 
 def _registry_version(uri: str):
@@ -48,8 +49,6 @@ def describe(spec: str, thresholds: dict[str, dict[str, float]]) -> dict:
     if spec.startswith("models:/"):
         found = _registry_version(spec)
         from mlflow import MlflowClient
-
-        from pipeline.register import HEADLINE
 
         run = MlflowClient().get_run(found.run_id) if found.run_id else None
         about.update(name=found.name, version=str(found.version), sha256=found.tags.get("model.sha256"),
