@@ -87,10 +87,8 @@ def test_names_numbers_and_dates_do_not_change_the_signals(trained, original, sw
 DIRECTIONAL = [
     ("export", "Baogang reported higher steel output in the third quarter.",
      " The commerce ministry also tightened export licences for rare earth magnets."),
-    pytest.param("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
-                 " A gas explosion at one of its smelters killed two workers last month.", id="risk",
-                 marks=pytest.mark.xfail(strict=True, reason="a work-conference opening holds risk down: 0.01 -> "
-                                                             "0.20 (+0.18), the explosion alone scores 0.51")),
+    ("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
+     " A gas explosion at one of its smelters killed two workers last month."),
     ("ideology", "Chinalco signed a new bauxite supply contract in Guinea.",
      " The Party committee then convened a study session on Xi Jinping Thought."),
     ("technology", "Ansteel's Anshan plant produced 2 million tonnes of rebar this year.",
@@ -100,8 +98,7 @@ DIRECTIONAL = [
 ]
 
 
-@pytest.mark.parametrize("signal, base, addition", DIRECTIONAL,
-                         ids=[d[0] if isinstance(d, tuple) else d.id for d in DIRECTIONAL])
+@pytest.mark.parametrize("signal, base, addition", DIRECTIONAL, ids=[d[0] for d in DIRECTIONAL])
 def test_adding_a_signal_sentence_raises_its_probability(trained, signal, base, addition):
     before, after = probabilities(trained, [base, base + addition])[:, SIGNALS.index(signal)]
     assert after > before + 0.2, (before, after)
