@@ -10,13 +10,14 @@ import json
 import pickle
 import zlib
 from pathlib import Path
-
-import joblib
-from sklearn.pipeline import Pipeline
+from typing import TYPE_CHECKING
 
 from pipeline.config import InputError, atomic_path, write_json
 from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
+
+if TYPE_CHECKING:  # scikit-learn is imported where a model is (un)pickled: hashing and checking need none of it
+    from sklearn.pipeline import Pipeline
 
 MODEL, CARD, MANIFEST = "model.joblib", "model_card.json", "SHA256SUMS"
 
@@ -40,6 +41,8 @@ def loads(path: Path):
     try:
         return pickle.loads(zlib.decompress(path.read_bytes()))
     except Exception:  # not our format (or corrupt, which joblib then reports)
+        import joblib
+
         return joblib.load(path)
 
 
@@ -118,6 +121,8 @@ def load(directory: Path) -> tuple[Pipeline, dict]:
     except Exception as exc:  # a truncated or corrupt pickle raises almost anything
         reason = " ".join(str(exc).split())[:120]
         raise InputError(path, f"cannot load the model ({type(exc).__name__}: {reason})") from exc
+    from sklearn.pipeline import Pipeline
+
     if not isinstance(fitted, Pipeline) or not hasattr(fitted, "predict_proba"):
         raise InputError(path, f"not a policy-signals model (a {type(fitted).__name__})")
     return fitted, card

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import bundle, champion, model, tracking
+from pipeline import bundle, champion, tracking
 from pipeline.config import InputError, load_params
 from pipeline.signals import SIGNALS
 
@@ -41,6 +41,8 @@ def trusted_types(fitted) -> list[str]:
     """The non-stock types skops must trust to load the model: exactly model.SKOPS_TRUSTED, or refuse."""
     import skops.io
 
+    from pipeline import model  # scikit-learn: only when a new model is logged
+
     found = skops.io.get_untrusted_types(data=skops.io.dumps(fitted))
     unknown = sorted(set(found) - set(model.SKOPS_TRUSTED))
     if unknown:
@@ -51,6 +53,8 @@ def trusted_types(fitted) -> list[str]:
 def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sha256: str):
     """Log the pipeline (skops where MLflow offers it) in the run that evaluated it, and register it."""
     from mlflow.models import infer_signature
+
+    fitted = fitted() if callable(fitted) else fitted
 
     example = pd.DataFrame({"text": EXAMPLE})
     signature = infer_signature(example, fitted.predict_proba(example))
@@ -72,7 +76,8 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
 
 
 def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str) -> dict:
-    """Register one model (once per SHA-256), gate the champion; returns the store's record of it."""
+    """Register one model (once per SHA-256), gate the champion; returns the store's record of it.
+    `fitted` is the pipeline, or a function that loads it: bytes already registered are never unpickled."""
     mlflow = tracking.client()
     from mlflow import MlflowClient
 
@@ -107,16 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     params = load_params(args.params)
-    fitted, card = bundle.load(args.model)
+    card, sha = bundle.verify(args.model)  # the model itself is loaded only if these bytes are new
     try:
         metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(args.metrics, f"cannot read metrics ({type(exc).__name__})") from exc
     if not isinstance(metrics, dict) or GATE_METRIC not in tracking.numeric(metrics):
         raise InputError(args.metrics, f"no numeric '{GATE_METRIC}' in the metrics")
-    sha = bundle.sha256(args.model / bundle.MODEL)
     (args.model / "registry.json").unlink(missing_ok=True)  # the stale file record of older versions
-    record = tracking.guarded("model registration", lambda: register(fitted, card, metrics, params, sha))
+    record = tracking.guarded("model registration",
+                              lambda: register(lambda: bundle.load(args.model)[0], card, metrics, params, sha))
     if record is not None:
         done = "registered as" if record["new_version"] else "already registered as"
         print(f"register: {args.model} {done} {record['uri']} (challenger); {record['decision']}", file=sys.stderr)
