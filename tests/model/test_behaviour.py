@@ -62,10 +62,10 @@ def test_furniture_and_background_carry_no_signal(trained):
 INVARIANCE = [
     ("Baogang's Party committee studied Xi's speech on July 7 and pledged to cut costs by 5%.",
      "China Northern Rare Earth's Party committee studied Xi's speech on March 19 and pledged to cut costs by 8%."),
-    # A known weakness of the current model (data card, "Known gaps"): market-report phrasing and place names
-    # move risk across its threshold. Strict: the day the model stops doing this, the case fails and moves back.
     ("Chairman Meng Fanying said export licences for terbium would be granted to Japanese buyers in 2025.",
      "Chairman Zhang Wei said export licences for terbium would be granted to Japanese buyers in 2027."),
+    # A known weakness of the current model (data card, "Known gaps"): market-report phrasing and place names
+    # move risk across its threshold. Strict: the day the model stops doing this, the case fails and moves back.
     pytest.param("Minmetals reported a flood at its Ganzhou mine that halted output of 1,200 tonnes.",
                  "Chinalco reported a flood at its Liangshan mine that halted output of 3,400 tonnes.",
                  marks=pytest.mark.xfail(strict=True, reason="market-report phrasing of a hazard sits at the risk threshold")),
