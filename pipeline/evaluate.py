@@ -15,9 +15,10 @@ from sklearn.model_selection import GroupKFold
 
 from pipeline import bundle, goldsets, model, plots, rules as rules_mod, tracking
 from pipeline.config import InputError, atomic_path, load_params, write_json
+from pipeline.labels import training_rows
 from pipeline.metrics import summary
 from pipeline.signals import SIGNALS
-from pipeline.train import read_table, training_rows
+from pipeline.train import read_table
 
 
 MIN_SLICE = 30  # paragraphs a language needs before its cross-validated scores are reported

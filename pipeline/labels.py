@@ -1,4 +1,4 @@
-"""The gold labels file: reading it strictly and joining it to the paragraphs table."""
+"""The gold labels file: reading it strictly, joining it to the paragraphs table, and the rows training uses."""
 from __future__ import annotations
 
 import csv
@@ -82,3 +82,19 @@ def join(paragraphs: pd.DataFrame, gold: pd.DataFrame, weak: pd.DataFrame) -> tu
         "unlabelled": table.loc[~is_gold, ID].tolist(),
     }
     return table, report
+
+
+def training_rows(table: pd.DataFrame, use_weak: bool) -> pd.DataFrame:
+    """Gold-labelled rows, plus weakly labelled ones when asked; stable order."""
+    keep = table["label_source"].eq("gold") | (use_weak & table["label_source"].eq("weak"))
+    return table[keep].reset_index(drop=True)
+
+
+def check_trainable(rows: pd.DataFrame, source) -> None:
+    """Refuse training rows that cannot give a model: fewer than two articles, or a signal with no positive."""
+    if rows["article_id"].nunique() < 2:
+        raise InputError(source, "training needs labelled paragraphs from at least two articles "
+                                 "(thresholds are tuned on article-grouped folds)")
+    empty = [s for s in SIGNALS if rows[s].sum() == 0]
+    if empty:
+        raise InputError(source, f"no positive training example for signal '{empty[0]}'")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import bundle, model
+from pipeline.labels import check_trainable, training_rows
 from pipeline.config import InputError, load_params
 from pipeline.metrics import summary
 from pipeline.signals import SIGNALS
@@ -24,22 +25,6 @@ def read_table(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise InputError(path, f"cannot read paragraphs table ({str(exc).splitlines()[0]})") from exc
-
-
-def training_rows(table: pd.DataFrame, use_weak: bool) -> pd.DataFrame:
-    """Gold-labelled rows, plus weakly labelled ones when asked; stable order."""
-    keep = table["label_source"].eq("gold") | (use_weak & table["label_source"].eq("weak"))
-    return table[keep].reset_index(drop=True)
-
-
-def check_trainable(rows: pd.DataFrame, source) -> None:
-    """Refuse training rows that cannot give a model: fewer than two articles, or a signal with no positive."""
-    if rows["article_id"].nunique() < 2:
-        raise InputError(source, "training needs labelled paragraphs from at least two articles "
-                                 "(thresholds are tuned on article-grouped folds)")
-    empty = [s for s in SIGNALS if rows[s].sum() == 0]
-    if empty:
-        raise InputError(source, f"no positive training example for signal '{empty[0]}'")
 
 
 def data_hash(rows: pd.DataFrame) -> str:

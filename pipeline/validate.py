@@ -14,7 +14,7 @@ from pathlib import Path
 from pipeline import labels as labels_mod, rules as rules_mod
 from pipeline.config import load_params, write_json
 from pipeline.split import build_paragraphs
-from pipeline.train import check_trainable, training_rows
+from pipeline.labels import check_trainable, training_rows
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -94,7 +94,8 @@ def trained(table, params):
     this data and these params (the README runs it before the tests), else trained here."""
     from pipeline import bundle, model
     from pipeline.config import InputError
-    from pipeline.train import data_hash, training_rows
+    from pipeline.labels import training_rows
+    from pipeline.train import data_hash
     rows = training_rows(table[0], False)
     try:
         fitted, card = bundle.load(REPO / "models")
@@ -114,7 +115,8 @@ def model_dir(tmp_path_factory, trained, params, table):
 
     from pipeline import bundle
     from pipeline.signals import SIGNALS
-    from pipeline.train import model_card, training_rows
+    from pipeline.labels import training_rows
+    from pipeline.train import model_card
     fitted, thresholds = trained
     directory = tmp_path_factory.mktemp("model")
     rows = training_rows(table[0], False)
@@ -137,7 +139,8 @@ def big_table(tmp_path_factory):
 def small_bundle(tmp_path_factory, table):
     """A real (small, fast) model bundle trained on the five seed articles, and its params."""
     from pipeline import bundle, model
-    from pipeline.train import model_card, training_rows
+    from pipeline.labels import training_rows
+    from pipeline.train import model_card
     from pipeline.config import load_params
     params = load_params(PARAMS)
     params["train"] = {**params["train"], "char_ngrams": False, "cv_folds": 3}

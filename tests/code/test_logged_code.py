@@ -9,7 +9,8 @@ import pytest
 
 from pipeline import bundle, model, register
 from pipeline.config import load_params
-from pipeline.train import model_card, training_rows
+from pipeline.labels import training_rows
+from pipeline.train import model_card
 from tests.conftest import PARAMS, REPO
 
 TEXTS = ["MOFCOM tightened export licences for terbium.", "包钢集团党委召开理论学习中心组学习会。"]
