@@ -73,26 +73,33 @@ class Writer:
 
 
 class Summary:
-    """Per document: paragraphs, maximum probability and number of flagged paragraphs per signal,
-    date, source, title and the entities its paragraphs name."""
+    """Per document: paragraphs, its language (that of most of its paragraphs; on a tie, the first met),
+    maximum probability and number of flagged paragraphs per signal, date, source, title and the entities
+    its paragraphs name."""
 
     def __init__(self):
         self.parts: list[pd.DataFrame] = []
+        self.langs: list[pd.Series] = []  # paragraphs per (document, language), per batch
         self.spec = {"paragraphs": ("paragraph_id", "size"), **{f"max_p_{s}": (f"p_{s}", "max") for s in SIGNALS},
                      **{f"n_{s}": (s, "sum") for s in SIGNALS},
                      **{c: (c, "first") for c in ("date", "source", "title")}, "entities": ("entities", _union)}
 
     def add(self, frame: pd.DataFrame) -> None:
         self.parts.append(frame.groupby("doc_id", sort=False).agg(**self.spec))
+        self.langs.append(frame.groupby(["doc_id", "lang"], sort=False).size())
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
-            return pd.DataFrame({"doc_id": pd.Series(dtype=object),
-                                 **{c: pd.Series(dtype=_EMPTY.get(c, "float64" if c.startswith("max_p_") else "int64"))
-                                    for c in self.spec}})
+            columns = {c: _EMPTY.get(c, "float64" if c.startswith("max_p_") else "int64") for c in self.spec}
+            return pd.DataFrame({"doc_id": pd.Series(dtype=object), "paragraphs": pd.Series(dtype="int64"),
+                                 "lang": pd.Series(dtype="string"),
+                                 **{c: pd.Series(dtype=t) for c, t in columns.items() if c != "paragraphs"}})
         joined = pd.concat(self.parts)  # a document may span batches: combine its parts
         combine = {c: _COMBINE.get(c, "max" if c.startswith("max_p_") else "sum") for c in self.spec}
-        return joined.groupby(level=0, sort=False).agg(combine).reset_index(names="doc_id")
+        out = joined.groupby(level=0, sort=False).agg(combine)
+        per_lang = pd.concat(self.langs).groupby(level=[0, 1], sort=False).sum()
+        out.insert(1, "lang", per_lang.groupby(level=0, sort=False).idxmax().str[1].astype("string"))
+        return out.reset_index(names="doc_id")
 
 
 def _union(names: pd.Series) -> str:

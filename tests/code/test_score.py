@@ -162,7 +162,8 @@ def test_explanations_are_exact_contributions(model_dir):
 def test_english_and_chinese_files_in_one_folder_score_with_their_language_ids_and_flags(model_dir, tmp_path,
                                                                                          capsys, table):
     """The bilingual case end to end: an English and a Chinese article and a table with a row of each, scored
-    in one run (one job and two): each paragraph has the language, id and cut that `split` gives it."""
+    in one run (one job and two): each paragraph has the language, id and cut that `split` gives it, and each
+    document its language in the summary."""
     folder = tmp_path / "in"
     folder.mkdir()
     english, chinese = ARTICLES / "seeds" / "000_4351a19fe1e57ad0.txt", \
@@ -176,10 +177,13 @@ def test_english_and_chinese_files_in_one_folder_score_with_their_language_ids_a
     outputs = []
     for jobs in ("1", "2"):
         out = tmp_path / f"out{jobs}.parquet"
-        code, err = score([folder, "-o", out, "--model", model_dir, "--id-column", "id", "--jobs", jobs], capsys)
+        code, err = score([folder, "-o", out, "--model", model_dir, "--id-column", "id", "--jobs", jobs,
+                           "--summary", tmp_path / f"summary{jobs}.csv"], capsys)
         assert code == 0, err
         outputs.append(pd.read_parquet(out))
     pd.testing.assert_frame_equal(*outputs)
+    per_doc = [pd.read_csv(tmp_path / f"summary{jobs}.csv").set_index("doc_id")["lang"].to_dict() for jobs in "12"]
+    assert per_doc[0] == per_doc[1] == {english.name: "en", chinese.name: "zh", "en": "en", "zh": "zh"}
     rows = outputs[0].set_index("doc_id")
     for source, lang in ((english, "en"), (chinese, "zh")):
         split = table[0][table[0]["article_id"].eq(source.stem)]
