@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import bundle, model
-from pipeline.labels import check_trainable, training_rows
 from pipeline.config import InputError, load_params
+from pipeline.labels import check_trainable, training_rows
 from pipeline.metrics import summary
 from pipeline.signals import SIGNALS
 

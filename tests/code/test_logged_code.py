@@ -3,6 +3,7 @@ loads it through MLflow and scores raw text (the character vectoriser is our cla
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,7 +70,7 @@ def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path,
     np.testing.assert_allclose(result["proba"], fitted.predict_proba(TEXTS), rtol=0, atol=1e-12)
     import mlflow  # what a served environment installs: pinned loading dependencies, never this package
     from importlib.metadata import version
-    needs = open(mlflow.pyfunc.get_model_dependencies("models:/policy-signals@champion")).read().split()
+    needs = Path(mlflow.pyfunc.get_model_dependencies("models:/policy-signals@champion")).read_text().split()
     assert f"scikit-learn=={version('scikit-learn')}" in needs and f"skops=={version('skops')}" in needs, needs
     assert not [n for n in needs if n.startswith(("policy-signals", "pytest"))], needs
 
