@@ -12,7 +12,8 @@ pytestmark = pytest.mark.skipif(not (REPO / "models" / "SHA256SUMS").is_file(),
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("in")
-    for source in sorted((ARTICLES / "seeds").glob("*.txt")):
+    chinese = ARTICLES / "zh" / "z1-discipline-baogang-warning-education-2024.txt"
+    for source in [*sorted((ARTICLES / "seeds").glob("*.txt")), chinese]:
         (folder / source.name).write_bytes(source.read_bytes())
     pd.DataFrame({"text": [f"MOFCOM licence number {i} for terbium exports." for i in range(300)]}).to_csv(
         folder / "rows.csv", index=False)
@@ -29,6 +30,9 @@ def test_local_dask_cluster_matches_the_local_engine(inputs, tmp_path):
     local = score(inputs, tmp_path / "local.parquet")
     on_dask = score(inputs, tmp_path / "dask.parquet", "--engine", "dask", "--jobs", "2")
     pd.testing.assert_frame_equal(on_dask, local)
+    chinese = on_dask[on_dask["doc_id"].str.startswith("z1-")]  # Chinese on Dask workers: language, flags, reasons
+    assert set(chinese["lang"]) == {"zh"} and chinese["ideology"].sum() >= 3
+    assert chinese.loc[chinese["ideology"].eq(1), "explain_ideology"].str.contains("[\u4e00-\u9fff]").all()
 
 
 def test_existing_cluster_by_scheduler_address(inputs, tmp_path):
