@@ -78,6 +78,7 @@ def test_repro_builds_model_metrics_and_plots(reproduced):
     metrics = json.loads((reproduced / "eval/metrics.json").read_text())
     assert {"cv", "baseline", "holdout", "slices"} <= metrics.keys()
     assert metrics["cv"]["macro_f1"] > metrics["baseline"]["macro_f1"]
+    assert {code: 0 < v["macro_f1"] <= 1 for code, v in metrics["cv_by_language"].items()} == {"en": True, "zh": True}
 
 
 def test_second_repro_only_rechecks_the_registry(reproduced):
