@@ -1,7 +1,8 @@
-"""The local model bundle: pickled pipeline + JSON model card + SHA-256 manifest.
+"""The local model bundle: pickled pipeline + its scoring tables + JSON model card + SHA-256 manifest.
 
 Loading checks the manifest hashes and the card's signal list, so a tampered,
-truncated or mismatched model is refused instead of silently scoring.
+truncated or mismatched model is refused instead of silently scoring. Scoring reads
+the tables (`pipeline.tables`: no scikit-learn); training, evaluation and MLflow the Pipeline.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pipeline.signals import SIGNALS
 if TYPE_CHECKING:  # scikit-learn is imported where a model is (un)pickled: hashing and checking need none of it
     from sklearn.pipeline import Pipeline
 
-MODEL, CARD, MANIFEST = "model.joblib", "model_card.json", "SHA256SUMS"
+MODEL, TABLES, CARD, MANIFEST = "model.joblib", "scoring_tables.bin", "model_card.json", "SHA256SUMS"
 
 
 def sha256(path: Path) -> str:
@@ -47,19 +48,29 @@ def loads(path: Path):
 
 
 def save(directory: Path, model: Pipeline, card: dict) -> None:
-    """Write model, card and manifest; each file lands atomically, the manifest last."""
+    """Write model, scoring tables, card and manifest; each file lands atomically, the manifest last."""
+    from pipeline.tables import from_pipeline
+
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_path(directory / MODEL) as tmp:
         tmp.write_bytes(dumps(model))
+    with atomic_path(directory / TABLES) as tmp:
+        tmp.write_bytes(from_pipeline(model).dumps())
     write_json(directory / CARD, card)
-    lines = "".join(f"{sha256(directory / name)}  {name}\n" for name in (MODEL, CARD))
+    lines = "".join(f"{sha256(directory / name)}  {name}\n" for name in (MODEL, TABLES, CARD))
     with atomic_path(directory / MANIFEST) as tmp:
         tmp.write_text(lines, encoding="utf-8")
 
 
 def verify(directory: Path) -> tuple[dict, str]:
     """Check a bundle's hashes and signals without loading the model; return its card and model digest."""
-    directory = Path(directory)
+    card, digests = _checked(Path(directory))
+    return card, digests[MODEL]
+
+
+def _checked(directory: Path) -> tuple[dict, dict[str, str]]:
+    """The card and the SHA-256 of each checked file. The scoring tables are checked when the manifest lists
+    them (a bundle from before them has none)."""
     manifest = directory / MANIFEST
     if not manifest.is_file():
         raise InputError(manifest, "model manifest not found; is this a policy-signals model directory?")
@@ -71,13 +82,13 @@ def verify(directory: Path) -> tuple[dict, str]:
         raise InputError(manifest, "malformed line (expected '<sha256>  <file name>')")
     expected = {name: digest for digest, name in (line.split("  ", 1) for line in lines)}
     actual = {}
-    for name in (MODEL, CARD):
+    for name in (MODEL, CARD, TABLES) if TABLES in expected else (MODEL, CARD):
         if not (directory / name).is_file():
             raise InputError(directory / name, "missing from the model bundle")
         actual[name] = sha256(directory / name)
         if expected.get(name) != actual[name]:
             raise InputError(directory / name, "SHA-256 does not match SHA256SUMS; refusing a modified model")
-    return check_card(directory / CARD), actual[MODEL]
+    return check_card(directory / CARD), actual
 
 
 def check_card(path: Path) -> dict:
@@ -115,7 +126,11 @@ def check_thresholds(thresholds, source) -> dict:
 def load(directory: Path) -> tuple[Pipeline, dict]:
     """Load a bundle after checking its hashes, card and signals; raise InputError otherwise."""
     card, _ = verify(directory)
-    path = Path(directory) / MODEL
+    return _unpickled(Path(directory) / MODEL), card
+
+
+def _unpickled(path: Path) -> Pipeline:
+    """The hash-checked model file's Pipeline, or an InputError."""
     try:
         fitted = loads(path)
     except Exception as exc:  # a truncated or corrupt pickle raises almost anything
@@ -125,4 +140,19 @@ def load(directory: Path) -> tuple[Pipeline, dict]:
 
     if not isinstance(fitted, Pipeline) or not hasattr(fitted, "predict_proba"):
         raise InputError(path, f"not a policy-signals model (a {type(fitted).__name__})")
-    return fitted, card
+    return fitted
+
+
+def load_tables(directory: Path):
+    """A bundle's scoring tables and card, after the same checks as `load`. A bundle from before the tables
+    has its Pipeline turned into them (which imports scikit-learn)."""
+    from pipeline.tables import Tables, from_pipeline
+
+    card, digests = _checked(Path(directory))
+    path = Path(directory) / TABLES
+    if TABLES not in digests:
+        return from_pipeline(_unpickled(Path(directory) / MODEL)), card
+    try:
+        return Tables.loads(path.read_bytes()), card
+    except Exception as exc:  # a tables file of another format version, or damaged before it was hashed
+        raise InputError(path, f"cannot load the scoring tables ({type(exc).__name__}: {exc})") from exc

@@ -18,6 +18,7 @@ from pipeline.config import InputError, atomic_path, load_params, write_json
 from pipeline.labels import training_rows
 from pipeline.metrics import summary
 from pipeline.signals import SIGNALS
+from pipeline.thresholds import flags
 from pipeline.train import read_table
 
 
@@ -34,7 +35,7 @@ def cross_validate(params: dict, rows: pd.DataFrame, folds: int) -> tuple[np.nda
     for fold, (fit_idx, test_idx) in enumerate(splitter.split(rows, groups=rows["article_id"])):
         fitted, thresholds, _ = model.fit(train, seed, rows.iloc[fit_idx])
         proba[test_idx] = fitted.predict_proba(rows["text"].iloc[test_idx])
-        pred[test_idx] = model.flags(proba[test_idx], thresholds, rows["lang"].iloc[test_idx])
+        pred[test_idx] = flags(proba[test_idx], thresholds, rows["lang"].iloc[test_idx])
         fold_of[test_idx] = fold
     return proba, pred, fold_of
 
@@ -74,7 +75,7 @@ def holdout(params: dict, rows: pd.DataFrame, source: str) -> dict | None:
     fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows[~rows["source"].eq(source)])
     proba = fitted.predict_proba(rows.loc[test, "text"])
     truth = model.labels_matrix(rows[test])
-    pred = model.flags(proba, thresholds, rows.loc[test, "lang"])
+    pred = flags(proba, thresholds, rows.loc[test, "lang"])
     low, high = bootstrap_interval(truth, pred, params["seed"])
     return {"source": source, "paragraphs": int(test.sum()), **summary(truth, proba, pred),
             "macro_f1_ci95_low": low, "macro_f1_ci95_high": high}

@@ -11,24 +11,6 @@ import re
 
 import numpy as np
 from scipy import sparse
-from sklearn.pipeline import Pipeline
-
-
-def _vectorisers(model: Pipeline) -> list[tuple[str, object]]:
-    return model.named_steps["features"].transformer_list
-
-
-def coefficients(model: Pipeline) -> np.ndarray:
-    """(n_features, n_signals) coefficient matrix of the per-signal linear classifiers."""
-    columns, n_features = [], sum(len(v.vocabulary_) for _, v in _vectorisers(model))
-    for estimator in model.named_steps["classify"].estimators_:
-        if hasattr(estimator, "coef_"):
-            columns.append(np.ravel(estimator.coef_))
-        elif hasattr(estimator, "calibrated_classifiers_"):
-            columns.append(np.mean([np.ravel(c.estimator.coef_) for c in estimator.calibrated_classifiers_], axis=0))
-        else:  # a constant predictor (a signal with one class in training)
-            columns.append(np.zeros(n_features))
-    return np.column_stack(columns)
 
 
 _HAN_GAP = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
@@ -39,13 +21,12 @@ class FeatureNames:
     character bigrams written as in the text, 包钢 not 包 钢), character n-grams quoted. Naming all ~180,000
     columns up front would cost a third of a second of every cold start."""
 
-    def __init__(self, model: Pipeline):
-        self.parts, offset = [], 0  # (first column, terms by index, is word n-grams) per vectoriser
-        for name, vectorizer in _vectorisers(model):
-            terms = np.empty(len(vectorizer.vocabulary_), dtype=object)
-            terms[np.fromiter(vectorizer.vocabulary_.values(), np.int64, len(terms))] = list(vectorizer.vocabulary_)
-            self.parts.append((offset, terms, name == "word"))
-            offset += len(terms)
+    def __init__(self, blocks):
+        """`blocks`: the model's feature blocks (`pipeline.tables.Block`), in column order."""
+        self.parts, offset = [], 0  # (first column, terms by column, is word n-grams) per block
+        for block in blocks:
+            self.parts.append((offset, block.terms, block.kind == "word"))
+            offset += len(block.terms)
         self.cache: dict[int, str] = {}
 
     def __getitem__(self, column) -> str:

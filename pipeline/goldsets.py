@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import language, model
+from pipeline import language
 from pipeline.config import InputError
 from pipeline.metrics import summary
 from pipeline.signals import SIGNALS
+from pipeline.thresholds import flags
 
 
 def _from_jsonl(path: Path) -> pd.DataFrame:
@@ -77,5 +78,5 @@ def evaluate(fitted, thresholds: dict[str, float], sets: dict[str, str], root: P
         proba = fitted.predict_proba(frame["text"].tolist())
         truth = frame[list(SIGNALS)].to_numpy(dtype=np.int8)
         langs = language.detect_all(frame["text"].tolist())
-        out[name] = {"paragraphs": int(len(frame)), **summary(truth, proba, model.flags(proba, thresholds, langs))}
+        out[name] = {"paragraphs": int(len(frame)), **summary(truth, proba, flags(proba, thresholds, langs))}
     return out

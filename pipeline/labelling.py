@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import bundle, labels, model
+from pipeline import bundle, labels
 from pipeline.config import InputError, atomic_path
 from pipeline.signals import SIGNALS
+from pipeline.thresholds import cutoffs
 from pipeline.train import read_table
 
 PROBA = [f"p_{s}" for s in SIGNALS]
@@ -28,7 +29,7 @@ def suggestions(table: pd.DataFrame, fitted, thresholds: dict) -> pd.DataFrame:
     """Rows without gold labels, with suggested flags and probabilities, most uncertain first."""
     todo = table[table["label_source"].ne("gold")].reset_index(drop=True)
     proba = fitted.predict_proba(todo["text"]) if len(todo) else np.zeros((0, len(SIGNALS)))
-    cut = model.cutoffs(thresholds, len(todo), todo["lang"])
+    cut = cutoffs(thresholds, len(todo), todo["lang"])
     # distance of the least certain signal from its threshold, scaled to that side's range
     margin = np.where(proba >= cut, (proba - cut) / (1 - cut), (cut - proba) / cut).min(axis=1, initial=1.0)
     out = pd.DataFrame({"paragraph_id": todo["paragraph_id"], "article_id": todo["article_id"]})

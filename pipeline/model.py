@@ -114,41 +114,9 @@ def tune(truth: np.ndarray, proba: np.ndarray, langs) -> dict[str, dict[str, flo
             **{c: best_thresholds(truth[langs == c], proba[langs == c]) for c in own}}
 
 
-def by_language(thresholds: dict) -> dict[str, dict[str, float]]:
-    """Thresholds keyed by language; a model card from before languages (one flat dict) is the default's."""
-    return thresholds if all(isinstance(v, dict) for v in thresholds.values()) else {DEFAULT: thresholds}
-
-
 def fit(train: dict, seed: int, frame: pd.DataFrame) -> tuple[Pipeline, dict[str, dict[str, float]], np.ndarray]:
     """Tune per-language thresholds on grouped out-of-fold predictions, then fit on all rows."""
     oof = out_of_fold(train, seed, frame, train["cv_folds"])
     thresholds = tune(labels_matrix(frame), oof, frame["lang"])
     model = build(train, seed).fit(frame["text"], labels_matrix(frame))
     return _portable(model), thresholds, oof
-
-
-def logistic_weights(model: Pipeline) -> tuple[np.ndarray, np.ndarray] | None:
-    """(weights: features x signals, intercepts) when every signal's classifier is a logistic regression,
-    whose probability is expit(x . w + b) exactly as its predict_proba computes it; else None. One product
-    with all signals' weights reads the (large) feature matrix once instead of once per signal."""
-    estimators = model.named_steps["classify"].estimators_
-    if not all(isinstance(e, LogisticRegression) and e.coef_.shape[0] == 1 for e in estimators):
-        return None
-    return (np.column_stack([e.coef_.ravel() for e in estimators]),
-            np.array([e.intercept_[0] for e in estimators]))
-
-
-def cutoffs(thresholds: dict, rows: int, langs=None) -> np.ndarray:
-    """(rows, signals) thresholds: each row's language's own, the default language's when unknown or not given."""
-    table = by_language(thresholds)
-    cut = np.tile([table[DEFAULT][s] for s in SIGNALS], (rows, 1))
-    if langs is not None:
-        langs = np.asarray(langs, dtype=object)
-        for code, cuts in table.items():
-            cut[langs == code] = [cuts[s] for s in SIGNALS]
-    return cut
-
-
-def flags(proba: np.ndarray, thresholds: dict, langs=None) -> np.ndarray:
-    """0/1 per signal at the tuned thresholds of each row's language."""
-    return (proba >= cutoffs(thresholds, len(proba), langs)).astype(np.int8)

@@ -1,7 +1,8 @@
 """A loaded signal model with its tuned thresholds: probabilities, flags and explanations.
 
-Loads a local bundle (hash-checked) or an MLflow model URI; the scoring CLI, its
-workers and the Python API all score through this class, so they agree exactly.
+Loads a local bundle (hash-checked; its scoring tables, so no scikit-learn is imported) or an MLflow
+model URI; the scoring CLI, its workers and the Python API all score through this class, so they agree
+exactly.
 """
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
+import scipy.sparse as sp
 
-from pipeline import bundle, explain, language, model as model_mod
+from pipeline import bundle, explain, language
 from pipeline.config import InputError
 from pipeline.signals import SIGNALS
+from pipeline.tables import Tables, from_pipeline
+from pipeline.thresholds import by_language, flags as flags_at
 
 METADATA = ("date", "source", "title", "entities")  # added to each scored batch by reporting.metadata.annotate
 
@@ -22,11 +25,12 @@ class Scorer:
     """A loaded model with its thresholds: probabilities, flags and (optionally) explanations."""
 
     def __init__(self, fitted, thresholds: dict, explain_top: int = 0):
-        self.model, self.thresholds, self.explain_top = fitted, model_mod.by_language(thresholds), explain_top
-        self.linear = model_mod.logistic_weights(fitted)
-        if explain_top:  # a logistic model's weights are already at hand: the same matrix
-            self.weights = self.linear[0] if self.linear else explain.coefficients(fitted)
-            self.names = explain.FeatureNames(fitted)
+        """`fitted`: the model's scoring tables, or its fitted Pipeline (turned into tables)."""
+        self.tables = fitted if isinstance(fitted, Tables) else from_pipeline(fitted)
+        self.thresholds, self.explain_top = by_language(thresholds), explain_top
+        if explain_top:
+            self.weights = self.tables.explain_weights()
+            self.names = explain.FeatureNames(self.tables.blocks)
 
     @classmethod
     def load(cls, spec: str, explain_top: int = 0) -> "Scorer":
@@ -44,8 +48,8 @@ class Scorer:
             if tuple(metadata.get("signals", ())) != SIGNALS:
                 raise InputError(spec, f"model signals {metadata.get('signals')} do not match {list(SIGNALS)}")
             return cls(fitted, bundle.check_thresholds(metadata.get("thresholds"), spec), explain_top)
-        fitted, card = bundle.load(Path(spec))
-        return cls(fitted, card["thresholds"], explain_top)
+        tables, card = bundle.load_tables(Path(spec))
+        return cls(tables, card["thresholds"], explain_top)
 
     def empty(self, include_text: bool) -> pd.DataFrame:
         """The output's columns and types with no rows (for an input with nothing to score)."""
@@ -68,18 +72,14 @@ class Scorer:
         codes, unique = pd.factorize(pd.Series(texts, dtype=object))
         if len(unique) < len(texts):  # repeated paragraphs (boilerplate, files of short lines) are scored once
             return self.score(list(unique)).iloc[codes].reset_index(drop=True)
-        # an object array: its strings reach the vectorisers as they are (a list would become a fixed-width copy)
-        features = self.model[:-1].transform(np.array(texts, dtype=object))
-        if self.linear:
-            weights, intercepts = self.linear
-            proba = expit(features @ weights + intercepts)
-        else:
-            proba = self.model[-1].predict_proba(features)
+        blocks = self.tables.features(texts)
+        proba = self.tables.proba(blocks)
         langs = language.detect_all(texts)
-        flags = model_mod.flags(proba, self.thresholds, langs)
+        flags = flags_at(proba, self.thresholds, langs)
         out = {"lang": langs, **{f"p_{s}": proba[:, j] for j, s in enumerate(SIGNALS)}}
         out.update({s: flags[:, j] for j, s in enumerate(SIGNALS)})
         if self.explain_top:
+            features = sp.hstack(blocks, format="csr")
             why = explain.top_contributions(features, self.weights, self.names, flags, self.explain_top)
             out.update({f"explain_{s}": [row[j] for row in why] for j, s in enumerate(SIGNALS)})
         return pd.DataFrame(out)

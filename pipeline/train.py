@@ -15,6 +15,7 @@ from pipeline.config import InputError, load_params
 from pipeline.labels import check_trainable, training_rows
 from pipeline.metrics import summary
 from pipeline.signals import SIGNALS
+from pipeline.thresholds import flags
 
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "joblib")
 
@@ -51,7 +52,7 @@ def model_card(params: dict, rows: pd.DataFrame, thresholds: dict, oof) -> dict:
         "libraries": {"python": platform.python_version(), **{lib: version(lib) for lib in LIBRARIES}},
         "metrics": {"note": "grouped out-of-fold, at thresholds tuned on the same predictions "
                             "(optimistic; see eval/metrics.json for nested estimates)",
-                    **summary(truth, oof, model.flags(oof, thresholds, rows["lang"]), per_signal=False)},
+                    **summary(truth, oof, flags(oof, thresholds, rows["lang"]), per_signal=False)},
     }
 
 

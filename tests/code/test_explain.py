@@ -4,6 +4,7 @@ import re
 import numpy as np
 
 from pipeline.explain import FeatureNames, _top
+from pipeline.tables import from_pipeline
 
 
 def test_top_contributions_match_a_full_stable_sort():
@@ -17,7 +18,7 @@ def test_top_contributions_match_a_full_stable_sort():
 
 def test_feature_names_are_the_fitted_terms_in_column_order(trained):
     fitted, _ = trained
-    names, stock = FeatureNames(fitted), fitted.named_steps["features"].get_feature_names_out()
+    names, stock = FeatureNames(from_pipeline(fitted).blocks), fitted.named_steps["features"].get_feature_names_out()
     assert {n.split("__", 1)[0] for n in stock} == {"word", "char"}
     for column in [*range(0, len(stock), 97), len(stock) - 1]:
         kind, term = stock[column].split("__", 1)

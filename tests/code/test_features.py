@@ -41,9 +41,9 @@ def test_same_vocabulary_and_matrix_as_sklearn(texts, cls, settings):
 def test_cache_is_not_saved_and_is_rebuilt_after_a_refit(texts, cls):
     fast = cls(analyzer="char_wb" if cls is WordCachedCharVectorizer else "word", ngram_range=(1, 2)).fit(texts[:200])
     fast.transform(texts[:50])
-    assert fast.__dict__.get("_token_rows")
+    assert fast.__dict__.get("_counter")
     restored = pickle.loads(pickle.dumps(fast))
-    assert not {"_token_rows", "_cache_for", "_ngram_table"} & set(restored.__dict__)
+    assert not {"_counter", "_counter_for"} & set(restored.__dict__)
     assert np.array_equal(restored.transform(texts[:50]).toarray(), fast.transform(texts[:50]).toarray())
     fast.fit(texts[200:400])  # a new vocabulary: rows cached for the old one must not be reused
     fresh = cls(**fast.get_params()).fit(texts[200:400])

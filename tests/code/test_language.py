@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pipeline import language, model
+from pipeline import language, model, thresholds
 from pipeline.signals import SIGNALS
 from pipeline.split import split_article
 from pipeline.text import clean
@@ -58,7 +58,7 @@ def test_thresholds_are_tuned_and_applied_per_language():
     assert set(table) == {"en", "zh"}
     assert all(table["zh"][s] < table["en"][s] for s in SIGNALS)
     row = np.full((2, len(SIGNALS)), (table["zh"]["risk"] + table["en"]["risk"]) / 2)
-    flagged = model.flags(row, table, ["zh", "en"])
+    flagged = thresholds.flags(row, table, ["zh", "en"])
     assert flagged[0].all() and not flagged[1].any()
-    assert (model.flags(row, table, ["fr", "en"]) == model.flags(row, table)).all()  # unknown: the default's
-    assert model.by_language(table["en"]) == {"en": table["en"]}  # a card from before languages
+    assert (thresholds.flags(row, table, ["fr", "en"]) == thresholds.flags(row, table)).all()  # unknown: the default's
+    assert thresholds.by_language(table["en"]) == {"en": table["en"]}  # a card from before languages

@@ -102,7 +102,8 @@ def test_cli_python_api_and_bundle_give_identical_probabilities(mixed, model_dir
     cli = pd.read_json(out, lines=True)[[f"p_{s}" for s in SIGNALS]].to_numpy()
     api = score_texts(texts, model=str(model_dir))[[f"p_{s}" for s in SIGNALS]].to_numpy()
     fitted, _ = bundle.load(model_dir)
-    np.testing.assert_array_equal(api, fitted.predict_proba(texts))
+    # the bundle's scoring tables add the word and char blocks' sums apart: the last bits may differ
+    np.testing.assert_allclose(api, fitted.predict_proba(texts), rtol=0, atol=1e-12)
     np.testing.assert_allclose(cli, api, rtol=0, atol=1e-15)  # JSON round trip of float64 is exact
 
 
@@ -151,10 +152,11 @@ def test_explanations_are_exact_contributions(model_dir):
     text = "MOFCOM tightened export licences for terbium shipments to Japan."
     row = scorer.score([text]).iloc[0]
     assert row["export"] == 1
-    features = scorer.model[:-1].transform([text])
+    fitted, _ = bundle.load(model_dir)
+    features = fitted[:-1].transform([text])
     j = SIGNALS.index("export")
     margin = features @ scorer.weights[:, j]
-    estimator = scorer.model.named_steps["classify"].estimators_[j]
+    estimator = fitted.named_steps["classify"].estimators_[j]
     np.testing.assert_allclose(margin + estimator.intercept_, estimator.decision_function(features))
     assert row["explain_export"].count(";") >= 2
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pipeline import bundle, explain, register
 from pipeline.cli import main
 from pipeline.config import InputError
-from pipeline.model import by_language
+from pipeline.thresholds import by_language
 from pipeline.serving.settings import Settings, is_loopback
 from pipeline.signals import SIGNALS
 from tests.browser import open_page

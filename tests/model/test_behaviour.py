@@ -3,7 +3,7 @@ invariance to names, numbers and dates, and directional expectations."""
 import numpy as np
 import pytest
 
-from pipeline import model
+from pipeline.thresholds import flags
 from pipeline.signals import SIGNALS
 
 MINIMUM = {
@@ -46,7 +46,7 @@ def probabilities(trained, texts):
 
 def flagged(trained, texts):
     fitted, thresholds = trained
-    return model.flags(fitted.predict_proba(texts), thresholds)
+    return flags(fitted.predict_proba(texts), thresholds)
 
 
 @pytest.mark.parametrize("signal", SIGNALS)

@@ -3,7 +3,7 @@ signal, invariance to company names and numbers, a directional case, and Chinese
 import numpy as np
 import pytest
 
-from pipeline import model
+from pipeline.thresholds import flags
 from pipeline.scorer import Scorer
 from pipeline.signals import SIGNALS
 
@@ -23,7 +23,7 @@ MINIMUM = {
 
 def flags_zh(trained, texts):
     fitted, thresholds = trained
-    return model.flags(fitted.predict_proba(texts), thresholds, ["zh"] * len(texts))
+    return flags(fitted.predict_proba(texts), thresholds, ["zh"] * len(texts))
 
 
 @pytest.mark.parametrize("signal", SIGNALS)

@@ -1,0 +1,198 @@
+"""The fitted model as plain arrays (vocabularies, idf, weights) that score without scikit-learn.
+
+Scoring from these gives the Pipeline's probabilities (up to summation order in the last bits; a test holds
+them to 1e-12) without importing scikit-learn or unpickling its objects: that import was most of a cold
+start and of every worker's start. The bundle carries the tables beside the pickled Pipeline. Their file is
+a JSON header and .npy arrays read without pickle, so loading one cannot run code.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+from pipeline import ngrams
+
+MAGIC = b"policy-signals scoring tables 1\n"
+
+
+@dataclass
+class Block:
+    """One fitted TF-IDF vectoriser: its terms by column, idf (or none), and how it reads text."""
+    kind: str  # "word" or "char" (char_wb)
+    terms: list[str]
+    idf: np.ndarray | None
+    settings: dict  # ngram_range, lowercase, strip_accents, token_pattern, binary, sublinear_tf, norm, dtype
+    _counter: object = field(default=None, repr=False, compare=False)
+
+    def counter(self):
+        """The n-gram counter for this vocabulary, made on first use (threads racing here make equal ones)."""
+        if self._counter is None:
+            s = self.settings
+            preprocess = ngrams.preprocessor(s["lowercase"], s["strip_accents"])
+            vocabulary = dict(zip(self.terms, range(len(self.terms))))
+            if self.kind == "word":
+                tokenize = ngrams.tokenizer(s["token_pattern"])
+                self._counter = ngrams.WordCounter(vocabulary, lambda token: tokenize(preprocess(token)))
+            else:
+                grams = ngrams.char_wb_ngrams(tuple(s["ngram_range"]))
+                self._counter = ngrams.CharCounter(
+                    vocabulary, lambda token: [g for word in preprocess(token).split() for g in grams(word)])
+        return self._counter
+
+    def transform(self, tokens: ngrams.Tokens) -> sp.csr_matrix:
+        """TfidfVectorizer.transform: counts, then (binary,) sublinear tf, idf and the row norm."""
+        s = self.settings
+        found = self.counter()(tokens, np.dtype(s["dtype"]))
+        data = found.data
+        if s["binary"]:
+            data.fill(1)
+        if s["sublinear_tf"]:
+            np.log(data, data)
+            data += 1.0
+        if self.idf is not None:
+            data *= self.idf[found.indices]
+        if s["norm"] == "l2":  # row by row, in storage order: sklearn's inplace_csr_row_normalize_l2
+            rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
+            norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=found.shape[0]))
+            data /= np.where(norms == 0, 1.0, norms)[rows]
+        return found
+
+
+@dataclass
+class Tables:
+    """Feature blocks and, per signal, a mean of sigmoid-linear terms: p_j = mean over j's terms k of
+    expit(scale_k * (x . weights_k + offset_k) + shift_k). A logistic regression (or SGD log-loss) is one
+    term with scale 1 and shift 0; a sigmoid-calibrated SVM one term per calibration fold."""
+    blocks: list[Block]
+    weights: np.ndarray  # features x terms
+    offset: np.ndarray
+    scale: np.ndarray
+    shift: np.ndarray
+    signal: np.ndarray  # the signal each term belongs to
+
+    @property
+    def plain(self) -> bool:
+        """One term per signal with scale 1 and shift 0: p = expit(x . w + b), no averaging."""
+        return len(self.signal) == self.signal.max() + 1 and bool((self.scale == 1).all() and (self.shift == 0).all())
+
+    def features(self, texts: list[str]) -> list[sp.csr_matrix]:
+        """Each block's tf-idf matrix for these texts (strings), tokenised once for all blocks."""
+        tokens = ngrams.whitespace_tokens(texts)
+        return [block.transform(tokens) for block in self.blocks]
+
+    def proba(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
+        """(texts, signals) probabilities from `features`' blocks."""
+        margin, start = self.offset, 0
+        for matrix in blocks:
+            margin = matrix @ self.weights[start:start + matrix.shape[1]] + margin
+            start += matrix.shape[1]
+        if self.plain:
+            return expit(margin)
+        terms = expit(self.scale * margin + self.shift)
+        signals = int(self.signal.max()) + 1
+        total = np.zeros((terms.shape[0], signals))
+        for k, j in enumerate(self.signal):  # summed in fold order, then divided: as CalibratedClassifierCV
+            total[:, j] += terms[:, k]
+        return total / np.bincount(self.signal, minlength=signals)
+
+    def explain_weights(self) -> np.ndarray:
+        """(features, signals): a signal's weights, averaged over its terms (calibration folds)."""
+        signals = int(self.signal.max()) + 1
+        return np.column_stack([self.weights[:, self.signal == j].mean(axis=1) for j in range(signals)])
+
+    def dumps(self) -> bytes:
+        """The tables as bytes: deterministic for the same model."""
+        header, arrays = {"blocks": []}, {}
+        for i, block in enumerate(self.blocks):
+            header["blocks"].append({"kind": block.kind, "settings": block.settings, "idf": block.idf is not None})
+            arrays[f"terms{i}"] = np.frombuffer("".join(block.terms).encode("utf-8", "surrogatepass"), np.uint8)
+            arrays[f"ends{i}"] = np.cumsum([len(t) for t in block.terms], dtype=np.int64)
+            if block.idf is not None:
+                arrays[f"idf{i}"] = block.idf
+        arrays.update(weights=self.weights, offset=self.offset, scale=self.scale, shift=self.shift, signal=self.signal)
+        blobs, header["arrays"], at = [], {}, 0
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            blobs.append(buffer.getvalue())
+            header["arrays"][name] = [at, len(blobs[-1])]
+            at += len(blobs[-1])
+        head = json.dumps(header, sort_keys=True).encode()
+        return MAGIC + zlib.compress(len(head).to_bytes(8, "little") + head + b"".join(blobs), 3)
+
+    @classmethod
+    def loads(cls, data: bytes) -> "Tables":
+        """The inverse of `dumps`; ValueError for anything else."""
+        if not data.startswith(MAGIC):
+            raise ValueError("not a scoring-tables file")
+        body = zlib.decompress(data[len(MAGIC):])
+        size = int.from_bytes(body[:8], "little")
+        header, blobs = json.loads(body[8:8 + size]), memoryview(body)[8 + size:]
+
+        def array(name):
+            at, length = header["arrays"][name]
+            return np.load(io.BytesIO(blobs[at:at + length]), allow_pickle=False)
+
+        blocks = []
+        for i, spec in enumerate(header["blocks"]):
+            text = array(f"terms{i}").tobytes().decode("utf-8", "surrogatepass")
+            ends = array(f"ends{i}").tolist()
+            terms = [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+            blocks.append(Block(spec["kind"], terms, array(f"idf{i}") if spec["idf"] else None, spec["settings"]))
+        return cls(blocks, *(array(name) for name in ("weights", "offset", "scale", "shift", "signal")))
+
+
+def _block(kind: str, vectorizer) -> Block:
+    """A fitted WordCached*Vectorizer (or a TfidfVectorizer of the same settings) as a Block."""
+    analyzer = {"word": "word", "char": "char_wb"}[kind]
+    if vectorizer.analyzer != analyzer or vectorizer.input != "content" or vectorizer.preprocessor \
+            or getattr(vectorizer, "tokenizer", None) or getattr(vectorizer, "stop_words", None) \
+            or vectorizer.strip_accents not in (None, "unicode") or vectorizer.norm not in (None, "l2"):
+        raise ValueError(f"{type(vectorizer).__name__} with these settings cannot be exported to scoring tables")
+    terms = [None] * len(vectorizer.vocabulary_)
+    for term, column in vectorizer.vocabulary_.items():
+        terms[column] = term
+    settings = {"ngram_range": list(vectorizer.ngram_range), "lowercase": bool(vectorizer.lowercase),
+                "strip_accents": vectorizer.strip_accents, "token_pattern": vectorizer.token_pattern,
+                "binary": bool(vectorizer.binary), "sublinear_tf": bool(vectorizer.sublinear_tf),
+                "norm": vectorizer.norm, "dtype": np.dtype(vectorizer.dtype).name}
+    return Block(kind, terms, vectorizer.idf_ if vectorizer.use_idf else None, settings)
+
+
+def _terms(estimator, width: int) -> list[tuple[np.ndarray, float, float, float]]:
+    """A fitted binary classifier as (weights, offset, scale, shift) sigmoid-linear terms."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+
+    if isinstance(estimator, (LogisticRegression, SGDClassifier)) and estimator.coef_.shape[0] == 1 \
+            and (not isinstance(estimator, SGDClassifier) or estimator.loss == "log_loss"):
+        return [(estimator.coef_.ravel(), float(estimator.intercept_[0]), 1.0, 0.0)]
+    if isinstance(estimator, CalibratedClassifierCV) and estimator.method == "sigmoid":
+        # each fold: expit(-(a * decision + b)), the decision linear (LinearSVC)
+        return [(c.estimator.coef_.ravel(), float(c.estimator.intercept_[0]), -float(c.calibrators[0].a_),
+                 -float(c.calibrators[0].b_)) for c in estimator.calibrated_classifiers_]
+    if type(estimator).__name__ == "_ConstantPredictor":  # a signal with one class in training
+        return [(np.zeros(width), 0.0, 0.0, np.inf if estimator.y_ else -np.inf)]
+    raise ValueError(f"a {type(estimator).__name__} cannot be exported to scoring tables")
+
+
+def from_pipeline(model) -> Tables:
+    """The scoring tables of a fitted `pipeline.model.build` Pipeline."""
+    union = model.named_steps["features"]
+    if union.transformer_weights:
+        raise ValueError("weighted feature blocks cannot be exported to scoring tables")
+    blocks = [_block(name, vectorizer) for name, vectorizer in union.transformer_list]
+    width = sum(len(b.terms) for b in blocks)
+    columns, offset, scale, shift, signal = [], [], [], [], []
+    for j, estimator in enumerate(model.named_steps["classify"].estimators_):
+        for weights, b, a, s in _terms(estimator, width):
+            columns.append(weights)
+            offset.append(b), scale.append(a), shift.append(s), signal.append(j)
+    return Tables(blocks, np.column_stack(columns), np.array(offset), np.array(scale), np.array(shift),
+                  np.array(signal, dtype=np.int64))

@@ -1,0 +1,110 @@
+"""Scoring tables: the model as arrays scores like its scikit-learn Pipeline, without importing scikit-learn."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from pipeline import bundle, model, ngrams
+from pipeline.config import InputError
+from pipeline.labels import training_rows
+from pipeline.scorer import Scorer
+from pipeline.tables import Tables, from_pipeline
+from tests.conftest import REPO
+
+ODD = ["Ｃafé ΣΊΣΥΦΟΣ naïve x\u00a0y e\u0301 \u0301z", "ﷺ ligature turns into several words", "", "   ", "a\0b",
+       "lone surrogate \udcff here", "稀土出口管制 包钢集团 稀土出口", "I a I b", "\t\n\u3000 full-width　space",
+       "Ⅻ ｆｕｌｌ ＷＩＤＴＨ ß ﬁ İstanbul", "MOFCOM MOFCOM MOFCOM export export"]
+
+
+def _same_as_pipeline(fitted, texts, tables=None):
+    tables = tables or Tables.loads(from_pipeline(fitted).dumps())
+    expected = fitted.predict_proba(np.array(texts, dtype=object))
+    np.testing.assert_allclose(tables.proba(tables.features(texts)), expected, rtol=0, atol=1e-12)
+    stock = fitted[:-1].transform(np.array(texts, dtype=object))
+    got = tables.features(texts)  # a second pass: served from the per-token caches
+    assert abs(stock - np.hstack([b.toarray() for b in got])).max() < 1e-15
+
+
+def test_the_shipped_model_scores_the_same_from_its_tables(trained, table):
+    fitted, _ = trained
+    texts = table[0]["text"].sample(1500, random_state=0).tolist() + ODD
+    _same_as_pipeline(fitted, texts)
+
+
+@pytest.fixture(scope="module")
+def seed_rows(table):
+    rows = training_rows(table[0], False)
+    return rows[rows["source"].eq("seeds")].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("classifier, char", [("svm", True), ("sgd", False), ("logreg", False)])
+def test_every_classifier_the_params_offer_scores_the_same_from_its_tables(params, seed_rows, classifier, char):
+    settings_ = {**params["train"], "classifier": classifier, "char_ngrams": char, "char_max_features": 3000,
+                 "word_min_df": 1, "sublinear_tf": classifier != "sgd"}
+    fitted = model.build(settings_, params["seed"]).fit(seed_rows["text"], model.labels_matrix(seed_rows))
+    _same_as_pipeline(fitted, seed_rows["text"].tolist()[:40] + ODD)
+
+
+def test_a_signal_with_one_class_in_training_scores_as_its_constant(params, seed_rows):
+    labels = model.labels_matrix(seed_rows)
+    labels[:, 0] = 0  # no ideology at all: a constant predictor
+    with pytest.warns(UserWarning):
+        fitted = model.build({**params["train"], "char_ngrams": False}, params["seed"]).fit(seed_rows["text"], labels)
+    tables = from_pipeline(fitted)
+    assert (tables.proba(tables.features(ODD))[:, 0] == 0).all()
+    _same_as_pipeline(fitted, ODD, tables)
+
+
+def test_tables_bytes_are_reproducible_and_round_trip(trained):
+    fitted, _ = trained
+    data = from_pipeline(fitted).dumps()
+    assert data == from_pipeline(fitted).dumps()
+    again = Tables.loads(data)
+    assert again.dumps() == data
+    with pytest.raises(ValueError, match="not a scoring-tables file"):
+        Tables.loads(b"\x80\x04pickle")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
+       st.booleans(), st.sampled_from([None, "unicode"]))
+def test_text_analysis_is_sklearns(word, lowercase, strip_accents):
+    stock = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=lowercase, strip_accents=strip_accents,
+                            token_pattern=model.TOKEN_PATTERN)
+    preprocess = ngrams.preprocessor(lowercase, strip_accents)
+    assert preprocess(word) == stock.build_preprocessor()(word)
+    assert ngrams.tokenizer(model.TOKEN_PATTERN)(word) == stock.build_tokenizer()(word)
+    grams = ngrams.char_wb_ngrams((2, 4))
+    assert [g for w in preprocess(word).split() for g in grams(w)] == stock.build_analyzer()(word)
+
+
+def test_scoring_a_bundle_imports_no_scikit_learn(model_dir):
+    code = ("import sys; from pipeline.score import main; from pipeline.scorer import Scorer; "
+            f"s = Scorer.load({str(model_dir)!r}, 3); print(s.score(['MOFCOM tightened export licences.'])['export'][0]);"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'joblib', 'mlflow'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert result.stdout.split() == ["1", "[]"]
+
+
+def test_a_bundle_without_tables_still_scores_and_changed_tables_are_refused(model_dir, tmp_path):
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in (bundle.MODEL, bundle.CARD):
+        (old / name).write_bytes((model_dir / name).read_bytes())
+    lines = [line for line in (model_dir / bundle.MANIFEST).read_text().splitlines() if bundle.TABLES not in line]
+    (old / bundle.MANIFEST).write_text("\n".join(lines) + "\n")
+    texts = ["MOFCOM tightened export licences.", *ODD]
+    expected = Scorer.load(str(model_dir)).score(texts)
+    assert Scorer.load(str(old)).score(texts).equals(expected)  # turned into tables from the Pipeline
+
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    for name in (bundle.MODEL, bundle.CARD, bundle.MANIFEST, bundle.TABLES):
+        (changed / name).write_bytes((model_dir / name).read_bytes())
+    with open(changed / bundle.TABLES, "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(InputError, match="scoring_tables.bin: SHA-256 does not match"):
+        Scorer.load(str(changed))
