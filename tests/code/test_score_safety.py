@@ -109,11 +109,14 @@ def big_jsonl(path, broken_line=None, rows=7000):
 def test_a_table_with_a_bad_row_is_skipped_whole_with_its_line_unless_asked(folder, model_dir, capsys):
     table = big_jsonl(folder / "t.jsonl", broken_line=6001)
     out = folder / "o.csv"
-    code, err = score([table, ARTICLE, "-o", out, "--model", model_dir, "--no-split"], capsys)
-    assert code == 1
-    one_error(err, "t.jsonl: line 6001: cannot read table")
-    assert "(skipped)" in err and "1 input(s) failed and were skipped whole: " in err
-    assert set(pd.read_csv(out)["doc_id"]) == {ARTICLE.name}  # not the 5,000 rows before the bad line
+    # with one job and with two, in small batches: none of the bad table's rows reaches the output
+    for jobs in ("1", "2"):
+        code, err = score([table, ARTICLE, "-o", out, "--model", model_dir, "--no-split", "--jobs", jobs,
+                           "--batch-size", "500"], capsys)
+        assert code == 1
+        one_error(err, "t.jsonl: line 6001: cannot read table")
+        assert "(skipped)" in err and "1 input(s) failed and were skipped whole: " in err
+        assert set(pd.read_csv(out)["doc_id"]) == {ARTICLE.name}  # not the 5,000 rows before the bad line
     code, err = score([table, ARTICLE, "-o", out, "--model", model_dir, "--no-split", "--keep-partial"], capsys)
     assert code == 1 and "kept its first 5000 rows" in err
     assert "1 table(s) kept only their rows before a bad row: " in err.splitlines()[-1]
