@@ -204,6 +204,8 @@ def attach(docs: pd.DataFrame, unit, settings: Settings, name: str = "") -> pd.D
         rows = [found]
     else:
         columns = settings.columns(unit.table, name or str(docs["doc_id"].iat[0]))
+        if not columns and not settings.catalog:  # nothing to look up for any row: the usual big table
+            return docs.assign(**{f: pd.array([None] * len(docs), dtype="string") for f in FIELDS})
         picked = {f: unit.table[c].to_numpy() for f, c in columns.items()}
         rows = [{f: values[i] for f, values in picked.items()} for i in range(len(docs))]
     out = {f: [] for f in FIELDS}
