@@ -2,9 +2,9 @@
 
 Neither a `char_wb` n-gram nor a word token ever spans whitespace, so a paragraph's features follow
 from its whitespace tokens. Both classes analyse each distinct token once (and, when scoring, keep the
-result between batches) and leave vocabulary selection, idf and normalisation to scikit-learn: they
-only replace the counting step, so the fitted model and its feature names are exactly those of
-`TfidfVectorizer`. When scoring, a row's columns are left in the order they were counted, so its
+result between batches: `pipeline.ngrams`, which the scoring tables count with too) and leave vocabulary
+selection, idf and normalisation to scikit-learn: they only replace the counting step, so the fitted model
+and its feature names are exactly those of `TfidfVectorizer`. When scoring, a row's columns are left in the order they were counted, so its
 values can differ from sklearn's in the last bit (summation order), never more.
 """
 from __future__ import annotations
