@@ -20,6 +20,8 @@ from pipeline.signals import SIGNALS
 if TYPE_CHECKING:  # scikit-learn is imported where a model is (un)pickled: hashing and checking need none of it
     from sklearn.pipeline import Pipeline
 
+    from pipeline.tables import Tables
+
 MODEL, TABLES, CARD, MANIFEST = "model.joblib", "scoring_tables.bin", "model_card.json", "SHA256SUMS"
 
 
@@ -55,7 +57,7 @@ def save(directory: Path, model: Pipeline, card: dict) -> None:
     with atomic_path(directory / MODEL) as tmp:
         tmp.write_bytes(dumps(model))
     with atomic_path(directory / TABLES) as tmp:
-        tmp.write_bytes(from_pipeline(model).dumps())
+        tmp.write_bytes(from_pipeline(model, sha256(directory / MODEL)).dumps())
     write_json(directory / CARD, card)
     lines = "".join(f"{sha256(directory / name)}  {name}\n" for name in (MODEL, TABLES, CARD))
     with atomic_path(directory / MANIFEST) as tmp:
@@ -81,6 +83,8 @@ def _checked(directory: Path) -> tuple[dict, dict[str, str]]:
     if any("  " not in line for line in lines):
         raise InputError(manifest, "malformed line (expected '<sha256>  <file name>')")
     expected = {name: digest for digest, name in (line.split("  ", 1) for line in lines)}
+    if TABLES not in expected and (directory / TABLES).exists():  # else scoring would fall back to the pickle
+        raise InputError(directory / TABLES, "not listed in SHA256SUMS; refusing a modified model")
     actual = {}
     for name in (MODEL, CARD, TABLES) if TABLES in expected else (MODEL, CARD):
         if not (directory / name).is_file():
@@ -143,9 +147,10 @@ def _unpickled(path: Path) -> Pipeline:
     return fitted
 
 
-def load_tables(directory: Path):
-    """A bundle's scoring tables and card, after the same checks as `load`. A bundle from before the tables
-    has its Pipeline turned into them (which imports scikit-learn)."""
+def load_tables(directory: Path) -> tuple[Tables, dict]:
+    """A bundle's scoring tables and card, after the same checks as `load`, and made beside this very model
+    file. A bundle from before the tables (no tables file at all) has its Pipeline turned into them, which
+    unpickles it and imports scikit-learn."""
     from pipeline.tables import Tables, from_pipeline
 
     card, digests = _checked(Path(directory))
@@ -153,6 +158,11 @@ def load_tables(directory: Path):
     if TABLES not in digests:
         return from_pipeline(_unpickled(Path(directory) / MODEL)), card
     try:
-        return Tables.loads(path.read_bytes()), card
+        tables = Tables.loads(path.read_bytes())
     except Exception as exc:  # a tables file of another format version, or damaged before it was hashed
         raise InputError(path, f"cannot load the scoring tables ({type(exc).__name__}: {exc})") from exc
+    if tables.model_sha256 != digests[MODEL]:
+        raise InputError(path, f"made for another model file than {MODEL}; refusing a mismatched bundle")
+    if tables.signals != len(SIGNALS):
+        raise InputError(path, f"scores {tables.signals} signals, not the {len(SIGNALS)} of {list(SIGNALS)}")
+    return tables, card

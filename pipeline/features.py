@@ -4,8 +4,8 @@ Neither a `char_wb` n-gram nor a word token ever spans whitespace, so a paragrap
 from its whitespace tokens. Both classes analyse each distinct token once (and, when scoring, keep the
 result between batches: `pipeline.ngrams`, which the scoring tables count with too) and leave vocabulary
 selection, idf and normalisation to scikit-learn: they only replace the counting step, so the fitted model
-and its feature names are exactly those of `TfidfVectorizer`. When scoring, a row's columns are left in the order they were counted, so its
-values can differ from sklearn's in the last bit (summation order), never more.
+and its feature names are exactly those of `TfidfVectorizer`. When scoring, a row's columns are left in the
+order they were counted, so its values can differ from sklearn's in the last bit (summation order), never more.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from collections import defaultdict
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.ngrams import (CharCounter, TokenRows, Tokens, WordCounter, check_codes_fit, counts, ngram_codes,
-                             sequence, token_counts, whitespace_tokens)
+from pipeline.ngrams import (CharCounter, TokenRows, Tokens, WordCounter, char_analyser, check_codes_fit, counts,
+                             ngram_codes, sequence, token_counts, whitespace_tokens, word_analyser)
 
 
 _LAST_BATCH: tuple = ()  # (the documents, as a list, decode settings, their Tokens) of the latest batch
@@ -96,9 +96,7 @@ class WordCachedCharVectorizer(TfidfVectorizer):
         return vocabulary, found
 
     def _analyser(self):
-        """Whitespace token -> its n-grams (normalisation can, rarely, turn one token into two words)."""
-        preprocess, ngrams = self.build_preprocessor(), self._char_wb_ngrams
-        return lambda token: [gram for word in preprocess(token).split() for gram in ngrams(word)]
+        return char_analyser(self.build_preprocessor(), self._char_wb_ngrams)
 
     def __getstate__(self):
         return _saved_state(super().__getstate__())
@@ -161,9 +159,7 @@ class WordCachedWordVectorizer(TfidfVectorizer):
                                   True, self.dtype)
 
     def _analyser(self):
-        """Whitespace token -> its word tokens, as sklearn's analyser finds them in the whole document."""
-        preprocess, tokenize = self.build_preprocessor(), self.build_tokenizer()
-        return lambda token: tokenize(preprocess(token))
+        return word_analyser(self.build_preprocessor(), self.build_tokenizer())
 
     def __getstate__(self):
         return _saved_state(super().__getstate__())

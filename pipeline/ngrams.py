@@ -35,13 +35,14 @@ class TokenRows:
         self.indptr, self.indices, self.size = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
 
     def lookup(self, distinct: list[str]) -> np.ndarray:
-        """The row number of each of these distinct tokens, analysing the ones not seen before."""
+        """The row number of each of these distinct tokens, analysing the ones not seen before. Past the
+        limit the cache starts again from this batch's tokens (a batch of more is kept whole, once)."""
         rows = np.fromiter(map(self.index.get, distinct, repeat(-1)), dtype=np.int64, count=len(distinct))
         unseen = np.flatnonzero(rows < 0)
+        if len(unseen) and self.limit and len(self.index) + len(unseen) > self.limit:
+            self._clear()
+            rows, unseen = np.full(len(distinct), -1, dtype=np.int64), np.arange(len(distinct))
         if len(unseen):
-            if self.limit and len(self.index) + len(unseen) > self.limit:
-                self._clear()
-                return self.lookup(distinct)
             missing = [distinct[i] for i in unseen]
             rows[unseen] = np.arange(len(self.index), len(self.index) + len(missing))
             self._add(missing)
@@ -90,6 +91,7 @@ def whitespace_tokens(documents) -> Tokens:
 
 
 def counts(rows, columns, n_documents: int, width: int, sort: bool, dtype) -> sp.csr_matrix:
+    """Documents x columns counts of (row, column) occurrences, in sklearn's column order if `sort`."""
     found = sp.csr_matrix((np.ones(len(rows), dtype=dtype), (rows, columns)), shape=(n_documents, width))
     if sort:
         found.sort_indices()
@@ -229,3 +231,13 @@ def tokenizer(token_pattern: str) -> Callable[[str], list[str]]:
     if pattern.groups > 1:
         raise ValueError("more than one group in token_pattern")
     return pattern.findall
+
+
+def word_analyser(preprocess: Callable[[str], str], tokenize: Callable[[str], list[str]]):
+    """Whitespace token -> its word tokens, as sklearn's analyser finds them in the whole document."""
+    return lambda token: tokenize(preprocess(token))
+
+
+def char_analyser(preprocess: Callable[[str], str], ngrams: Callable[[str], list[str]]):
+    """Whitespace token -> its char_wb n-grams (normalisation can, rarely, turn one token into two words)."""
+    return lambda token: [gram for word in preprocess(token).split() for gram in ngrams(word)]

@@ -3,7 +3,8 @@
 Scoring from these gives the Pipeline's probabilities (up to summation order in the last bits; a test holds
 them to 1e-12) without importing scikit-learn or unpickling its objects: that import was most of a cold
 start and of every worker's start. The bundle carries the tables beside the pickled Pipeline. Their file is
-a JSON header and .npy arrays read without pickle, so loading one cannot run code.
+a JSON header and .npy arrays read without pickle, so loading one cannot run code. `from_pipeline` makes
+them from a fitted `pipeline.model.build` Pipeline and refuses any setting they would not reproduce.
 """
 from __future__ import annotations
 
@@ -19,36 +20,39 @@ from scipy.special import expit
 from pipeline import ngrams
 
 MAGIC = b"policy-signals scoring tables 1\n"
+SETTINGS = {"ngram_range", "lowercase", "strip_accents", "token_pattern", "binary", "sublinear_tf", "norm"}
+KINDS = {"word": "word", "char": "char_wb"}  # block kind -> TfidfVectorizer analyzer
 
 
-@dataclass
+@dataclass(eq=False)
 class Block:
-    """One fitted TF-IDF vectoriser: its terms by column, idf (or none), and how it reads text."""
+    """One fitted TF-IDF vectoriser: its terms by column, idf (or none), and how it reads text. Its counter
+    (the vocabulary's index and the per-token cache) is built here, once, before any thread shares it."""
     kind: str  # "word" or "char" (char_wb)
     terms: list[str]
     idf: np.ndarray | None
-    settings: dict  # ngram_range, lowercase, strip_accents, token_pattern, binary, sublinear_tf, norm, dtype
-    _counter: object = field(default=None, repr=False, compare=False)
+    settings: dict  # the SETTINGS keys
+    counter: object = field(init=False, repr=False)
 
-    def counter(self):
-        """The n-gram counter for this vocabulary, made on first use (threads racing here make equal ones)."""
-        if self._counter is None:
-            s = self.settings
-            preprocess = ngrams.preprocessor(s["lowercase"], s["strip_accents"])
-            vocabulary = dict(zip(self.terms, range(len(self.terms))))
-            if self.kind == "word":
-                tokenize = ngrams.tokenizer(s["token_pattern"])
-                self._counter = ngrams.WordCounter(vocabulary, lambda token: tokenize(preprocess(token)))
-            else:
-                grams = ngrams.char_wb_ngrams(tuple(s["ngram_range"]))
-                self._counter = ngrams.CharCounter(
-                    vocabulary, lambda token: [g for word in preprocess(token).split() for g in grams(word)])
-        return self._counter
+    def __post_init__(self):
+        s = self.settings
+        if self.kind not in KINDS or set(s) != SETTINGS:
+            raise ValueError(f"a {self.kind!r} block with settings {sorted(s)} is not one of ours")
+        if self.idf is not None and len(self.idf) != len(self.terms):
+            raise ValueError(f"{len(self.terms)} terms but {len(self.idf)} idf values")
+        preprocess = ngrams.preprocessor(s["lowercase"], s["strip_accents"])
+        vocabulary = dict(zip(self.terms, range(len(self.terms))))
+        if self.kind == "word":
+            self.counter = ngrams.WordCounter(vocabulary, ngrams.word_analyser(preprocess,
+                                                                              ngrams.tokenizer(s["token_pattern"])))
+        else:
+            self.counter = ngrams.CharCounter(vocabulary, ngrams.char_analyser(
+                preprocess, ngrams.char_wb_ngrams(tuple(s["ngram_range"]))))
 
     def transform(self, tokens: ngrams.Tokens) -> sp.csr_matrix:
         """TfidfVectorizer.transform: counts, then (binary,) sublinear tf, idf and the row norm."""
         s = self.settings
-        found = self.counter()(tokens, np.dtype(s["dtype"]))
+        found = self.counter(tokens, np.float64)
         data = found.data
         if s["binary"]:
             data.fill(1)
@@ -64,22 +68,35 @@ class Block:
         return found
 
 
-@dataclass
+@dataclass(eq=False)
 class Tables:
     """Feature blocks and, per signal, a mean of sigmoid-linear terms: p_j = mean over j's terms k of
     expit(scale_k * (x . weights_k + offset_k) + shift_k). A logistic regression (or SGD log-loss) is one
-    term with scale 1 and shift 0; a sigmoid-calibrated SVM one term per calibration fold."""
+    term with scale 1 and shift 0; a sigmoid-calibrated SVM one term per calibration fold. `model_sha256`
+    names the pickled model file they were made beside (None when made in memory)."""
     blocks: list[Block]
     weights: np.ndarray  # features x terms
     offset: np.ndarray
     scale: np.ndarray
     shift: np.ndarray
     signal: np.ndarray  # the signal each term belongs to
+    model_sha256: str | None = None
+
+    def __post_init__(self):
+        width, terms = sum(len(b.terms) for b in self.blocks), len(self.signal)
+        if self.weights.shape != (width, terms) or not len(self.offset) == len(self.scale) == len(self.shift) == terms:
+            raise ValueError(f"weights {self.weights.shape} do not fit {width} features and {terms} terms")
+        if terms == 0 or set(self.signal.tolist()) != set(range(self.signals)):
+            raise ValueError("every signal needs at least one term")
+
+    @property
+    def signals(self) -> int:
+        return int(self.signal.max()) + 1
 
     @property
     def plain(self) -> bool:
         """One term per signal with scale 1 and shift 0: p = expit(x . w + b), no averaging."""
-        return len(self.signal) == self.signal.max() + 1 and bool((self.scale == 1).all() and (self.shift == 0).all())
+        return len(self.signal) == self.signals and bool((self.scale == 1).all() and (self.shift == 0).all())
 
     def features(self, texts: list[str]) -> list[sp.csr_matrix]:
         """Each block's tf-idf matrix for these texts (strings), tokenised once for all blocks."""
@@ -87,7 +104,8 @@ class Tables:
         return [block.transform(tokens) for block in self.blocks]
 
     def proba(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
-        """(texts, signals) probabilities from `features`' blocks."""
+        """(texts, signals) probabilities from `features`' blocks. Each block's product is summed apart (no
+        stacked copy of the features); hence the last bits may differ from the Pipeline's one product."""
         margin, start = self.offset, 0
         for matrix in blocks:
             margin = matrix @ self.weights[start:start + matrix.shape[1]] + margin
@@ -95,20 +113,18 @@ class Tables:
         if self.plain:
             return expit(margin)
         terms = expit(self.scale * margin + self.shift)
-        signals = int(self.signal.max()) + 1
-        total = np.zeros((terms.shape[0], signals))
+        total = np.zeros((terms.shape[0], self.signals))
         for k, j in enumerate(self.signal):  # summed in fold order, then divided: as CalibratedClassifierCV
             total[:, j] += terms[:, k]
-        return total / np.bincount(self.signal, minlength=signals)
+        return total / np.bincount(self.signal, minlength=self.signals)
 
     def explain_weights(self) -> np.ndarray:
         """(features, signals): a signal's weights, averaged over its terms (calibration folds)."""
-        signals = int(self.signal.max()) + 1
-        return np.column_stack([self.weights[:, self.signal == j].mean(axis=1) for j in range(signals)])
+        return np.column_stack([self.weights[:, self.signal == j].mean(axis=1) for j in range(self.signals)])
 
     def dumps(self) -> bytes:
         """The tables as bytes: deterministic for the same model."""
-        header, arrays = {"blocks": []}, {}
+        header, arrays = {"blocks": [], "model_sha256": self.model_sha256}, {}
         for i, block in enumerate(self.blocks):
             header["blocks"].append({"kind": block.kind, "settings": block.settings, "idf": block.idf is not None})
             arrays[f"terms{i}"] = np.frombuffer("".join(block.terms).encode("utf-8", "surrogatepass"), np.uint8)
@@ -128,7 +144,7 @@ class Tables:
 
     @classmethod
     def loads(cls, data: bytes) -> "Tables":
-        """The inverse of `dumps`; ValueError for anything else."""
+        """The inverse of `dumps`, checked for shape; raises (ValueError, KeyError, zlib.error) otherwise."""
         if not data.startswith(MAGIC):
             raise ValueError("not a scoring-tables file")
         body = zlib.decompress(data[len(MAGIC):])
@@ -145,30 +161,34 @@ class Tables:
             ends = array(f"ends{i}").tolist()
             terms = [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
             blocks.append(Block(spec["kind"], terms, array(f"idf{i}") if spec["idf"] else None, spec["settings"]))
-        return cls(blocks, *(array(name) for name in ("weights", "offset", "scale", "shift", "signal")))
+        return cls(blocks, *(array(name) for name in ("weights", "offset", "scale", "shift", "signal")),
+                   model_sha256=header["model_sha256"])
 
 
-def _block(kind: str, vectorizer) -> Block:
-    """A fitted WordCached*Vectorizer (or a TfidfVectorizer of the same settings) as a Block."""
-    analyzer = {"word": "word", "char": "char_wb"}[kind]
-    if vectorizer.analyzer != analyzer or vectorizer.input != "content" or vectorizer.preprocessor \
-            or getattr(vectorizer, "tokenizer", None) or getattr(vectorizer, "stop_words", None) \
-            or vectorizer.strip_accents not in (None, "unicode") or vectorizer.norm not in (None, "l2"):
+def _block(vectorizer) -> Block:
+    """A fitted TfidfVectorizer (our WordCached* subclasses included) as a Block; ValueError for anything
+    the Block would not reproduce exactly. Transforming uses the settings of its fitted `_tfidf`."""
+    tfidf = vectorizer._tfidf
+    kind = next((k for k, analyzer in KINDS.items() if analyzer == vectorizer.analyzer), None)
+    if kind is None or vectorizer.input != "content" or vectorizer.preprocessor or vectorizer.tokenizer \
+            or vectorizer.stop_words or vectorizer.vocabulary is not None \
+            or vectorizer.strip_accents not in (None, "unicode") or tfidf.norm not in (None, "l2") \
+            or np.dtype(vectorizer.dtype) != np.float64:
         raise ValueError(f"{type(vectorizer).__name__} with these settings cannot be exported to scoring tables")
-    terms = [None] * len(vectorizer.vocabulary_)
+    terms = [""] * len(vectorizer.vocabulary_)
     for term, column in vectorizer.vocabulary_.items():
         terms[column] = term
     settings = {"ngram_range": list(vectorizer.ngram_range), "lowercase": bool(vectorizer.lowercase),
                 "strip_accents": vectorizer.strip_accents, "token_pattern": vectorizer.token_pattern,
-                "binary": bool(vectorizer.binary), "sublinear_tf": bool(vectorizer.sublinear_tf),
-                "norm": vectorizer.norm, "dtype": np.dtype(vectorizer.dtype).name}
-    return Block(kind, terms, vectorizer.idf_ if vectorizer.use_idf else None, settings)
+                "binary": bool(vectorizer.binary), "sublinear_tf": bool(tfidf.sublinear_tf), "norm": tfidf.norm}
+    return Block(kind, terms, tfidf.idf_ if tfidf.use_idf else None, settings)
 
 
 def _terms(estimator, width: int) -> list[tuple[np.ndarray, float, float, float]]:
     """A fitted binary classifier as (weights, offset, scale, shift) sigmoid-linear terms."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression, SGDClassifier
+    from sklearn.multiclass import _ConstantPredictor
 
     if isinstance(estimator, (LogisticRegression, SGDClassifier)) and estimator.coef_.shape[0] == 1 \
             and (not isinstance(estimator, SGDClassifier) or estimator.loss == "log_loss"):
@@ -177,22 +197,22 @@ def _terms(estimator, width: int) -> list[tuple[np.ndarray, float, float, float]
         # each fold: expit(-(a * decision + b)), the decision linear (LinearSVC)
         return [(c.estimator.coef_.ravel(), float(c.estimator.intercept_[0]), -float(c.calibrators[0].a_),
                  -float(c.calibrators[0].b_)) for c in estimator.calibrated_classifiers_]
-    if type(estimator).__name__ == "_ConstantPredictor":  # a signal with one class in training
+    if isinstance(estimator, _ConstantPredictor):  # a signal with one class in training
         return [(np.zeros(width), 0.0, 0.0, np.inf if estimator.y_ else -np.inf)]
     raise ValueError(f"a {type(estimator).__name__} cannot be exported to scoring tables")
 
 
-def from_pipeline(model) -> Tables:
-    """The scoring tables of a fitted `pipeline.model.build` Pipeline."""
-    union = model.named_steps["features"]
-    if union.transformer_weights:
-        raise ValueError("weighted feature blocks cannot be exported to scoring tables")
-    blocks = [_block(name, vectorizer) for name, vectorizer in union.transformer_list]
+def from_pipeline(model, model_sha256: str | None = None) -> Tables:
+    """The scoring tables of a fitted `pipeline.model.build` Pipeline (multi-label one-vs-rest)."""
+    union, classify = model.named_steps["features"], model.named_steps["classify"]
+    if union.transformer_weights or not classify.multilabel_:
+        raise ValueError("only unweighted feature blocks and multi-label one-vs-rest can be exported")
+    blocks = [_block(vectorizer) for _, vectorizer in union.transformer_list]
     width = sum(len(b.terms) for b in blocks)
     columns, offset, scale, shift, signal = [], [], [], [], []
-    for j, estimator in enumerate(model.named_steps["classify"].estimators_):
+    for j, estimator in enumerate(classify.estimators_):
         for weights, b, a, s in _terms(estimator, width):
             columns.append(weights)
             offset.append(b), scale.append(a), shift.append(s), signal.append(j)
     return Tables(blocks, np.column_stack(columns), np.array(offset), np.array(scale), np.array(shift),
-                  np.array(signal, dtype=np.int64))
+                  np.array(signal, dtype=np.int64), model_sha256)

@@ -150,7 +150,7 @@ def test_bundles_whose_hashes_match_but_are_broken_are_refused_in_one_line(model
         shutil.copytree(model_dir, copy)
         change(copy)
         (copy / bundle.MANIFEST).write_text("".join(f"{bundle.sha256(copy / name)}  {name}\n"
-                                                    for name in (bundle.MODEL, bundle.CARD)))
+                                                    for name in (bundle.MODEL, bundle.TABLES, bundle.CARD)))
         return copy
 
     def card_edit(edit):
@@ -166,7 +166,9 @@ def test_bundles_whose_hashes_match_but_are_broken_are_refused_in_one_line(model
         (card_edit(lambda c: c["thresholds"].pop("en")), "model has no thresholds for the default language 'en'"),
         (lambda copy: (copy / bundle.CARD).write_text("{not json"), "model card is not readable JSON"),
         (lambda copy: (copy / bundle.MODEL).write_bytes((copy / bundle.MODEL).read_bytes()[:5000]),
-         "model.joblib: cannot load the model"),
+         "scoring_tables.bin: made for another model file than model.joblib"),
+        (lambda copy: (copy / bundle.TABLES).write_bytes((copy / bundle.TABLES).read_bytes()[:5000]),
+         "scoring_tables.bin: cannot load the scoring tables"),
     ]
     for change, expected in cases:
         code, err = score([ARTICLE, "-o", tmp_path / "o.csv", "--model", broken(change)], capsys)

@@ -4,10 +4,11 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings, strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline import bundle, model, ngrams
+from pipeline import bundle, model, ngrams, tables
 from pipeline.config import InputError
 from pipeline.labels import training_rows
 from pipeline.scorer import Scorer
@@ -25,7 +26,7 @@ def _same_as_pipeline(fitted, texts, tables=None):
     np.testing.assert_allclose(tables.proba(tables.features(texts)), expected, rtol=0, atol=1e-12)
     stock = fitted[:-1].transform(np.array(texts, dtype=object))
     got = tables.features(texts)  # a second pass: served from the per-token caches
-    assert abs(stock - np.hstack([b.toarray() for b in got])).max() < 1e-15
+    assert abs(stock - sp.hstack(got)).max() < 1e-15
 
 
 def test_the_shipped_model_scores_the_same_from_its_tables(trained, table):
@@ -72,13 +73,35 @@ def test_tables_bytes_are_reproducible_and_round_trip(trained):
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
        st.booleans(), st.sampled_from([None, "unicode"]))
 def test_text_analysis_is_sklearns(word, lowercase, strip_accents):
-    stock = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=lowercase, strip_accents=strip_accents,
-                            token_pattern=model.TOKEN_PATTERN)
+    stock = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=lowercase, strip_accents=strip_accents)
     preprocess = ngrams.preprocessor(lowercase, strip_accents)
     assert preprocess(word) == stock.build_preprocessor()(word)
-    assert ngrams.tokenizer(model.TOKEN_PATTERN)(word) == stock.build_tokenizer()(word)
-    grams = ngrams.char_wb_ngrams((2, 4))
-    assert [g for w in preprocess(word).split() for g in grams(w)] == stock.build_analyzer()(word)
+    analyse = ngrams.char_analyser(preprocess, ngrams.char_wb_ngrams((2, 4)))
+    assert [g for token in word.split() for g in analyse(token)] == stock.build_analyzer()(word)
+
+
+FITTED = [TfidfVectorizer(analyzer=kind, ngram_range=(1, 3), strip_accents="unicode", sublinear_tf=True,
+                          token_pattern=pattern).fit(ODD + ["Ab ab AB áb", "x y z x y", "稀土 出口"])
+          for kind, pattern in (("word", model.TOKEN_PATTERN), ("char_wb", None))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["ab", "AB", "áb", "x", "y", "z", "稀土", "出口", "ﷺ", "ΣΊΣΥΦΟΣ", "e\u0301", "é"]), max_size=12),
+       st.lists(st.sampled_from([" ", "\t", "\n", "\u00a0", "\u3000", "  "]), min_size=12, max_size=12))
+def test_a_block_gives_sklearns_tfidf_for_documents_of_many_tokens(words, gaps):
+    document = "".join(w + g for w, g in zip(words, gaps))
+    for stock in FITTED:
+        block = tables._block(stock)
+        got = block.transform(ngrams.whitespace_tokens([document])).toarray()
+        assert abs(stock.transform([document]).toarray() - got).max() < 1e-15
+
+
+def test_a_batch_with_more_distinct_tokens_than_the_cache_holds_is_counted_whole():
+    cache = ngrams.TokenRows(lambda token: [len(token)], limit=5)
+    tokens = [c * (i + 1) for i, c in enumerate("abcdefgh")]
+    rows = cache.lookup(tokens)  # eight new tokens past a limit of five: kept whole, no recursion
+    assert cache.gather(rows)[0].tolist() == list(range(1, 9))
+    assert cache.gather(cache.lookup(tokens[:3]))[0].tolist() == [1, 2, 3]
 
 
 def test_scoring_a_bundle_imports_no_scikit_learn(model_dir):
@@ -89,22 +112,34 @@ def test_scoring_a_bundle_imports_no_scikit_learn(model_dir):
     assert result.stdout.split() == ["1", "[]"]
 
 
-def test_a_bundle_without_tables_still_scores_and_changed_tables_are_refused(model_dir, tmp_path):
-    old = tmp_path / "old"
-    old.mkdir()
-    for name in (bundle.MODEL, bundle.CARD):
-        (old / name).write_bytes((model_dir / name).read_bytes())
+def _copy(model_dir, target, names=(bundle.MODEL, bundle.TABLES, bundle.CARD, bundle.MANIFEST)):
+    target.mkdir()
+    for name in names:
+        (target / name).write_bytes((model_dir / name).read_bytes())
+    return target
+
+
+def test_a_bundle_without_tables_still_scores_from_its_pipeline(model_dir, tmp_path):
+    old = _copy(model_dir, tmp_path / "old", (bundle.MODEL, bundle.CARD))
     lines = [line for line in (model_dir / bundle.MANIFEST).read_text().splitlines() if bundle.TABLES not in line]
     (old / bundle.MANIFEST).write_text("\n".join(lines) + "\n")
     texts = ["MOFCOM tightened export licences.", *ODD]
     expected = Scorer.load(str(model_dir)).score(texts)
     assert Scorer.load(str(old)).score(texts).equals(expected)  # turned into tables from the Pipeline
+    (old / bundle.TABLES).write_bytes((model_dir / bundle.TABLES).read_bytes())  # present but not listed
+    with pytest.raises(InputError, match="scoring_tables.bin: not listed in SHA256SUMS"):
+        Scorer.load(str(old))
 
-    changed = tmp_path / "changed"
-    changed.mkdir()
-    for name in (bundle.MODEL, bundle.CARD, bundle.MANIFEST, bundle.TABLES):
-        (changed / name).write_bytes((model_dir / name).read_bytes())
+
+def test_changed_or_mismatched_tables_are_refused(model_dir, small_bundle, tmp_path):
+    changed = _copy(model_dir, tmp_path / "changed")
     with open(changed / bundle.TABLES, "ab") as handle:
         handle.write(b"\0")
     with pytest.raises(InputError, match="scoring_tables.bin: SHA-256 does not match"):
         Scorer.load(str(changed))
+    mixed = _copy(model_dir, tmp_path / "mixed")  # another model's tables, their hash written in
+    (mixed / bundle.TABLES).write_bytes((small_bundle[0] / bundle.TABLES).read_bytes())
+    (mixed / bundle.MANIFEST).write_text("".join(f"{bundle.sha256(mixed / n)}  {n}\n"
+                                                 for n in (bundle.MODEL, bundle.TABLES, bundle.CARD)))
+    with pytest.raises(InputError, match="made for another model file than model.joblib"):
+        Scorer.load(str(mixed))
