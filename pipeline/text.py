@@ -9,9 +9,15 @@ import functools
 import re
 import unicodedata
 
-import ftfy
 
-_FTFY = ftfy.TextFixerConfig(normalization="NFKC", uncurl_quotes=True)
+@functools.cache
+def _ftfy_config():
+    """ftfy and its settings, imported on first need (30 ms of every start that needs none)."""
+    import ftfy
+
+    return ftfy, ftfy.TextFixerConfig(normalization="NFKC", uncurl_quotes=True)
+
+
 # "projects.Rare Earth": a sentence end glued to the next sentence's capitalised word. The pattern starts at
 # the punctuation mark, so the engine skips straight to candidates instead of testing every position.
 _GLUED = re.compile(r"[.!?](?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
@@ -58,7 +64,8 @@ def repaired(text: str) -> str:
         for curly, straight in _UNCURL.items():  # str.replace: a fast scan when absent, unlike str.translate
             text = text.replace(curly, straight)
         return unicodedata.normalize("NFKC", text)
-    return ftfy.fix_text(text, config=_FTFY)
+    ftfy, config = _ftfy_config()
+    return ftfy.fix_text(text, config=config)
 
 
 def _clean(text: str) -> str:

@@ -10,7 +10,7 @@ PLAIN = [chr(c) for c in range(0x30000) if text._PLAIN.match(chr(c)) is None]
 
 
 def ftfy_only(raw: str) -> str:
-    return ftfy.fix_text(raw, config=text._FTFY)
+    return ftfy.fix_text(raw, config=text._ftfy_config()[1])
 
 
 @settings(max_examples=2000)
