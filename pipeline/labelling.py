@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import bundle, labels
+from pipeline import labels
 from pipeline.config import InputError, atomic_path
+from pipeline.scorer import Scorer
 from pipeline.signals import SIGNALS
 from pipeline.thresholds import cutoffs
 from pipeline.train import read_table
@@ -25,11 +26,11 @@ TABLE_COLUMNS = ["paragraph_id", "article_id", "label_source", "text"]  # what b
 CONTEXT = ["article_id", "uncertainty", *PROBA, "text"]  # export-only columns that import ignores
 
 
-def suggestions(table: pd.DataFrame, fitted, thresholds: dict) -> pd.DataFrame:
+def suggestions(table: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
     """Rows without gold labels, with suggested flags and probabilities, most uncertain first."""
     todo = table[table["label_source"].ne("gold")].reset_index(drop=True)
-    proba = fitted.predict_proba(todo["text"]) if len(todo) else np.zeros((0, len(SIGNALS)))
-    cut = cutoffs(thresholds, len(todo), todo["lang"])
+    proba = scorer.score(todo["text"].tolist())[PROBA].to_numpy() if len(todo) else np.zeros((0, len(SIGNALS)))
+    cut = cutoffs(scorer.thresholds, len(todo), todo["lang"])
     # distance of the least certain signal from its threshold, scaled to that side's range
     margin = np.where(proba >= cut, (proba - cut) / (1 - cut), (cut - proba) / cut).min(axis=1, initial=1.0)
     out = pd.DataFrame({"paragraph_id": todo["paragraph_id"], "article_id": todo["article_id"]})
@@ -97,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         raise InputError(args.data, f"not a paragraphs table from `split` (no column '{missing[0]}')")
     if args.action == "export":
-        fitted, card = bundle.load(args.model)
-        out = suggestions(table, fitted, card["thresholds"])
+        out = suggestions(table, Scorer.load(str(args.model)))
         with atomic_path(args.output) as tmp:
             out.to_csv(tmp, index=False, lineterminator="\n")
         print(f"label export: {len(out)} paragraphs need labels -> {args.output}", file=sys.stderr)
