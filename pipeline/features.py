@@ -15,7 +15,8 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline.ngrams import (CharCounter, TokenRows, Tokens, WordCounter, char_analyser, check_codes_fit, counts,
-                             ngram_codes, sequence, token_counts, whitespace_tokens, word_analyser)
+                             ngram_codes, sequence, terms_by_column, token_counts, whitespace_tokens,
+                             word_analyser)
 
 
 _LAST_BATCH: tuple = ()  # (the documents, as a list, decode settings, their Tokens) of the latest batch
@@ -53,11 +54,8 @@ def _saved_state(state: dict) -> dict:
         state.pop(key, None)
     vocabulary = state.get("vocabulary_")
     if isinstance(vocabulary, dict) and vocabulary:
-        terms = [None] * len(vocabulary)  # by column, in one pass; saved so only if columns are 0..n-1
-        for term, column in vocabulary.items():
-            if 0 <= column < len(terms):
-                terms[column] = term
-        if None not in terms and not any(_SEPARATOR in term for term in terms):
+        terms = terms_by_column(vocabulary)  # saved as one string only if its columns are 0..n-1
+        if terms is not None and not any(_SEPARATOR in term for term in terms):
             state = {**state, "vocabulary_": None, "_vocabulary_terms": _SEPARATOR.join(terms)}
     return state
 

@@ -112,6 +112,15 @@ def token_counts(cache: TokenRows, tokens: Tokens, width: Callable[[], int], dty
     return (doc_token @ token_columns).tocsr()
 
 
+def terms_by_column(vocabulary: dict[str, int]) -> list[str] | None:
+    """A fitted vocabulary's terms in column order, in one pass; None unless its columns are exactly 0..n-1."""
+    terms = [None] * len(vocabulary)
+    for term, column in vocabulary.items():
+        if 0 <= column < len(terms):
+            terms[column] = term
+    return None if None in terms else terms
+
+
 def check_codes_fit(radix: int, n: int) -> None:
     """An n-gram's code is its word ids in base `radix`; it must fit in an int64."""
     if radix ** n >= 2 ** 62:

@@ -119,7 +119,10 @@ class Tables:
         return total / np.bincount(self.signal, minlength=self.signals)
 
     def explain_weights(self) -> np.ndarray:
-        """(features, signals): a signal's weights, averaged over its terms (calibration folds)."""
+        """(features, signals): a signal's weights, averaged over its terms (calibration folds); the weights
+        themselves when each signal has one term (no copy)."""
+        if np.array_equal(self.signal, np.arange(len(self.signal))):
+            return self.weights
         return np.column_stack([self.weights[:, self.signal == j].mean(axis=1) for j in range(self.signals)])
 
     def dumps(self) -> bytes:
@@ -175,9 +178,9 @@ def _block(vectorizer) -> Block:
             or vectorizer.strip_accents not in (None, "unicode") or tfidf.norm not in (None, "l2") \
             or np.dtype(vectorizer.dtype) != np.float64:
         raise ValueError(f"{type(vectorizer).__name__} with these settings cannot be exported to scoring tables")
-    terms = [""] * len(vectorizer.vocabulary_)
-    for term, column in vectorizer.vocabulary_.items():
-        terms[column] = term
+    terms = ngrams.terms_by_column(vectorizer.vocabulary_)
+    if terms is None:
+        raise ValueError(f"{type(vectorizer).__name__}'s vocabulary does not number its columns 0..n-1")
     settings = {"ngram_range": list(vectorizer.ngram_range), "lowercase": bool(vectorizer.lowercase),
                 "strip_accents": vectorizer.strip_accents, "token_pattern": vectorizer.token_pattern,
                 "binary": bool(vectorizer.binary), "sublinear_tf": bool(tfidf.sublinear_tf), "norm": tfidf.norm}
