@@ -54,12 +54,16 @@ def save(directory: Path, model: Pipeline, card: dict) -> None:
     from pipeline.tables import from_pipeline
 
     directory.mkdir(parents=True, exist_ok=True)
-    with atomic_path(directory / MODEL) as tmp:
-        tmp.write_bytes(dumps(model))
-    with atomic_path(directory / TABLES) as tmp:
-        tmp.write_bytes(from_pipeline(model, sha256(directory / MODEL)).dumps())
+    pickled = dumps(model)
+    digests = {MODEL: hashlib.sha256(pickled).hexdigest()}
+    tables = from_pipeline(model, digests[MODEL]).dumps()
+    digests[TABLES] = hashlib.sha256(tables).hexdigest()
+    for name, data in ((MODEL, pickled), (TABLES, tables)):
+        with atomic_path(directory / name) as tmp:
+            tmp.write_bytes(data)
     write_json(directory / CARD, card)
-    lines = "".join(f"{sha256(directory / name)}  {name}\n" for name in (MODEL, TABLES, CARD))
+    digests[CARD] = sha256(directory / CARD)
+    lines = "".join(f"{digests[name]}  {name}\n" for name in (MODEL, TABLES, CARD))
     with atomic_path(directory / MANIFEST) as tmp:
         tmp.write_text(lines, encoding="utf-8")
 
