@@ -3,6 +3,7 @@ and the per-document summary."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -30,11 +31,31 @@ def _native(value):
 
 
 class Writer:
-    """Appends batches to a temporary file in the chosen format; the caller renames it when done."""
+    """Appends batches to a temporary file in the chosen format; the caller renames it when done.
+    What was appended since a `mark` can be taken back (a table that fails after some of its rows)."""
 
     def __init__(self, path: Path, suffix: str):
         self.path, self.suffix, self.parquet, self.rows, self.started = path, suffix, None, 0, False
         self.pending: list = []  # Parquet batches not yet written as a row group
+        self.groups = 0  # Parquet row groups written
+
+    def mark(self) -> tuple:
+        """Where the output stands: the bytes written (CSV, JSONL) or batches pending (Parquet), and rows."""
+        size = len(self.pending) if self.suffix == ".parquet" else os.path.getsize(self.path)
+        return size, self.groups, self.rows, self.started
+
+    def rollback(self, mark: tuple) -> bool:
+        """Take back everything written since `mark`; False if it cannot be (a Parquet row group was
+        written since), and then nothing is changed."""
+        size, groups, rows, started = mark
+        if groups != self.groups:
+            return False
+        if self.suffix == ".parquet":
+            del self.pending[size:]
+        else:
+            os.truncate(self.path, size)
+        self.rows, self.started = rows, started
+        return True
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.suffix == ".parquet":
@@ -70,6 +91,7 @@ class Writer:
 
             self.parquet.write_table(pa.concat_tables(self.pending))
             self.pending = []
+            self.groups += 1
 
 
 class Summary:
@@ -87,6 +109,13 @@ class Summary:
     def add(self, frame: pd.DataFrame) -> None:
         self.parts.append(frame.groupby("doc_id", sort=False).agg(**self.spec))
         self.langs.append(frame.groupby(["doc_id", "lang"], sort=False).size())
+
+    def mark(self) -> int:
+        return len(self.parts)
+
+    def rollback(self, mark: int) -> None:
+        """Forget the batches added since `mark`."""
+        del self.parts[mark:], self.langs[mark:]
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:

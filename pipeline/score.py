@@ -16,7 +16,8 @@ import os
 import sys
 from collections import deque
 from contextlib import ExitStack, closing, contextmanager
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
@@ -33,6 +34,26 @@ from pipeline.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
 
 class NothingScored(Exception):
     """Every input failed: the output must stay as it was."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """In the stream of frames and batches: a table that may still fail starts here."""
+    source: int
+
+
+@dataclass(frozen=True)
+class Drop:
+    """In the stream: the table begun at the last Mark failed; its rows written since are taken back."""
+    source: int
+
+
+class Restart(Exception):
+    """A failed table's rows are already in a written Parquet row group: score again without it."""
+
+    def __init__(self, source: int):
+        super().__init__(source)
+        self.source = source
 
 
 def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
@@ -83,6 +104,9 @@ def presplit(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame
     one huge document (a 50 MB line, millions of short lines) never becomes one huge batch; others pass."""
     budget = size * 300
     for frame in frames:
+        if not isinstance(frame, pd.DataFrame):  # a Mark or Drop passes in order
+            yield frame
+            continue
         long = frame["split"].to_numpy(dtype=bool) & (frame["text"].str.len().to_numpy() > budget)
         start = 0
         for i in np.flatnonzero(long):
@@ -106,11 +130,11 @@ def presplit(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame
 def batches(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
     """Regroup document rows into batches of about `size` paragraphs' worth of text (~300 characters each)
     and at most `size` rows (empty or tiny rows never pile up); frames already split into paragraphs
-    (`presplit`) are batches of their own."""
+    (`presplit`) are batches of their own. A batch never spans a Mark or Drop, which pass in order."""
     budget = size * 300
     pending, used, rows = [], 0, 0
     for frame in frames:
-        if "paragraph_id" in frame:
+        if not isinstance(frame, pd.DataFrame) or "paragraph_id" in frame:
             if pending:
                 yield pd.concat(pending, ignore_index=True)
                 pending, used, rows = [], 0, 0
@@ -181,16 +205,21 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
 
 def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str, jobs: int,
                    engine: str = "local", scheduler: str | None = None) -> Iterator[pd.DataFrame]:
-    """Split and scored batches in input order; in parallel, at most 2 x jobs batches are in flight."""
+    """Split and scored batches in input order (Marks and Drops pass in their place); in parallel, at most
+    2 x jobs batches are in flight."""
     if engine == "local" and jobs <= 1:
         for docs in batch_iter:
-            yield _process(scorer, docs)
+            yield _process(scorer, docs) if isinstance(docs, pd.DataFrame) else docs
         return
     _LOADED[(spec, scorer.explain_top)] = scorer  # workers forked from here start with the model loaded
     with _executor(engine, jobs, scheduler) as submit:
         window: deque = deque()
         for docs in batch_iter:
-            window.append(submit(_process_cached, spec, scorer.explain_top, docs))
+            if isinstance(docs, pd.DataFrame):
+                window.append(submit(_process_cached, spec, scorer.explain_top, docs))
+            else:
+                window.append(Future())
+                window[-1].set_result(docs)
             if len(window) >= 2 * jobs:
                 yield window.popleft().result()
         while window:
@@ -237,67 +266,113 @@ def nothing_scored(output: Path, failed: list[str]) -> int:
     return 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
-    suffix = output_format(args.output)
-    summary_suffix = output_format(args.summary) if args.summary else None
-    failed: list[str] = []
-    found = sources.collect(args.inputs, failed, args.strict)
-    sources.check_outputs([args.output, *([args.summary] if args.summary else []), batchlog.path_for(args.output)],
-                          args.inputs, found)
-    if not found:
-        return nothing_scored(args.output, failed)
-    scorer = Scorer.load(args.model, args.explain)
-    read, partial = [], []
+@dataclass
+class Outcome:
+    """What a run met, kept across Restarts: inputs failed (skipped whole) or kept in part, each reported
+    once; inputs not to read again; inputs read whole in the last attempt."""
+    failed: list[str]
+    partial: list[str] = field(default_factory=list)
+    reported: set[int] = field(default_factory=set)
+    skipped: set[int] = field(default_factory=set)
+    read: list[str] = field(default_factory=list)
 
-    def frames() -> Iterator[pd.DataFrame]:
-        for source in found:
-            rows = 0
-            try:
-                for unit in sources.whole(source, args.text_column, args.id_column, args.stdin_format,
-                                          args.keep_partial, args.coerce_text):
-                    frame = metadata.attach(documents(unit, split=not args.no_split), unit, args.meta,
-                                            str(source.item))
-                    rows += len(frame)
-                    yield frame
-                read.append(source.doc_id)
-            except InputError as error:
-                exc = sources.located(error, source)
-                if args.strict:
-                    raise exc
-                if rows and not args.keep_partial:  # the first reading was clean, this one was not
-                    raise InputError(exc.path, f"changed while being scored ({exc.problem}); nothing written") from exc
-                (partial if rows else failed).append(str(source.item))
-                kept = f" (kept its first {rows} rows: --keep-partial)" if rows else " (skipped)"
-                print(f"error: {exc}{kept}", file=sys.stderr)
 
+def frames(args: argparse.Namespace, found: list[sources.Source], outcome: Outcome) -> Iterator[pd.DataFrame | Mark | Drop]:
+    """Every input's documents with their metadata, read once, in order. A table whose bad row would skip
+    it whole comes between a Mark and, if it fails after some of its rows, a Drop."""
+    for index, source in enumerate(found):
+        if index in outcome.skipped:
+            continue
+        guarded, rows = sources.guarded(source, args.keep_partial), 0
+        if guarded:
+            yield Mark(index)
+        try:
+            for unit in sources.units(source, args.text_column, args.id_column, args.stdin_format, args.coerce_text):
+                frame = metadata.attach(documents(unit, split=not args.no_split), unit, args.meta, str(source.item))
+                rows += len(frame)
+                yield frame
+            outcome.read.append(source.doc_id)
+        except InputError as error:
+            exc = sources.located(error, source)
+            if args.strict:
+                raise exc
+            kept = rows > 0 and not guarded
+            if not kept:
+                outcome.skipped.add(index)
+            if index not in outcome.reported:
+                outcome.reported.add(index)
+                (outcome.partial if kept else outcome.failed).append(str(source.item))
+                note = f" (kept its first {rows} rows: --keep-partial)" if kept else " (skipped)"
+                print(f"error: {exc}{note}", file=sys.stderr)
+            if guarded and rows:
+                yield Drop(index)  # last: the consumer may end this generator here (Restart)
+
+
+def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer, outcome: Outcome) -> int:
+    """Score the inputs into the output (and the summary), renamed into place only when complete; the
+    number of paragraphs written. A Drop takes a failed table's rows back out, or raises Restart where a
+    Parquet row group already holds some of them."""
     from tqdm import tqdm
 
+    outcome.read = []
     summary = Summary() if args.summary else None
-    try:
-        with ExitStack() as stack:
-            tmp = stack.enter_context(atomic_path(args.output))  # both outputs are claimed before any work
-            summary_tmp = stack.enter_context(atomic_path(args.summary)) if args.summary else None
-            writer = Writer(tmp, suffix)
-            progress = tqdm(unit=" paragraphs", disable=not sys.stderr.isatty(), file=sys.stderr)
-            work = batches(presplit(frames(), args.batch_size), args.batch_size)
-            stream = stack.enter_context(closing(scored_batches(work, scorer, args.model, args.jobs, args.engine,
-                                                                args.scheduler)))
-            for batch in stream:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(atomic_path(args.output))  # both outputs are claimed before any work
+        summary_tmp = stack.enter_context(atomic_path(args.summary)) if args.summary else None
+        writer = Writer(tmp, output_format(args.output))
+        progress = tqdm(unit=" paragraphs", disable=not sys.stderr.isatty(), file=sys.stderr)
+        work = batches(presplit(frames(args, found, outcome), args.batch_size), args.batch_size)
+        stream = stack.enter_context(closing(scored_batches(work, scorer, args.model, args.jobs, args.engine,
+                                                            args.scheduler)))
+        mark = None
+        for batch in stream:
+            if isinstance(batch, Mark):
+                mark = writer.mark(), summary.mark() if summary else 0, len(args.meta.problems)
+            elif isinstance(batch, Drop):
+                if not writer.rollback(mark[0]):
+                    raise Restart(batch.source)
+                if summary is not None:
+                    summary.rollback(mark[1])
+                del args.meta.problems[mark[2]:]
+            else:
                 if summary is not None:
                     summary.add(batch)
                 writer.write(batch if args.include_text else batch.drop(columns=["text"]))
                 progress.update(len(batch))
-            progress.close()
-            if not read and not partial:
-                raise NothingScored
-            writer.close(scorer.empty(args.include_text))
-            if summary is not None:
-                Writer(summary_tmp, summary_suffix).close(summary.frame())
-    except NothingScored:
-        return nothing_scored(args.output, failed)
-    batchlog.write(args.output, args.inputs, failed, args.meta.problems, writer.rows)
-    line = f"score: {writer.rows} paragraphs from {len(read) + len(partial)} input(s) -> {args.output}"
+        progress.close()
+        if not outcome.read and not outcome.partial:
+            raise NothingScored
+        writer.close(scorer.empty(args.include_text))
+        if summary is not None:
+            Writer(summary_tmp, output_format(args.summary)).close(summary.frame())
+    return writer.rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    output_format(args.output)
+    if args.summary:
+        output_format(args.summary)
+    outcome = Outcome(failed=[])
+    found = sources.collect(args.inputs, outcome.failed, args.strict)
+    sources.check_outputs([args.output, *([args.summary] if args.summary else []), batchlog.path_for(args.output)],
+                          args.inputs, found)
+    if not found:
+        return nothing_scored(args.output, outcome.failed)
+    scorer = Scorer.load(args.model, args.explain)
+    problems = len(args.meta.problems)  # the catalog's; a Restart meets the inputs' own again
+    while True:
+        try:
+            rows = write(args, found, scorer, outcome)
+            break
+        except Restart as again:  # each Restart leaves one more failed table out, so this ends
+            outcome.skipped.add(again.source)
+            del args.meta.problems[problems:]
+        except NothingScored:
+            return nothing_scored(args.output, outcome.failed)
+    failed, read, partial = outcome.failed, outcome.read, outcome.partial
+    batchlog.write(args.output, args.inputs, failed, args.meta.problems, rows)
+    line = f"score: {rows} paragraphs from {len(read) + len(partial)} input(s) -> {args.output}"
     if failed:
         line += f"; {len(failed)} input(s) failed and were skipped whole: {', '.join(failed)}"
     if partial:

@@ -1,4 +1,4 @@
-"""What `score` reads and writes: input files with stable document ids, read whole or not at all,
+"""What `score` reads and writes: input files with stable document ids, read once,
 and outputs that can never clobber an input, all settled before any work.
 
 A document's id is its path relative to the argument that found it (a directory: relative to it;
@@ -104,23 +104,18 @@ def first_bad_json_line(path: Path) -> int | None:
     return None
 
 
-def whole(source: Source, text_column: str, id_column: str | None, stdin_format: str,
-          keep_partial: bool = False, coerce_text: bool = False) -> Iterator[inputs.Unit]:
-    """The units of one input, but a table only once all of it has read cleanly: a bad row anywhere
-    fails the whole table before any of its rows is scored (unless `keep_partial`). Reading twice
-    costs a parse, which is small beside scoring, and keeps memory flat."""
-    def read() -> Iterator[inputs.Unit]:
-        return inputs.units(source.item, text_column, id_column, stdin_format, source.doc_id, coerce_text)
+def units(source: Source, text_column: str, id_column: str | None, stdin_format: str,
+          coerce_text: bool = False) -> Iterator[inputs.Unit]:
+    """The units of one input, read once. A table on standard input is read whole before its first unit
+    (it is held anyway); a table file streams, so a bad row may come after some of its rows (`guarded`)."""
+    read = inputs.units(source.item, text_column, id_column, stdin_format, source.doc_id, coerce_text)
+    return iter(list(read)) if source.item == "-" and stdin_format in inputs.TABLE_SUFFIXES else read
 
-    table = (stdin_format if source.item == "-" else Path(source.item).suffix.lower()) in inputs.TABLE_SUFFIXES
-    if not table or keep_partial:
-        yield from read()
-    elif source.item == "-":
-        yield from list(read())  # standard input is read once and held anyway
-    else:
-        for _ in read():
-            pass
-        yield from read()
+
+def guarded(source: Source, keep_partial: bool) -> bool:
+    """Must rows already read be taken back if this input fails later? True for a table file (a bad row
+    anywhere skips the whole table) unless `keep_partial` keeps the rows before it."""
+    return source.item != "-" and not keep_partial and Path(source.item).suffix.lower() in inputs.TABLE_SUFFIXES
 
 
 def located(exc: InputError, source: Source) -> InputError:

@@ -106,25 +106,65 @@ def big_jsonl(path, broken_line=None, rows=7000):
     return path
 
 
+def read_any(path):
+    return pd.read_parquet(path) if path.suffix == ".parquet" else \
+        pd.read_json(path, lines=True, dtype=False) if path.suffix == ".jsonl" else pd.read_csv(path, dtype=str)
+
+
 def test_a_table_with_a_bad_row_is_skipped_whole_with_its_line_unless_asked(folder, model_dir, capsys):
     table = big_jsonl(folder / "t.jsonl", broken_line=6001)
-    out = folder / "o.csv"
-    # with one job and with two, in small batches: none of the bad table's rows reaches the output
-    for jobs in ("1", "2"):
-        code, err = score([table, ARTICLE, "-o", out, "--model", model_dir, "--no-split", "--jobs", jobs,
+    good = big_jsonl(folder / "g.jsonl", rows=1200)
+    # a table is read once: the 5,000 rows before the bad line are scored and written, then taken back out,
+    # with one job and with two, in small batches, in every output format and its per-document summary
+    for suffix in (".csv", ".jsonl", ".parquet"):
+        out, summary = folder / f"o{suffix}", folder / f"s{suffix}"
+        code, err = score([good, ARTICLE, "-o", out, "--summary", summary, "--model", model_dir, "--no-split",
                            "--batch-size", "500"], capsys)
-        assert code == 1
-        one_error(err, "t.jsonl: line 6001: cannot read table")
-        assert "(skipped)" in err and "1 input(s) failed and were skipped whole: " in err
-        assert set(pd.read_csv(out)["doc_id"]) == {ARTICLE.name}  # not the 5,000 rows before the bad line
+        assert code == 0, err
+        expected, expected_summary = read_any(out), read_any(summary)
+        for jobs in ("1", "2"):
+            code, err = score([good, table, ARTICLE, "-o", out, "--summary", summary, "--model", model_dir,
+                               "--no-split", "--jobs", jobs, "--batch-size", "500"], capsys)
+            assert code == 1
+            one_error(err, "t.jsonl: line 6001: cannot read table")
+            assert "(skipped)" in err and "1 input(s) failed and were skipped whole: " in err
+            assert err.splitlines()[-1].startswith("score: 1214 paragraphs from 2 input(s)"), err
+            pd.testing.assert_frame_equal(read_any(out), expected)  # not one of the 5,000 rows before the bad line
+            pd.testing.assert_frame_equal(read_any(summary), expected_summary)
     code, err = score([table, ARTICLE, "-o", out, "--model", model_dir, "--no-split", "--keep-partial"], capsys)
     assert code == 1 and "kept its first 5000 rows" in err
     assert "1 table(s) kept only their rows before a bad row: " in err.splitlines()[-1]
-    assert pd.read_csv(out)["doc_id"].str.startswith("t.jsonl:").sum() == 5000
+    assert pd.read_parquet(out)["doc_id"].str.startswith("t.jsonl:").sum() == 5000
     (folder / "c.csv").write_text("text,x\na,b\nc,d,e\n")
     code, err = score([folder / "c.csv", ARTICLE, "-o", out, "--model", model_dir], capsys)
     assert code == 1
     one_error(err, "Expected 2 fields in line 3, saw 3")
+
+
+def test_a_bad_row_after_a_written_parquet_row_group_scores_again_without_its_table(folder, model_dir, capsys,
+                                                                                       monkeypatch):
+    from pipeline import outputs
+
+    first, second = big_jsonl(folder / "a.jsonl", broken_line=6001), big_jsonl(folder / "b.jsonl", broken_line=7)
+    good, out = big_jsonl(folder / "g.jsonl", rows=1200), folder / "o.parquet"
+    monkeypatch.setattr(outputs, "ROW_GROUP", 1000)  # row groups are written before a.jsonl's bad line
+    assert score([good, ARTICLE, "-o", out, "--model", model_dir, "--no-split"], capsys)[0] == 0
+    expected = pd.read_parquet(out)
+    code, err = score([good, first, second, ARTICLE, "-o", out, "--model", model_dir, "--no-split"], capsys)
+    assert code == 1
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and "a.jsonl: line 6001" in errors[0] and "b.jsonl: line 7" in errors[1], err
+    assert err.splitlines()[-1].startswith("score: 1214 paragraphs from 2 input(s)")
+    assert "2 input(s) failed and were skipped whole: " in err
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
+    assert len(pq_groups(out)) > 1 and not list(folder.glob(".*.tmp"))
+
+
+def pq_groups(path):
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
 
 
 def test_temporaries_of_killed_runs_go_whatever_the_output_and_are_never_read(folder, model_dir, capsys):
