@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 from pipeline import extract, filetypes, table_text
@@ -95,7 +96,7 @@ def html_text(data: bytes, name: str) -> str:
 def _table_chunks(path: Path | str, suffix: str, handle=None) -> Iterator[pd.DataFrame]:
     source = handle if handle is not None else path
     if suffix == ".csv":
-        yield from pd.read_csv(source, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8")
+        yield from pd.read_csv(source, dtype=object, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8")
     elif suffix == ".jsonl":
         yield from pd.read_json(source, lines=True, dtype=False, chunksize=CHUNK_ROWS, encoding="utf-8")
     else:
@@ -116,12 +117,12 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
                 raise InputError(path, f"no column '{text_column}' (columns: {', '.join(map(str, chunk.columns))})")
             if id_column and id_column not in chunk.columns:
                 raise InputError(path, f"no id column '{id_column}'")
-            ids = chunk[id_column].astype(str) if id_column else \
-                pd.Series([f"{name}:{start + i + 1}" for i in range(len(chunk))], index=chunk.index)
+            ids = chunk[id_column].astype(str).to_numpy(dtype=object) if id_column else \
+                np.array([f"{name}:{start + i + 1}" for i in range(len(chunk))], dtype=object)
             texts = table_text.strings(chunk[text_column], path, start, text_column, coerce_text)
             filled = [bool(text.strip()) for text in texts]  # empty rows have nothing to score
             has_text = has_text or any(filled)
-            rows = pd.DataFrame({"doc_id": ids.to_numpy(), "text": texts})[filled]
+            rows = pd.DataFrame({"doc_id": ids, "text": texts}, dtype=object)[filled]
             start += len(chunk)
             if len(rows):
                 yield Unit(rows=rows, table=chunk[filled])
