@@ -287,7 +287,8 @@ def frames(args: argparse.Namespace, found: list[sources.Source], outcome: Outco
         if guarded:
             yield Mark(index)
         try:
-            for unit in sources.units(source, args.text_column, args.id_column, args.stdin_format, args.coerce_text):
+            for unit in sources.units(source, args.text_column, args.id_column, args.stdin_format,
+                                     args.keep_partial, args.coerce_text):
                 frame = metadata.attach(documents(unit, split=not args.no_split), unit, args.meta, str(source.item))
                 rows += len(frame)
                 yield frame

@@ -105,11 +105,13 @@ def first_bad_json_line(path: Path) -> int | None:
 
 
 def units(source: Source, text_column: str, id_column: str | None, stdin_format: str,
-          coerce_text: bool = False) -> Iterator[inputs.Unit]:
+          keep_partial: bool = False, coerce_text: bool = False) -> Iterator[inputs.Unit]:
     """The units of one input, read once. A table on standard input is read whole before its first unit
-    (it is held anyway); a table file streams, so a bad row may come after some of its rows (`guarded`)."""
+    (it is held anyway) unless `keep_partial`; a table file streams, so a bad row may come after some of its
+    rows (`guarded`)."""
     read = inputs.units(source.item, text_column, id_column, stdin_format, source.doc_id, coerce_text)
-    return iter(list(read)) if source.item == "-" and stdin_format in inputs.TABLE_SUFFIXES else read
+    whole = source.item == "-" and stdin_format in inputs.TABLE_SUFFIXES and not keep_partial
+    return iter(list(read)) if whole else read
 
 
 def guarded(source: Source, keep_partial: bool) -> bool:

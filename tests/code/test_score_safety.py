@@ -141,6 +141,21 @@ def test_a_table_with_a_bad_row_is_skipped_whole_with_its_line_unless_asked(fold
     one_error(err, "Expected 2 fields in line 3, saw 3")
 
 
+def test_a_table_on_standard_input_with_a_bad_row(folder, model_dir, capsys, monkeypatch):
+    import io
+    import types
+
+    data = big_jsonl(folder / "t.jsonl", broken_line=6001).read_bytes()
+    out = folder / "o.csv"
+    for keep, expected_code, kept in (([], 1, 0), (["--keep-partial"], 1, 5000)):
+        monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(data)))
+        code, err = score(["-", ARTICLE, "--stdin-format", ".jsonl", "-o", out, "--model", model_dir, "--no-split",
+                           *keep], capsys)
+        assert code == expected_code
+        one_error(err, "<stdin>: cannot read table")
+        assert pd.read_csv(out)["doc_id"].str.startswith("<stdin>:").sum() == kept, err
+
+
 def test_a_bad_row_after_a_written_parquet_row_group_scores_again_without_its_table(folder, model_dir, capsys,
                                                                                        monkeypatch):
     from pipeline import outputs
