@@ -51,10 +51,6 @@ class Drop:
 class Restart(Exception):
     """A failed table's rows are already in a written Parquet row group: score again without it."""
 
-    def __init__(self, source: int):
-        super().__init__(source)
-        self.source = source
-
 
 def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
     """One row per document to split, or per table row to score as it is: doc_id, article_id (what
@@ -275,6 +271,7 @@ class Outcome:
     reported: set[int] = field(default_factory=set)
     skipped: set[int] = field(default_factory=set)
     read: list[str] = field(default_factory=list)
+    stdin: dict = field(default_factory=dict)  # standard input, held for a Restart to read again
 
 
 def frames(args: argparse.Namespace, found: list[sources.Source], outcome: Outcome) -> Iterator[pd.DataFrame | Mark | Drop]:
@@ -283,12 +280,12 @@ def frames(args: argparse.Namespace, found: list[sources.Source], outcome: Outco
     for index, source in enumerate(found):
         if index in outcome.skipped:
             continue
-        guarded, rows = sources.guarded(source, args.keep_partial), 0
+        guarded, rows, problems = sources.guarded(source, args.keep_partial), 0, len(args.meta.problems)
         if guarded:
             yield Mark(index)
         try:
             for unit in sources.units(source, args.text_column, args.id_column, args.stdin_format,
-                                     args.keep_partial, args.coerce_text):
+                                      args.keep_partial, args.coerce_text, outcome.stdin):
                 frame = metadata.attach(documents(unit, split=not args.no_split), unit, args.meta, str(source.item))
                 rows += len(frame)
                 yield frame
@@ -300,6 +297,7 @@ def frames(args: argparse.Namespace, found: list[sources.Source], outcome: Outco
             kept = rows > 0 and not guarded
             if not kept:
                 outcome.skipped.add(index)
+                del args.meta.problems[problems:]  # here, where reading stands: the writer may be batches behind
             if index not in outcome.reported:
                 outcome.reported.add(index)
                 (outcome.partial if kept else outcome.failed).append(str(source.item))
@@ -325,16 +323,16 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
         work = batches(presplit(frames(args, found, outcome), args.batch_size), args.batch_size)
         stream = stack.enter_context(closing(scored_batches(work, scorer, args.model, args.jobs, args.engine,
                                                             args.scheduler)))
-        mark = None
+        marks = None
         for batch in stream:
             if isinstance(batch, Mark):
-                mark = writer.mark(), summary.mark() if summary else 0, len(args.meta.problems)
+                marks = writer.mark(), summary.mark() if summary else 0
             elif isinstance(batch, Drop):
-                if not writer.rollback(mark[0]):
-                    raise Restart(batch.source)
+                written, summarised = marks
+                if not writer.rollback(written):
+                    raise Restart
                 if summary is not None:
-                    summary.rollback(mark[1])
-                del args.meta.problems[mark[2]:]
+                    summary.rollback(summarised)
             else:
                 if summary is not None:
                     summary.add(batch)
@@ -366,8 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rows = write(args, found, scorer, outcome)
             break
-        except Restart as again:  # each Restart leaves one more failed table out, so this ends
-            outcome.skipped.add(again.source)
+        except Restart:  # each Restart leaves one more failed table out (outcome.skipped), so this ends
             del args.meta.problems[problems:]
         except NothingScored:
             return nothing_scored(args.output, outcome.failed)

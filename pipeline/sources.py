@@ -104,20 +104,54 @@ def first_bad_json_line(path: Path) -> int | None:
     return None
 
 
-def units(source: Source, text_column: str, id_column: str | None, stdin_format: str,
-          keep_partial: bool = False, coerce_text: bool = False) -> Iterator[inputs.Unit]:
-    """The units of one input, read once. A table on standard input is read whole before its first unit
-    (it is held anyway) unless `keep_partial`; a table file streams, so a bad row may come after some of its
-    rows (`guarded`)."""
-    read = inputs.units(source.item, text_column, id_column, stdin_format, source.doc_id, coerce_text)
-    whole = source.item == "-" and stdin_format in inputs.TABLE_SUFFIXES and not keep_partial
-    return iter(list(read)) if whole else read
+HOLD_BYTES = 8 << 20  # a table file up to this size is read whole before its first row is scored
+
+
+def _hold(read: Iterator[inputs.Unit]) -> tuple[list[inputs.Unit], InputError | None]:
+    """All units of an input up to its first error, and that error."""
+    held: list[inputs.Unit] = []
+    try:
+        for unit in read:
+            held.append(unit)
+    except InputError as exc:
+        return held, exc
+    return held, None
+
+
+def _replay(held: list[inputs.Unit], error: InputError | None, keep_partial: bool) -> Iterator[inputs.Unit]:
+    if error is not None and not keep_partial:
+        raise error
+    yield from held
+    if error is not None:
+        raise error
+
+
+def units(source: Source, text_column: str, id_column: str | None, stdin_format: str, keep_partial: bool,
+          coerce_text: bool, stdin: dict) -> Iterator[inputs.Unit]:
+    """The units of one input, read once. Standard input is held (in `stdin`, so a run that scores again
+    replays it) and a small table file is read whole, so a bad row fails either before its first row is
+    scored, or keeps the rows before it with `keep_partial`; a larger table file streams (`guarded`)."""
+    def read() -> Iterator[inputs.Unit]:
+        return inputs.units(source.item, text_column, id_column, stdin_format, source.doc_id, coerce_text)
+
+    if source.item == "-":
+        if "held" not in stdin:
+            stdin["held"] = _hold(read())
+        return _replay(*stdin["held"], keep_partial)
+    if keep_partial or guarded(source, keep_partial) or Path(source.item).suffix.lower() not in inputs.TABLE_SUFFIXES:
+        return read()
+    return _replay(*_hold(read()), keep_partial=False)
 
 
 def guarded(source: Source, keep_partial: bool) -> bool:
-    """Must rows already read be taken back if this input fails later? True for a table file (a bad row
-    anywhere skips the whole table) unless `keep_partial` keeps the rows before it."""
-    return source.item != "-" and not keep_partial and Path(source.item).suffix.lower() in inputs.TABLE_SUFFIXES
+    """Must rows already read be taken back if this input fails later? True for a table file larger than
+    HOLD_BYTES (a bad row anywhere skips the whole table) unless `keep_partial` keeps the rows before it."""
+    if source.item == "-" or keep_partial or Path(source.item).suffix.lower() not in inputs.TABLE_SUFFIXES:
+        return False
+    try:
+        return Path(source.item).stat().st_size > HOLD_BYTES
+    except OSError:
+        return False
 
 
 def located(exc: InputError, source: Source) -> InputError:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import bundle
+from pipeline import bundle, sources
 from pipeline.cli import main
 from tests.conftest import ARTICLES
 
@@ -111,11 +111,15 @@ def read_any(path):
         pd.read_json(path, lines=True, dtype=False) if path.suffix == ".jsonl" else pd.read_csv(path, dtype=str)
 
 
-def test_a_table_with_a_bad_row_is_skipped_whole_with_its_line_unless_asked(folder, model_dir, capsys):
+@pytest.mark.parametrize("hold", [sources.HOLD_BYTES, 0])
+def test_a_table_with_a_bad_row_is_skipped_whole_with_its_line_unless_asked(folder, model_dir, capsys,
+                                                                         monkeypatch, hold):
     table = big_jsonl(folder / "t.jsonl", broken_line=6001)
     good = big_jsonl(folder / "g.jsonl", rows=1200)
-    # a table is read once: the 5,000 rows before the bad line are scored and written, then taken back out,
-    # with one job and with two, in small batches, in every output format and its per-document summary
+    # a table is read once. A small one is held until read whole; a larger one (hold=0: every one) streams,
+    # so the 5,000 rows before the bad line are scored and written, then taken back out: with one job and
+    # with two, in small batches, in every output format and its per-document summary
+    monkeypatch.setattr(sources, "HOLD_BYTES", hold)
     for suffix in (".csv", ".jsonl", ".parquet"):
         out, summary = folder / f"o{suffix}", folder / f"s{suffix}"
         code, err = score([good, ARTICLE, "-o", out, "--summary", summary, "--model", model_dir, "--no-split",
@@ -158,18 +162,25 @@ def test_a_table_on_standard_input_with_a_bad_row(folder, model_dir, capsys, mon
 
 def test_a_bad_row_after_a_written_parquet_row_group_scores_again_without_its_table(folder, model_dir, capsys,
                                                                                        monkeypatch):
+    import io
+    import types
+
     from pipeline import outputs
 
     first, second = big_jsonl(folder / "a.jsonl", broken_line=6001), big_jsonl(folder / "b.jsonl", broken_line=7)
     good, out = big_jsonl(folder / "g.jsonl", rows=1200), folder / "o.parquet"
     monkeypatch.setattr(outputs, "ROW_GROUP", 1000)  # row groups are written before a.jsonl's bad line
-    assert score([good, ARTICLE, "-o", out, "--model", model_dir, "--no-split"], capsys)[0] == 0
+    monkeypatch.setattr(sources, "HOLD_BYTES", 0)  # every table streams
+    stdin = ARTICLE.read_bytes()  # read once: the second attempt replays it
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(stdin)))
+    assert score(["-", good, ARTICLE, "-o", out, "--model", model_dir, "--no-split"], capsys)[0] == 0
     expected = pd.read_parquet(out)
-    code, err = score([good, first, second, ARTICLE, "-o", out, "--model", model_dir, "--no-split"], capsys)
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(stdin)))
+    code, err = score(["-", good, first, second, ARTICLE, "-o", out, "--model", model_dir, "--no-split"], capsys)
     assert code == 1
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 2 and "a.jsonl: line 6001" in errors[0] and "b.jsonl: line 7" in errors[1], err
-    assert err.splitlines()[-1].startswith("score: 1214 paragraphs from 2 input(s)")
+    assert err.splitlines()[-1].startswith(f"score: {len(expected)} paragraphs from 3 input(s)")
     assert "2 input(s) failed and were skipped whole: " in err
     pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
     assert len(pq_groups(out)) > 1 and not list(folder.glob(".*.tmp"))
@@ -320,3 +331,24 @@ def test_random_bundles_outputs_and_tables_never_give_a_traceback(small_bundle, 
     if code == 2:
         assert err.count("\n") == 1 and err.startswith("error: "), err
     assert not [p for p in work.rglob("*.tmp")], err
+
+
+def test_date_problems_of_a_skipped_table_leave_the_run_record_with_two_jobs(folder, model_dir, capsys,
+                                                                             monkeypatch):
+    def dated(path, rows, broken_line=None):
+        with open(path, "w", encoding="utf-8") as handle:
+            for i in range(1, rows + 1):
+                handle.write("{broken\n" if i == broken_line else
+                             json.dumps({"text": f"{path.stem} licence {i} for terbium.", "date": "soon"}) + "\n")
+        return path
+
+    bad, good = dated(folder / "bad.jsonl", 7000, broken_line=6001), dated(folder / "good.jsonl", 30)
+    monkeypatch.setattr(sources, "HOLD_BYTES", 0)  # the bad table streams: its rows' dates are read first
+    out = folder / "o.jsonl"
+    for jobs in ("1", "2"):  # with two jobs, reading runs batches ahead of writing
+        code, err = score([bad, good, "-o", out, "--model", model_dir, "--no-split", "--jobs", jobs,
+                           "--batch-size", "500"], capsys)
+        assert code == 1, err
+        record = json.loads((folder / "o.jsonl.run.json").read_text())
+        assert record["paragraphs"] == 30 and record["date_problems"] == 30, record["date_problems"]
+        assert all("good.jsonl" in p for p in record["date_problem_examples"])
