@@ -36,16 +36,12 @@ class NothingScored(Exception):
     """Every input failed: the output must stay as it was."""
 
 
-@dataclass(frozen=True)
 class Mark:
     """In the stream of frames and batches: a table that may still fail starts here."""
-    source: int
 
 
-@dataclass(frozen=True)
 class Drop:
     """In the stream: the table begun at the last Mark failed; its rows written since are taken back."""
-    source: int
 
 
 class Restart(Exception):
@@ -282,10 +278,10 @@ def frames(args: argparse.Namespace, found: list[sources.Source], outcome: Outco
             continue
         guarded, rows, problems = sources.guarded(source, args.keep_partial), 0, len(args.meta.problems)
         if guarded:
-            yield Mark(index)
+            yield Mark()
         try:
             for unit in sources.units(source, args.text_column, args.id_column, args.stdin_format,
-                                      args.keep_partial, args.coerce_text, outcome.stdin):
+                                      args.keep_partial, args.coerce_text, guarded, outcome.stdin):
                 frame = metadata.attach(documents(unit, split=not args.no_split), unit, args.meta, str(source.item))
                 rows += len(frame)
                 yield frame
@@ -304,7 +300,7 @@ def frames(args: argparse.Namespace, found: list[sources.Source], outcome: Outco
                 note = f" (kept its first {rows} rows: --keep-partial)" if kept else " (skipped)"
                 print(f"error: {exc}{note}", file=sys.stderr)
             if guarded and rows:
-                yield Drop(index)  # last: the consumer may end this generator here (Restart)
+                yield Drop()  # last: the consumer may end this generator here (Restart)
 
 
 def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer, outcome: Outcome) -> int:

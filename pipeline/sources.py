@@ -127,10 +127,10 @@ def _replay(held: list[inputs.Unit], error: InputError | None, keep_partial: boo
 
 
 def units(source: Source, text_column: str, id_column: str | None, stdin_format: str, keep_partial: bool,
-          coerce_text: bool, stdin: dict) -> Iterator[inputs.Unit]:
-    """The units of one input, read once. Standard input is held (in `stdin`, so a run that scores again
-    replays it) and a small table file is read whole, so a bad row fails either before its first row is
-    scored, or keeps the rows before it with `keep_partial`; a larger table file streams (`guarded`)."""
+          coerce_text: bool, streamed: bool, stdin: dict) -> Iterator[inputs.Unit]:
+    """The units of one input, read once. A `streamed` input (see `guarded`) or one read with `keep_partial`
+    comes as it is read; any other is held until read whole, so a bad row fails it before its first unit.
+    Standard input is held in `stdin`, so a run that scores again replays it."""
     def read() -> Iterator[inputs.Unit]:
         return inputs.units(source.item, text_column, id_column, stdin_format, source.doc_id, coerce_text)
 
@@ -138,9 +138,7 @@ def units(source: Source, text_column: str, id_column: str | None, stdin_format:
         if "held" not in stdin:
             stdin["held"] = _hold(read())
         return _replay(*stdin["held"], keep_partial)
-    if keep_partial or guarded(source, keep_partial) or Path(source.item).suffix.lower() not in inputs.TABLE_SUFFIXES:
-        return read()
-    return _replay(*_hold(read()), keep_partial=False)
+    return read() if streamed or keep_partial else _replay(*_hold(read()), keep_partial=False)
 
 
 def guarded(source: Source, keep_partial: bool) -> bool:
