@@ -166,18 +166,21 @@ class WordCounter:
     (unigrams by array index, longer ones by binary search of the vocabulary's sorted codes)."""
 
     def __init__(self, vocabulary: dict[str, int], analyse: Callable[[str], list[str]]):
-        words, by_n = {}, {}
-        for term, column in vocabulary.items():
-            ids = [words.setdefault(w, len(words)) for w in term.split(" ")]
-            by_n.setdefault(len(ids), []).append((ids, column))
+        # Words numbered in order of first appearance with numpy (a Python loop was half of loading a model).
+        parts = [term.split(" ") for term in vocabulary]
+        sizes = np.fromiter(map(len, parts), np.int64, len(parts))
+        ids, distinct = pd.factorize(np.array(list(chain.from_iterable(parts)), dtype=object))
+        words = dict(zip(distinct.tolist(), range(len(distinct))))
+        columns, starts = np.fromiter(vocabulary.values(), np.int64, len(vocabulary)), np.cumsum(sizes) - sizes
         self.radix, self.ngrams = len(words) + 1, {}  # the last id stands for every unknown word
-        check_codes_fit(self.radix, max(by_n, default=1))
-        for n, entries in sorted(by_n.items()):
-            codes = np.zeros(len(entries), dtype=np.int64)
+        check_codes_fit(self.radix, int(sizes.max(initial=1)))
+        for n in np.unique(sizes).tolist():
+            first = starts[sizes == n]
+            codes = np.zeros(len(first), dtype=np.int64)
             for j in range(n):
-                codes = codes * self.radix + np.fromiter((ids[j] for ids, _ in entries), np.int64, len(entries))
+                codes = codes * self.radix + ids[first + j]
             order = np.argsort(codes)
-            self.ngrams[n] = (codes[order], np.fromiter((c for _, c in entries), np.int64, len(entries))[order])
+            self.ngrams[n] = (codes[order], columns[sizes == n][order])
         self.unigrams = np.full(self.radix, -1, dtype=np.int64)
         if 1 in self.ngrams:
             self.unigrams[self.ngrams[1][0]] = self.ngrams[1][1]
