@@ -4,14 +4,16 @@ On the same generated paragraphs (sentences of the corpus recombined, 1-5 per pa
 - the reference: a word-only TF-IDF(1,2) + logistic-regression Pipeline, fitted here on the same corpus,
   `predict_proba` in batches of 2,000 (the call alone);
 - `policy-signals score FILE.csv --no-split -o out.parquet` with --jobs 1 and 2, --explain 0 and 3,
-  start-up, model loading, reading and writing included; wall time and peak RSS of the process tree;
+  start-up, model loading, reading and writing included; wall time (unsampled runs), and the process tree's
+  peak RSS from one more run per configuration;
 - cold starts: `policy-signals --help`, and one paragraph from stdin (median of 5, model loading included);
 - with --loop: `dvc repro` from scratch in a copy of the repository, and the test suite.
-Everything is measured --rounds times (3), interleaved: a table of medians, and each ratio as the median of
-the ratios within one round (a shared machine's speed drifts by a third within minutes).
+Everything is measured --rounds times (3), interleaved: a table of medians, and each size's ratios as the
+median of the ratios within one round (a shared machine's speed drifts by a third within minutes).
 
-    python benchmarks/score.py                 # 100k paragraphs
-    python benchmarks/score.py --sizes 20000   # a quick look
+    python benchmarks/score.py                         # 100k paragraphs (~7 minutes)
+    python benchmarks/score.py --sizes 100000 1000000  # and an archive-sized run (~30 minutes)
+    python benchmarks/score.py --sizes 20000           # a quick look
     python benchmarks/score.py --loop          # also time dvc repro and pytest (several minutes)
 
 Targets (2-core machine): score --jobs 1 --explain 0 >= 0.5 x the reference; --jobs 2 >= 1.8 x --jobs 1;
@@ -59,14 +61,20 @@ def generate(table: pd.DataFrame, n: int, path: Path, seed: int = 0) -> None:
             pd.DataFrame({"text": texts}).to_csv(handle, header=False, index=False, lineterminator="\n")
 
 
-def measure(command: list[str], cwd: Path = REPO, stdin: bytes | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes, summed over the process and its children) of a command."""
+def wall(command: list[str], cwd: Path = REPO, stdin: bytes | None = None) -> float:
+    """Wall seconds of a command. Nothing samples it while it runs: sampling the process tree every 20 ms
+    costs ~8% of a core, which a run using both cores pays (about 0.3 s of a 6 s run with two jobs)."""
     start = time.perf_counter()
-    process = psutil.Popen(command, cwd=cwd, stdin=subprocess.PIPE if stdin is not None else None,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if stdin is not None:
-        process.stdin.write(stdin)
-        process.stdin.close()
+    result = subprocess.run(command, cwd=cwd, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{result.stderr.decode()[-2000:]}")
+    return seconds
+
+
+def peak_rss(command: list[str], cwd: Path = REPO) -> int:
+    """Peak RSS (bytes, summed over the process and its children, sampled every 20 ms) of a separate run."""
+    process = psutil.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     while process.poll() is None:
         try:
@@ -75,10 +83,9 @@ def measure(command: list[str], cwd: Path = REPO, stdin: bytes | None = None) ->
         except psutil.Error:
             pass
         time.sleep(0.02)
-    seconds = time.perf_counter() - start
     if process.returncode != 0:
         raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{process.stderr.read().decode()[-2000:]}")
-    return seconds, peak
+    return peak
 
 
 def reference_seconds(table: pd.DataFrame, data: Path) -> float:
@@ -105,8 +112,8 @@ def cold_starts() -> dict[str, float]:
     cli = str(BIN / "policy-signals")
     one = "MOFCOM tightened export licences for dysprosium and terbium magnets.".encode()
     with tempfile.TemporaryDirectory() as tmp:
-        helps = [measure([cli, "--help"])[0] for _ in range(5)]
-        singles = [measure([cli, "score", "-", "-o", f"{tmp}/one.csv"], stdin=one)[0] for _ in range(5)]
+        helps = [wall([cli, "--help"]) for _ in range(5)]
+        singles = [wall([cli, "score", "-", "-o", f"{tmp}/one.csv"], stdin=one) for _ in range(5)]
     return {"--help": statistics.median(helps), "one paragraph from stdin": statistics.median(singles)}
 
 
@@ -145,46 +152,48 @@ def main() -> int:
                              "machine's speed drifts by a third within minutes)")
     args = parser.parse_args()
     table = corpus()
-    rows = []
+    rows, rss = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in sorted(args.sizes):
             data = Path(tmp) / f"p{n}.csv"
             generate(table, n, data)
+            commands = {f"score --jobs {jobs} --explain {explain}":
+                        [str(BIN / "policy-signals"), "score", str(data), "-o", f"{tmp}/o.parquet", "--no-split",
+                         "--jobs", str(jobs), "--explain", str(explain)]
+                        for jobs, explain in ((1, 0), (2, 0), (1, 3), (2, 3))}
             for round_ in range(args.rounds):
-                seconds = reference_seconds(table, data)
-                rows.append({"paragraphs": n, "round": round_, "config": REFERENCE, "seconds": seconds,
-                             "peak_rss_mb": None})
+                rows.append({"paragraphs": n, "round": round_, "config": REFERENCE,
+                             "seconds": reference_seconds(table, data)})
                 print(rows[-1], flush=True)
-                for jobs, explain in ((1, 0), (2, 0), (1, 3), (2, 3)):
-                    command = [str(BIN / "policy-signals"), "score", str(data), "-o", f"{tmp}/o.parquet",
-                               "--no-split", "--jobs", str(jobs), "--explain", str(explain)]
-                    seconds, peak = measure(command)
-                    rows.append({"paragraphs": n, "round": round_, "config": f"score --jobs {jobs} --explain {explain}",
-                                 "seconds": seconds, "peak_rss_mb": round(peak / 2**20)})
+                for config, command in commands.items():
+                    rows.append({"paragraphs": n, "round": round_, "config": config, "seconds": wall(command)})
                     print(rows[-1], flush=True)
+            for config, command in commands.items():  # apart from the timed runs, which nothing samples
+                rss[n, config] = round(peak_rss(command) / 2**20)
             data.unlink()
     runs = pd.DataFrame(rows)
-    frame = runs.groupby(["paragraphs", "config"], sort=False).median(numeric_only=True).reset_index()
+    frame = runs.groupby(["paragraphs", "config"], sort=False)["seconds"].median().reset_index()
     frame["seconds"] = frame["seconds"].round(2)
     frame["paragraphs_per_s"] = (frame["paragraphs"] / frame["seconds"]).round()
-    frame = frame[["paragraphs", "config", "seconds", "paragraphs_per_s", "peak_rss_mb"]]
+    frame["peak_rss_mb"] = [rss.get((n, config)) for n, config in zip(frame["paragraphs"], frame["config"])]
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}")
     print(frame.to_string(index=False))
-    largest = runs[runs["paragraphs"] == runs["paragraphs"].max()]
-    times = largest.pivot(index="round", columns="config", values="seconds")
+    for n, runs_n in runs.groupby("paragraphs"):
+        times = runs_n.pivot(index="round", columns="config", values="seconds")
 
-    def ratio(numerator: str, denominator: str) -> float:
-        """Median over rounds of one time over another measured in the same round."""
-        return float((times[numerator] / times[denominator]).median())
+        def ratio(numerator: str, denominator: str) -> float:
+            """Median over rounds of one time over another measured in the same round."""
+            return float((times[numerator] / times[denominator]).median())
 
-    one, two = "score --jobs 1 --explain 0", "score --jobs 2 --explain 0"
-    print(f"\nratios at {largest['paragraphs'].max()} paragraphs (median of {args.rounds} rounds' own ratios):")
-    print(f"  score --jobs 1 --explain 0 / reference = {ratio(REFERENCE, one):.2f}  (target >= 0.5)")
-    print(f"  --jobs 2 / --jobs 1 (explain 0) = {ratio(one, two):.2f}  (target >= 1.8)")
-    for jobs in (1, 2):
-        print(f"  time with explanations / without, jobs {jobs} = "
-              f"{ratio(f'score --jobs {jobs} --explain 3', f'score --jobs {jobs} --explain 0'):.2f}  (target <= 1.3)")
+        one, two = "score --jobs 1 --explain 0", "score --jobs 2 --explain 0"
+        print(f"\nratios at {n} paragraphs (median of {args.rounds} rounds' own ratios):")
+        print(f"  score --jobs 1 --explain 0 / reference = {ratio(REFERENCE, one):.2f}  (target >= 0.5)")
+        print(f"  --jobs 2 / --jobs 1 (explain 0) = {ratio(one, two):.2f}  (target >= 1.8)")
+        for jobs in (1, 2):
+            print(f"  time with explanations / without, jobs {jobs} = "
+                  f"{ratio(f'score --jobs {jobs} --explain 3', f'score --jobs {jobs} --explain 0'):.2f}  (target <= 1.3)")
+    print()
     for name, value in cold_starts().items():
         print(f"  cold start, {name}: {value:.2f} s (median of 5)")
     if args.loop:
