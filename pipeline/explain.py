@@ -38,33 +38,49 @@ class FeatureNames:
         return self.cache[column]
 
 
-def top_contributions(features: sparse.csr_matrix, weights: np.ndarray, names: FeatureNames,
+def top_contributions(blocks: list[sparse.csr_matrix], by_signal: np.ndarray, names: FeatureNames,
                       flags: np.ndarray, k: int) -> list[list[str]]:
-    """For each row and flagged signal, 'ngram (+contribution); ...' of the k largest positive terms."""
-    features = features.tocsr()
-    indptr, indices, data = features.indptr.tolist(), features.indices, features.data
-    by_signal = np.ascontiguousarray(weights.T)  # one signal's weights in a row: gathers read contiguous memory
-    out = [[""] * flags.shape[1] for _ in range(features.shape[0])]
+    """For each row and flagged signal, 'ngram (+contribution); ...' of the k largest positive terms.
+    `blocks`: the feature blocks, whose columns follow one another in `by_signal` (signals x features, one
+    signal's weights contiguous). The blocks are read side by side: stacking them cost more than explaining."""
+    parts, first, longest = [], 0, np.zeros(len(flags), dtype=np.int64)
+    for block in blocks:  # row starts, columns (as intp: indexing with int32 converts on every gather), values
+        block = block.tocsr()
+        width = block.shape[1]
+        parts.append((block.indptr.tolist(), block.indices.astype(np.intp), block.data, first,
+                      by_signal[:, first:first + width]))
+        longest += np.diff(block.indptr)
+        first += width
+    scratch = np.empty(int(longest.max(initial=0)))  # one row's contributions, block after block
+    out = [[""] * flags.shape[1] for _ in range(len(flags))]
     for i, j in zip(*(axis.tolist() for axis in np.nonzero(flags))):
-        columns = indices[indptr[i]:indptr[i + 1]]
-        contribution = data[indptr[i]:indptr[i + 1]] * by_signal[j][columns]
-        top = _top(contribution, k)
-        terms = zip(columns[top].tolist(), contribution[top].tolist())
-        out[i][j] = "; ".join(f"{names[c]} ({v:+.2f})" for c, v in terms)
+        spans, end = [], 0  # per block: where its terms end and start in scratch, their columns, its first column
+        for indptr, indices, data, first, weights in parts:
+            a, b = indptr[i], indptr[i + 1]
+            columns = indices[a:b]
+            np.multiply(data[a:b], weights[j][columns], out=scratch[end:end + b - a])
+            spans.append((end + b - a, end, columns, first))
+            end += b - a
+        terms = []
+        for position, value in _top(scratch[:end], k):
+            _, start, columns, first = next(span for span in spans if position < span[0])
+            terms.append(f"{names[int(columns[position - start]) + first]} ({value:+.2f})")
+        out[i][j] = "; ".join(terms)
     return out
 
 
-def _top(contribution: np.ndarray, k: int) -> list[int]:
-    """Positions of the k largest positive values, largest first, ties in position order: a stable argsort
-    of -contribution cut to k, found with k argmax passes instead of sorting all (~1,500) of a paragraph's
-    terms (argmax returns the first of equal values)."""
-    values, picks = contribution.copy(), []
-    for _ in range(min(k, len(values))):
-        best = int(values.argmax())
-        if not values[best] > 0:
+def _top(contribution: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """(position, value) of the k largest positive values, largest first, ties in position order: a stable
+    argsort of -contribution cut to k, found with k argmax passes instead of sorting all (~1,700) of a
+    paragraph's terms (argmax returns the first of equal values). Overwrites those values with -inf."""
+    picks = []
+    for _ in range(min(k, len(contribution))):
+        best = int(contribution.argmax())
+        value = float(contribution[best])
+        if not value > 0:
             break
-        picks.append(best)
-        values[best] = -np.inf
+        picks.append((best, value))
+        contribution[best] = -np.inf
     return picks
 
 

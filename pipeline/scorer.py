@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from pipeline import bundle, explain, language
 from pipeline.config import InputError
@@ -28,7 +28,7 @@ class Scorer:
         self.tables = fitted if isinstance(fitted, Tables) else from_pipeline(fitted)
         self.thresholds, self.explain_top = by_language(thresholds), explain_top
         if explain_top:
-            self.weights = self.tables.explain_weights()
+            self.by_signal = np.ascontiguousarray(self.tables.explain_weights().T)  # signals x features
             self.names = explain.FeatureNames(self.tables.blocks)
 
     @classmethod
@@ -78,8 +78,7 @@ class Scorer:
         out = {"lang": langs, **{f"p_{s}": proba[:, j] for j, s in enumerate(SIGNALS)}}
         out.update({s: flags[:, j] for j, s in enumerate(SIGNALS)})
         if self.explain_top:
-            features = sp.hstack(blocks, format="csr")
-            why = explain.top_contributions(features, self.weights, self.names, flags, self.explain_top)
+            why = explain.top_contributions(blocks, self.by_signal, self.names, flags, self.explain_top)
             out.update({f"explain_{s}": [row[j] for row in why] for j, s in enumerate(SIGNALS)})
         return pd.DataFrame(out)
 

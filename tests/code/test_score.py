@@ -155,7 +155,7 @@ def test_explanations_are_exact_contributions(model_dir):
     fitted, _ = bundle.load(model_dir)
     features = fitted[:-1].transform([text])
     j = SIGNALS.index("export")
-    margin = features @ scorer.weights[:, j]
+    margin = features @ scorer.by_signal[j]
     estimator = fitted.named_steps["classify"].estimators_[j]
     np.testing.assert_allclose(margin + estimator.intercept_, estimator.decision_function(features))
     assert row["explain_export"].count(";") >= 2
