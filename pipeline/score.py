@@ -286,12 +286,15 @@ def frames(args: argparse.Namespace, found: list[sources.Source], outcome: Outco
                 rows += len(frame)
                 yield frame
             outcome.read.append(source.doc_id)
+            args.meta.warn(problems)
         except InputError as error:
             exc = sources.located(error, source)
             if args.strict:
                 raise exc
             kept = rows > 0 and not guarded
-            if not kept:
+            if kept:
+                args.meta.warn(problems)
+            else:
                 outcome.skipped.add(index)
                 del args.meta.problems[problems:]  # here, where reading stands: the writer may be batches behind
             if index not in outcome.reported:

@@ -67,14 +67,11 @@ def _checked(date: dt.date) -> str:
 
 
 def _safe_date(value, where: str, problems: list[str]) -> str | None:
+    """The date, or None with the problem noted (`Settings.warn` prints it once the input is kept)."""
     try:
         return parse_date(value)
     except ValueError as exc:
         problems.append(f"{where}: date {exc}")
-        if len(problems) <= MAX_WARNINGS:
-            print(f"warning: {where}: date {exc}; left empty", file=sys.stderr)
-        elif len(problems) == MAX_WARNINGS + 1:
-            print("warning: more documents with unreadable dates (counted in the run record)", file=sys.stderr)
         return None
 
 
@@ -164,6 +161,7 @@ class Settings:
     title_column: str | None = None
     catalog: dict[str, dict] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    warned: set[str] = field(default_factory=set)  # problems printed (a Restart meets them again)
 
     @classmethod
     def from_args(cls, args) -> "Settings":
@@ -173,7 +171,20 @@ class Settings:
         settings = cls(args.date_column, args.source_column, args.title_column)
         if args.catalog:
             settings.catalog = read_catalog(args.catalog, settings.problems)
+            settings.warn()
         return settings
+
+    def warn(self, since: int = 0) -> None:
+        """Print the date problems from `since` on that were not printed before, one line each up to
+        MAX_WARNINGS, then one line saying the rest are counted. Called once an input is kept, so that a
+        table skipped after some of its rows prints nothing."""
+        for problem in self.problems[since:]:
+            if len(self.warned) > MAX_WARNINGS:
+                return
+            if problem not in self.warned:
+                self.warned.add(problem)
+                print(f"warning: {problem}; left empty" if len(self.warned) <= MAX_WARNINGS else
+                      "warning: more documents with unreadable dates (counted in the run record)", file=sys.stderr)
 
     def columns(self, table: pd.DataFrame, name: str) -> dict[str, str]:
         """Metadata field -> table column: the columns named on the command line (which must exist),

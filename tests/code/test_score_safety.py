@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import bundle, sources
+from pipeline.reporting import metadata
 from pipeline.cli import main
 from tests.conftest import ARTICLES
 
@@ -333,8 +334,11 @@ def test_random_bundles_outputs_and_tables_never_give_a_traceback(small_bundle, 
     assert not [p for p in work.rglob("*.tmp")], err
 
 
-def test_date_problems_of_a_skipped_table_leave_the_run_record_with_two_jobs(folder, model_dir, capsys,
-                                                                             monkeypatch):
+def test_date_problems_of_a_skipped_table_are_neither_recorded_nor_printed(folder, model_dir, capsys, monkeypatch):
+    """With two jobs reading runs batches ahead of writing; with a Parquet row group written before the bad
+    row, the run scores again without that table, and what it printed the first time is not printed again."""
+    from pipeline import outputs
+
     def dated(path, rows, broken_line=None):
         with open(path, "w", encoding="utf-8") as handle:
             for i in range(1, rows + 1):
@@ -344,11 +348,15 @@ def test_date_problems_of_a_skipped_table_leave_the_run_record_with_two_jobs(fol
 
     bad, good = dated(folder / "bad.jsonl", 7000, broken_line=6001), dated(folder / "good.jsonl", 30)
     monkeypatch.setattr(sources, "HOLD_BYTES", 0)  # the bad table streams: its rows' dates are read first
-    out = folder / "o.jsonl"
-    for jobs in ("1", "2"):  # with two jobs, reading runs batches ahead of writing
-        code, err = score([bad, good, "-o", out, "--model", model_dir, "--no-split", "--jobs", jobs,
+    monkeypatch.setattr(outputs, "ROW_GROUP", 1000)
+    for jobs, order, out in (("1", [bad, good], "o.jsonl"), ("2", [bad, good], "o.jsonl"),
+                             ("1", [good, bad], "o.parquet")):  # the last one scores again
+        code, err = score([*order, "-o", folder / out, "--model", model_dir, "--no-split", "--jobs", jobs,
                            "--batch-size", "500"], capsys)
         assert code == 1, err
-        record = json.loads((folder / "o.jsonl.run.json").read_text())
+        record = json.loads((folder / f"{out}.run.json").read_text())
         assert record["paragraphs"] == 30 and record["date_problems"] == 30, record["date_problems"]
         assert all("good.jsonl" in p for p in record["date_problem_examples"])
+        warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+        assert len(warnings) == metadata.MAX_WARNINGS + 1 and "more documents" in warnings[-1], err
+        assert len(set(warnings)) == len(warnings) and all("good.jsonl:" in w for w in warnings[:-1]), err
