@@ -124,15 +124,27 @@ def model_dir(tmp_path_factory, trained, params, table):
     return directory
 
 
-@pytest.fixture(scope="session")
-def big_table(tmp_path_factory):
-    """40,000 short table rows: enough scoring to interrupt a run part-way."""
+def _rows_table(directory, copies):
+    """A CSV of two short paragraphs repeated `copies` times each."""
     import pandas as pd
-    path = tmp_path_factory.mktemp("big") / "rows.csv"
+    path = directory / "rows.csv"
     texts = ["MOFCOM tightened export licences for terbium and dysprosium shipments to Japan.",
              "The Party committee held a study session on discipline and pledged to cut costs."]
-    pd.DataFrame({"text": texts * 20000}).to_csv(path, index=False)
+    pd.DataFrame({"text": texts * copies}).to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def big_table(tmp_path_factory):
+    """40,000 short table rows: a few seconds of scoring, for tests that run it to the end."""
+    return _rows_table(tmp_path_factory.mktemp("big"), 20000)
+
+
+@pytest.fixture(scope="session")
+def huge_table(tmp_path_factory):
+    """400,000 rows: 14-20 s of scoring on two cores, so a test that kills a run seconds after it starts
+    always kills it part-way (40,000 rows finished within the 2 s such a test waits)."""
+    return _rows_table(tmp_path_factory.mktemp("huge"), 200000)
 
 
 @pytest.fixture(scope="session")

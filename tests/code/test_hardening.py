@@ -97,9 +97,9 @@ def score_command(input_path, output):
 
 
 @pytest.mark.skipif(not (REPO / "models" / "SHA256SUMS").is_file(), reason="needs the trained model (dvc repro)")
-def test_sigkill_leaves_no_partial_output_and_a_rerun_succeeds(big_table, tmp_path):
+def test_sigkill_leaves_no_partial_output_and_a_rerun_succeeds(huge_table, big_table, tmp_path):
     out = tmp_path / "out.parquet"
-    process = subprocess.Popen(score_command(big_table, out) + ["--batch-size", "500"], cwd=REPO,
+    process = subprocess.Popen(score_command(huge_table, out) + ["--batch-size", "500"], cwd=REPO,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not list(tmp_path.glob(".out.parquet.*.tmp")) and time.time() < deadline and process.poll() is None:

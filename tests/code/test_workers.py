@@ -13,8 +13,8 @@ import pytest
 from tests.conftest import REPO
 
 
-def start(big_table, out, model_dir):
-    command = [sys.executable, "-m", "pipeline", "score", str(big_table), "-o", str(out), "--no-split",
+def start(table, out, model_dir):
+    command = [sys.executable, "-m", "pipeline", "score", str(table), "-o", str(out), "--no-split",
                "--jobs", "2", "--batch-size", "200", "--model", str(model_dir)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)  # its own process group, as a shell job has
@@ -35,9 +35,9 @@ def assert_all_gone(processes, within=15.0):
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "Ctrl-C"])
-def test_killing_score_ends_its_workers(how, big_table, model_dir, tmp_path):
+def test_killing_score_ends_its_workers(how, huge_table, model_dir, tmp_path):
     out = tmp_path / "scores.parquet"
-    process, workers = start(big_table, out, model_dir)
+    process, workers = start(huge_table, out, model_dir)
     if how == "Ctrl-C":  # the terminal sends SIGINT to the whole foreground process group
         os.killpg(process.pid, signal.SIGINT)
     else:
