@@ -30,7 +30,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from pipeline.split import split_article  # noqa: E402
+from pipeline.stages.split import split_article  # noqa: E402
 
 SEEDS = sorted((REPO / "data" / "articles" / "seeds").glob("*.txt"))
 
@@ -108,9 +108,9 @@ def in_process(model: str, payloads: dict[str, list[bytes]], seconds: float) -> 
     """Reference without HTTP: one thread splitting and scoring each request's texts like the server does."""
     import pandas as pd
 
-    from pipeline.inputs import Unit
-    from pipeline.score import documents, paragraphs
-    from pipeline.scorer import Scorer
+    from pipeline.scoring.inputs import Unit
+    from pipeline.scoring.score import documents, paragraphs
+    from pipeline.scoring.scorer import Scorer
 
     scorer, out = Scorer.load(model, explain_top=3), {}
     for kind, bodies_ in payloads.items():

@@ -11,18 +11,18 @@ import signal
 import sys
 
 COMMANDS = {
-    "validate": "pipeline.validate",
-    "split": "pipeline.split",
-    "train": "pipeline.train",
-    "evaluate": "pipeline.evaluate",
-    "register": "pipeline.register",
-    "models": "pipeline.champion",
-    "label": "pipeline.labelling",
-    "agreement": "pipeline.agreement",
-    "datacard": "pipeline.datacard",
+    "validate": "pipeline.stages.validate",
+    "split": "pipeline.stages.split",
+    "train": "pipeline.stages.train",
+    "evaluate": "pipeline.stages.evaluate",
+    "register": "pipeline.stages.register",
+    "models": "pipeline.stages.champion",
+    "label": "pipeline.corpus.labelling",
+    "agreement": "pipeline.corpus.agreement",
+    "datacard": "pipeline.corpus.datacard",
     "index": "pipeline.reporting.index",
     "report": "pipeline.reporting.report",
-    "score": "pipeline.score",
+    "score": "pipeline.scoring.score",
     "serve": "pipeline.serving.cli",
 }
 USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-signals COMMAND --help)"

@@ -55,8 +55,8 @@ def copy_repo(target: Path, replace: dict[str, str] | None = None, small: bool =
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, target / name)
     if small:
-        from pipeline import labels
-        from pipeline.split import build_paragraphs
+        from pipeline.corpus import labels
+        from pipeline.stages.split import build_paragraphs
         ids = set(build_paragraphs(target / "data" / "articles")["paragraph_id"])
         gold = labels.read_labels(target / "data" / "labels.csv")
         labels.write_labels(gold[gold["paragraph_id"].isin(ids)], target / "data" / "labels.csv")
@@ -80,8 +80,9 @@ def params():
 @pytest.fixture(scope="session")
 def table():
     """The bundled corpus split and joined with its gold labels, as the `split` stage does."""
-    from pipeline import labels, rules
-    from pipeline.split import build_paragraphs
+    from pipeline import rules
+    from pipeline.corpus import labels
+    from pipeline.stages.split import build_paragraphs
     paragraphs = build_paragraphs(ARTICLES)
     joined, report = labels.join(paragraphs, labels.read_labels(LABELS),
                                  rules.apply(rules.load_rules(RULES), paragraphs["text"]))
@@ -94,8 +95,8 @@ def trained(table, params):
     this data and these params (the README runs it before the tests), else trained here."""
     from pipeline import bundle, model
     from pipeline.config import InputError
-    from pipeline.labels import training_rows
-    from pipeline.train import data_hash
+    from pipeline.corpus.labels import training_rows
+    from pipeline.stages.train import data_hash
     rows = training_rows(table[0], False)
     try:
         fitted, card = bundle.load(REPO / "models")
@@ -114,9 +115,9 @@ def model_dir(tmp_path_factory, trained, params, table):
     import numpy as np
 
     from pipeline import bundle
+    from pipeline.corpus.labels import training_rows
     from pipeline.signals import SIGNALS
-    from pipeline.labels import training_rows
-    from pipeline.train import model_card
+    from pipeline.stages.train import model_card
     fitted, thresholds = trained
     directory = tmp_path_factory.mktemp("model")
     rows = training_rows(table[0], False)
@@ -151,9 +152,9 @@ def huge_table(tmp_path_factory):
 def small_bundle(tmp_path_factory, table):
     """A real (small, fast) model bundle trained on the five seed articles, and its params."""
     from pipeline import bundle, model
-    from pipeline.labels import training_rows
-    from pipeline.train import model_card
     from pipeline.config import load_params
+    from pipeline.corpus.labels import training_rows
+    from pipeline.stages.train import model_card
     params = load_params(PARAMS)
     params["train"] = {**params["train"], "char_ngrams": False, "cv_folds": 3}
     rows = training_rows(table[0], False)

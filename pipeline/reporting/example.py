@@ -21,7 +21,7 @@ import yaml
 
 from pipeline.config import InputError
 from pipeline.reporting.metadata import parse_date
-from pipeline.split import article_files, read_article, split_article
+from pipeline.stages.split import article_files, read_article, split_article
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import explain
 from pipeline.config import InputError, atomic_path
 from pipeline.reporting import batchlog, charts, index
+from pipeline.scoring import explain
 from pipeline.signals import SIGNALS
 
 MAX_TEXT = 1500  # characters of a top paragraph shown

@@ -1,6 +1,6 @@
 """The HTTP app: POST /v1/score, GET /v1/model, GET /health, the page at /, OpenAPI docs at /docs.
 
-Scoring goes through `Scorer` and documents are split by `pipeline.score.paragraphs`,
+Scoring goes through `Scorer` and documents are split by `pipeline.scoring.score.paragraphs`,
 exactly as `policy-signals score` does. Every error is JSON naming the field at fault.
 """
 from __future__ import annotations
@@ -26,16 +26,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 
-from pipeline import explain
 from pipeline.config import InputError
-from pipeline.inputs import Unit, html_text
-from pipeline.score import documents, paragraphs
-from pipeline.scorer import Scorer
+from pipeline.scoring import explain
+from pipeline.scoring.inputs import Unit, html_text
+from pipeline.scoring.score import documents, paragraphs
+from pipeline.scoring.scorer import Scorer
 from pipeline.serving.batching import Batcher
 from pipeline.serving.model_info import describe
 from pipeline.serving.settings import Settings, is_loopback
 from pipeline.signals import SIGNALS
-from pipeline.split import text_from_bytes
+from pipeline.stages.split import text_from_bytes
 
 OPEN_PATHS = {"/health"}  # answered without a token or a Host check
 
@@ -100,7 +100,7 @@ class ScoreResponse(BaseModel):
 
 
 def request_documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
-    """The request as the CLI's document rows (`pipeline.score.documents`), after its limits are checked."""
+    """The request as the CLI's document rows (`pipeline.scoring.score.documents`), after its limits are checked."""
     if (body.texts is None) == (body.document is None):
         raise ApiError(422, "body", 'give either "texts" (a list of strings) or "document" (a string)')
     if body.texts is not None:

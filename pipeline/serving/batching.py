@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
-from pipeline.scorer import Scorer
+from pipeline.scoring.scorer import Scorer
 
 
 class Batcher:

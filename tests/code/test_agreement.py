@@ -1,7 +1,7 @@
 """Agreement between two label files, and the data card's generated counts."""
 import pandas as pd
 
-from pipeline import agreement, datacard, labels
+from pipeline.corpus import agreement, datacard, labels
 from tests.conftest import LABELS, REPO
 
 

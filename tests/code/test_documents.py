@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from pipeline.cli import main
-from pipeline.inputs import READ_SUFFIXES
+from pipeline.scoring.inputs import READ_SUFFIXES
 from tests import documents
 from tests.conftest import REPO
 
@@ -180,7 +180,7 @@ def test_other_kinds_on_standard_input_are_named(model_dir, tmp_path):
 
 
 def test_furniture_named_by_an_extractor_is_marked_even_when_it_looks_like_a_bullet():
-    from pipeline.split import split_article
+    from pipeline.stages.split import split_article
     paragraphs = split_article("Baotou output rose.\n\n- 3 -\n\nExports fell.", frozenset({"- 3 -"}))
     assert [p["kind"] for p in paragraphs] == ["body", "furniture", "body"]
 

@@ -3,7 +3,7 @@ import re
 
 import numpy as np
 
-from pipeline.explain import FeatureNames, _top
+from pipeline.scoring.explain import FeatureNames, _top
 from pipeline.tables import from_pipeline
 
 

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from pipeline import goldsets
 from pipeline.config import InputError
 from pipeline.signals import SIGNALS
+from pipeline.stages import goldsets
 
 
 def write_jsonl(path, records):
@@ -49,7 +49,7 @@ def test_missing_set_is_reported_and_present_set_scored(tmp_path, trained):
 def test_label_issues_ranks_flipped_labels_first():
     import numpy as np
     import pandas as pd
-    from pipeline.evaluate import label_issues
+    from pipeline.stages.evaluate import label_issues
     rng = np.random.default_rng(0)
     truth = rng.integers(0, 2, (300, len(SIGNALS)))
     proba = np.clip(truth * 0.8 + rng.random(truth.shape) * 0.2, 0, 1)  # a model that agrees with the labels

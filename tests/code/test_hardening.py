@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from pipeline import tracking
 from pipeline.config import SCHEMA, InputError, load_params
-from pipeline.split import MAX_CHARS, read_article, render, split_article
+from pipeline.stages.split import MAX_CHARS, read_article, render, split_article
 from pipeline.text import clean, simplified
 from tests.conftest import PARAMS, REPO
 

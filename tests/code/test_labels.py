@@ -4,8 +4,8 @@ import re
 import pandas as pd
 import pytest
 
-from pipeline import labels
 from pipeline.config import InputError
+from pipeline.corpus import labels
 from pipeline.signals import SIGNALS
 
 HEADER = "paragraph_id," + ",".join(SIGNALS) + ",text\n"
@@ -55,7 +55,7 @@ def test_bundled_labels_cover_every_paragraph_exactly(table):
 
 
 def test_weak_labels_reach_training_only_when_switched_on():
-    from pipeline.labels import training_rows
+    from pipeline.corpus.labels import training_rows
     table = pd.DataFrame({"paragraph_id": ["p1", "p2"], "article_id": ["a", "b"], "text": ["x", "y"],
                           "label_source": ["gold", "weak"], **{s: [1, 0] for s in SIGNALS}})
     assert training_rows(table, use_weak=False)["paragraph_id"].tolist() == ["p1"]

@@ -4,7 +4,7 @@ import pytest
 
 from pipeline import language, model, thresholds
 from pipeline.signals import SIGNALS
-from pipeline.split import split_article
+from pipeline.stages.split import split_article
 from pipeline.text import clean
 
 

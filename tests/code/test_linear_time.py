@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from pipeline.split import MAX_CHARS
+from pipeline.stages.split import MAX_CHARS
 from tests.conftest import REPO
 
 SIZE = 5 * 2**20
@@ -60,7 +60,7 @@ def test_megabytes_are_split_and_scored_in_bounded_time_and_memory(shape, model_
 
 def test_hostile_lines_are_cut_quickly():
     """Lines that made a regular expression backtrack for ever ('By AAAA...') or rescan a run of spaces."""
-    code = ("from pipeline.split import split_article, MAX_CHARS\n"
+    code = ("from pipeline.stages.split import split_article, MAX_CHARS\n"
             "raw = ('By ' + 'A' * 3000 + '!\\n') * 50 + ('a' + ' ' * 3990 + 'b\\n') * 50\n"
             "paragraphs = split_article(raw)\n"
             "assert len(paragraphs) == 100 and max(len(p['text']) for p in paragraphs) <= MAX_CHARS\n")

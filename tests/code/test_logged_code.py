@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import bundle, model, register
+from pipeline import bundle, model
 from pipeline.config import load_params
-from pipeline.labels import training_rows
-from pipeline.train import model_card
+from pipeline.corpus.labels import training_rows
+from pipeline.stages import register
+from pipeline.stages.train import model_card
 from tests.conftest import PARAMS, REPO
 
 TEXTS = ["MOFCOM tightened export licences for terbium.", "包钢集团党委召开理论学习中心组学习会。"]

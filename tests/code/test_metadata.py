@@ -8,7 +8,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.reporting import batchlog
 from pipeline.reporting.metadata import front_matter, parse_date
-from pipeline.split import paragraph_ids, split_article
+from pipeline.stages.split import paragraph_ids, split_article
 from tests.conftest import ARTICLES
 
 PAGE = """<html><head><title>Licences | Example News</title>

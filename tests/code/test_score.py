@@ -8,7 +8,7 @@ import pytest
 
 from pipeline import bundle
 from pipeline.cli import main
-from pipeline.scorer import Scorer, score_texts
+from pipeline.scoring.scorer import Scorer, score_texts
 from pipeline.signals import SIGNALS
 from tests.conftest import ARTICLES, LABELS, REPO
 

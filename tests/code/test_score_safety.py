@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import bundle, sources
-from pipeline.reporting import metadata
+from pipeline import bundle
 from pipeline.cli import main
+from pipeline.reporting import metadata
+from pipeline.scoring import sources
 from tests.conftest import ARTICLES
 
 ARTICLE = ARTICLES / "seeds" / "000_4351a19fe1e57ad0.txt"
@@ -166,7 +167,7 @@ def test_a_bad_row_after_a_written_parquet_row_group_scores_again_without_its_ta
     import io
     import types
 
-    from pipeline import outputs
+    from pipeline.scoring import outputs
 
     first, second = big_jsonl(folder / "a.jsonl", broken_line=6001), big_jsonl(folder / "b.jsonl", broken_line=7)
     good, out = big_jsonl(folder / "g.jsonl", rows=1200), folder / "o.parquet"
@@ -337,7 +338,7 @@ def test_random_bundles_outputs_and_tables_never_give_a_traceback(small_bundle, 
 def test_date_problems_of_a_skipped_table_are_neither_recorded_nor_printed(folder, model_dir, capsys, monkeypatch):
     """With two jobs reading runs batches ahead of writing; with a Parquet row group written before the bad
     row, the run scores again without that table, and what it printed the first time is not printed again."""
-    from pipeline import outputs
+    from pipeline.scoring import outputs
 
     def dated(path, rows, broken_line=None):
         with open(path, "w", encoding="utf-8") as handle:

@@ -17,12 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import bundle, explain, register
+from pipeline import bundle
 from pipeline.cli import main
 from pipeline.config import InputError
-from pipeline.thresholds import by_language
+from pipeline.scoring import explain
 from pipeline.serving.settings import Settings, is_loopback
 from pipeline.signals import SIGNALS
+from pipeline.stages import register
+from pipeline.thresholds import by_language
 from tests.browser import open_page
 from tests.code.test_tracking import TEXTS, store  # noqa: F401 (store is a fixture)
 from tests.conftest import ARTICLES, REPO
@@ -301,9 +303,9 @@ def test_a_worker_refuses_a_model_that_changed_since_start(model_dir):
 
 
 def test_explanations_off_leave_numbers_unchanged(model_dir):
-    from pipeline.inputs import Unit
-    from pipeline.score import documents, paragraphs
-    from pipeline.scorer import Scorer
+    from pipeline.scoring.inputs import Unit
+    from pipeline.scoring.score import documents, paragraphs
+    from pipeline.scoring.scorer import Scorer
     from pipeline.serving.app import records
 
     rows = paragraphs(documents(Unit(doc_id="d", text=ARTICLE.read_text(encoding="utf-8")), split=True))

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from pipeline.config import InputError
-from pipeline.split import build_paragraphs, paragraph_ids, read_article, split_article
+from pipeline.stages.split import build_paragraphs, paragraph_ids, read_article, split_article
 from pipeline.text import clean
 from tests.conftest import ARTICLES
 

@@ -10,8 +10,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline import bundle, model, ngrams, tables
 from pipeline.config import InputError
-from pipeline.labels import training_rows
-from pipeline.scorer import Scorer
+from pipeline.corpus.labels import training_rows
+from pipeline.scoring.scorer import Scorer
 from pipeline.tables import Tables, from_pipeline
 from tests.conftest import REPO
 
@@ -105,7 +105,7 @@ def test_a_batch_with_more_distinct_tokens_than_the_cache_holds_is_counted_whole
 
 
 def test_scoring_a_bundle_imports_no_scikit_learn(model_dir):
-    code = ("import sys; from pipeline.score import main; from pipeline.scorer import Scorer; "
+    code = ("import sys; from pipeline.scoring.score import main; from pipeline.scoring.scorer import Scorer; "
             f"s = Scorer.load({str(model_dir)!r}, 3); print(s.score(['MOFCOM tightened export licences.'])['export'][0]);"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'joblib', 'mlflow'}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)

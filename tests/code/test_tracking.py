@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import bundle, register, tracking
-from pipeline.config import InputError
+from pipeline import bundle, tracking
 from pipeline.cli import main
+from pipeline.config import InputError
+from pipeline.stages import register
 from tests.conftest import PARAMS, REPO, run
 
 TEXTS = ["MOFCOM tightened export licences for terbium.", "The Party committee studied Xi's speech.",
@@ -196,7 +197,7 @@ def test_champion_scores_through_pyfunc_like_the_local_bundle(store, small_bundl
     pyfunc = store.pyfunc.load_model("models:/policy-signals@champion")
     served = np.asarray(pyfunc.predict(pd.DataFrame({"text": TEXTS})))
     np.testing.assert_array_equal(served, fitted.predict_proba(TEXTS))
-    from pipeline.scorer import score_texts
+    from pipeline.scoring.scorer import score_texts
     via_uri = score_texts(TEXTS, model="models:/policy-signals@champion")
     np.testing.assert_array_equal(via_uri[[f"p_{s}" for s in ("ideology", "reform", "export", "technology", "risk")]]
                                   .to_numpy(), served)

@@ -3,8 +3,8 @@ invariance to names, numbers and dates, and directional expectations."""
 import numpy as np
 import pytest
 
-from pipeline.thresholds import flags
 from pipeline.signals import SIGNALS
+from pipeline.thresholds import flags
 
 MINIMUM = {
     "ideology": [

@@ -3,9 +3,9 @@ signal, invariance to company names and numbers, a directional case, and Chinese
 import numpy as np
 import pytest
 
-from pipeline.thresholds import flags
-from pipeline.scorer import Scorer
+from pipeline.scoring.scorer import Scorer
 from pipeline.signals import SIGNALS
+from pipeline.thresholds import flags
 
 MINIMUM = {
     "ideology": ["集团党委召开理论学习中心组学习会，传达学习习近平总书记重要讲话精神，要求全体党员坚定拥护“两个确立”、坚决做到“两个维护”。",

@@ -16,10 +16,10 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from pipeline import extract, filetypes, table_text
 from pipeline.config import InputError, is_temporary
-from pipeline.split import read_article, text_from_bytes
 from pipeline.reporting.metadata import html_meta
+from pipeline.scoring import extract, filetypes, table_text
+from pipeline.stages.split import read_article, text_from_bytes
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}

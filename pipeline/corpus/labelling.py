@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import labels
 from pipeline.config import InputError, atomic_path
-from pipeline.scorer import Scorer
+from pipeline.corpus import labels
+from pipeline.scoring.scorer import Scorer
 from pipeline.signals import SIGNALS
+from pipeline.stages.train import read_table
 from pipeline.thresholds import cutoffs
-from pipeline.train import read_table
 
 PROBA = [f"p_{s}" for s in SIGNALS]
 TABLE_COLUMNS = ["paragraph_id", "article_id", "label_source", "text"]  # what both actions need from `split`

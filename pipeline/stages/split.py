@@ -17,9 +17,10 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from pipeline import labels as labels_mod, language
+from pipeline import language
 from pipeline import rules as rules_mod
 from pipeline.config import InputError, atomic_path, write_json
+from pipeline.corpus import labels as labels_mod
 from pipeline.text import CJK, clean
 
 ARTICLE_SUFFIXES = (".txt", ".md")

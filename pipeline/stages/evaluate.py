@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from pipeline import bundle, goldsets, model, plots, rules as rules_mod, tracking
+from pipeline import bundle, model, rules as rules_mod, tracking
 from pipeline.config import InputError, atomic_path, load_params, write_json
-from pipeline.labels import training_rows
-from pipeline.metrics import summary
+from pipeline.corpus.labels import training_rows
 from pipeline.signals import SIGNALS
+from pipeline.stages import goldsets, plots
+from pipeline.stages.metrics import summary
+from pipeline.stages.train import read_table
 from pipeline.thresholds import flags
-from pipeline.train import read_table
 
 
 MIN_SLICE = 30  # paragraphs a language needs before its cross-validated scores are reported

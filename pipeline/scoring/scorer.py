@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import bundle, explain, language
+from pipeline import bundle, language
 from pipeline.config import InputError
+from pipeline.scoring import explain
 from pipeline.signals import SIGNALS
 from pipeline.tables import Tables, from_pipeline
 from pipeline.thresholds import by_language, flags as flags_at

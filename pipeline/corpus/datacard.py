@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import labels as labels_mod
 from pipeline.config import InputError, atomic_path
+from pipeline.corpus import labels as labels_mod
 from pipeline.signals import SIGNALS
-from pipeline.split import build_paragraphs
+from pipeline.stages.split import build_paragraphs
 
 START, END = "<!-- counts -->", "<!-- /counts -->"
 

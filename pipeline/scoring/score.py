@@ -24,12 +24,12 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from pipeline import inputs, sources, workers
-from pipeline.outputs import Summary, Writer, output_format
 from pipeline.config import InputError, atomic_path
 from pipeline.reporting import batchlog, metadata
-from pipeline.scorer import Scorer
-from pipeline.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
+from pipeline.scoring import inputs, sources, workers
+from pipeline.scoring.outputs import Summary, Writer, output_format
+from pipeline.scoring.scorer import Scorer
+from pipeline.stages.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
 
 
 class NothingScored(Exception):

@@ -14,8 +14,8 @@ import pandas as pd
 
 from pipeline import language
 from pipeline.config import InputError
-from pipeline.metrics import summary
 from pipeline.signals import SIGNALS
+from pipeline.stages.metrics import summary
 from pipeline.thresholds import flags
 
 

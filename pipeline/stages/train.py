@@ -12,9 +12,9 @@ import pandas as pd
 
 from pipeline import bundle, model
 from pipeline.config import InputError, load_params
-from pipeline.labels import check_trainable, training_rows
-from pipeline.metrics import summary
+from pipeline.corpus.labels import check_trainable, training_rows
 from pipeline.signals import SIGNALS
+from pipeline.stages.metrics import summary
 from pipeline.thresholds import flags
 
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "joblib")

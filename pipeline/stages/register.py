@@ -1,7 +1,7 @@
 """Stage `register`: log the trained pipeline to MLflow, register it, and gate the champion alias.
 
 Model bytes already registered (same SHA-256) are not registered again: their version becomes
-`challenger` once more. `champion` moves only through the gate in `pipeline.champion` (never to
+`challenger` once more. `champion` moves only through the gate in `pipeline.stages.champion` (never to
 a worse or incomparable model unless `register.allow_worse`). The stage runs on every `dvc repro`
 (a registration that failed is retried once the store is reachable). It writes no file (and removes
 the models/registry.json older versions kept): `policy-signals models` reads the record of the live
@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import bundle, champion, tracking
+from pipeline import bundle, tracking
 from pipeline.config import InputError, load_params
 from pipeline.signals import SIGNALS
+from pipeline.stages import champion
 
 GATE_METRIC = champion.GATE_METRIC
 # What loading the logged pipeline imports (its code ships with it): pinned to what trained it, so MLflow
@@ -70,7 +71,7 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
                                         pyfunc_predict_fn="predict_proba",
                                         registered_model_name=params["register"]["model_name"],
                                         metadata={"signals": list(SIGNALS), "thresholds": card["thresholds"]},
-                                        code_paths=[str(Path(__file__).resolve().parent)],
+                                        code_paths=[str(Path(__file__).resolve().parents[1])],
                                         pip_requirements=[f"{name}=={installed(name)}" for name in needs], **extra)
     return str(info.registered_model_version), "skops" if skops else "cloudpickle"
 

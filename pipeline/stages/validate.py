@@ -11,10 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline import labels as labels_mod, rules as rules_mod
+from pipeline import rules as rules_mod
 from pipeline.config import load_params, write_json
-from pipeline.split import build_paragraphs
-from pipeline.labels import check_trainable, training_rows
+from pipeline.corpus import labels as labels_mod
+from pipeline.corpus.labels import check_trainable, training_rows
+from pipeline.stages.split import build_paragraphs
 
 
 def main(argv: list[str] | None = None) -> int:

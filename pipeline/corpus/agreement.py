@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from pipeline import labels
 from pipeline.config import InputError
+from pipeline.corpus import labels
 from pipeline.signals import SIGNALS
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from pipeline import inputs
 from pipeline.config import InputError
+from pipeline.scoring import inputs
 
 
 @dataclass

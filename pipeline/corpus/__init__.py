@@ -1,0 +1,2 @@
+"""The labelled corpus: the gold labels file, getting paragraphs labelled, agreement between annotators
+and the data card's counts."""

@@ -1,0 +1,2 @@
+"""Scoring new text: reading inputs, the Scorer every front end goes through, explanations, worker
+processes and the output files of `policy-signals score`."""
