@@ -121,8 +121,10 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-# Our temporaries: ".<target name>.<writer pid>.<8 random characters from mkstemp>.tmp".
-_TEMPORARY = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}\.tmp$")
+# Our temporaries: ".<target name>.<writer pid>.<8 random characters from mkstemp>.policy-signals.tmp"; the
+# marker keeps a user's own ".name.123.abcdefgh.tmp" from being taken for one, deleted or left unscored.
+_MARKER = ".policy-signals.tmp"
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}" + re.escape(_MARKER) + "$")
 
 
 def is_temporary(path: str | os.PathLike) -> bool:
@@ -134,7 +136,7 @@ def _remove_orphans(directory: Path) -> None:
     """Delete temporaries in `directory` left by processes that no longer exist (killed runs),
     whatever output they were for."""
     try:
-        names = [entry.name for entry in os.scandir(directory) if entry.name.endswith(".tmp")]
+        names = [entry.name for entry in os.scandir(directory) if entry.name.endswith(_MARKER)]
     except OSError:
         return
     for name in names:
@@ -163,7 +165,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_orphans(target.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=_MARKER, dir=target.parent)
         os.close(fd)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
     except OSError as exc:

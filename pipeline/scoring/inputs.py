@@ -96,9 +96,16 @@ def html_text(data: bytes, name: str) -> str:
 def _table_chunks(path: Path | str, suffix: str, handle=None) -> Iterator[pd.DataFrame]:
     source = handle if handle is not None else path
     if suffix == ".csv":
-        yield from pd.read_csv(source, dtype=object, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8")
+        for chunk in pd.read_csv(source, dtype=object, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8"):
+            if not isinstance(chunk.index, pd.RangeIndex):  # pandas took a longer first row's extra fields as an index
+                raise ValueError(f"line 2 has {chunk.index.nlevels + len(chunk.columns)} fields, "
+                                 f"the header {len(chunk.columns)}")
+            yield chunk
     elif suffix == ".jsonl":
-        yield from pd.read_json(source, lines=True, dtype=False, chunksize=CHUNK_ROWS, encoding="utf-8")
+        try:
+            yield from pd.read_json(source, lines=True, dtype=False, chunksize=CHUNK_ROWS, encoding="utf-8")
+        except TypeError as exc:  # pandas' message for a line that is a number, null or a list after an object
+            raise ValueError(f"not every record is a JSON object ({exc})") from exc
     else:
         import pyarrow.parquet as pq
 

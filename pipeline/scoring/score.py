@@ -354,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     outcome = Outcome(failed=[])
     found = sources.collect(args.inputs, outcome.failed, args.strict)
     sources.check_outputs([args.output, *([args.summary] if args.summary else []), batchlog.path_for(args.output)],
-                          args.inputs, found)
+                          args.inputs, found, args.catalog)
     if not found:
         return nothing_scored(args.output, outcome.failed)
     scorer = Scorer.load(args.model, args.explain)

@@ -59,15 +59,31 @@ def _unique(ids: dict[Path, str]) -> dict[Path, str]:
             ids[real] = Path(*real.parts[-depth:]).as_posix() if depth < len(real.parts) else real.as_posix()
 
 
+def identity(path: Path | str) -> tuple:
+    """What makes two paths one file: an existing file's device and inode (so symlinks, hard links and
+    bind mounts compare equal), else its folder's and its own name, else its resolved path. A path through
+    a folder not made yet (`new/../x`) is taken as written out, as `atomic_path` will create it."""
+    absolute = Path(os.path.abspath(path))
+    for target, tail in ((Path(path), ()), (absolute, ()), (absolute.parent, (absolute.name,))):
+        try:
+            status = os.stat(target)
+            return (status.st_dev, status.st_ino, *tail)
+        except (OSError, ValueError):
+            continue
+    return (str(absolute),)
+
+
 def collect(arguments: list[str], failed: list[str], strict: bool) -> list[Source]:
-    """Expand arguments into sources with unique ids; an argument matching nothing is reported
-    (stderr, added to `failed`) or, when strict, raised."""
+    """Expand arguments into sources with unique ids, each file (and standard input) once; an argument
+    matching nothing is reported (stderr, added to `failed`) or, when strict, raised."""
     found: dict[Path, Path] = {}  # real path -> path as found
     relative: dict[Path, str] = {}
     order: list[Path | str] = []
+    seen: set[tuple] = set()
     for argument in arguments:
         if argument == "-":
-            order.append("-")
+            if "-" not in order:
+                order.append("-")
             continue
         try:
             files = list(inputs.expand([argument]))
@@ -79,8 +95,10 @@ def collect(arguments: list[str], failed: list[str], strict: bool) -> list[Sourc
             continue
         root = root_of(argument)
         for path in files:
-            real = Path(path).resolve()
-            if real not in found:
+            key = identity(path)
+            if key not in seen:
+                seen.add(key)
+                real = Path(path).resolve()
                 found[real], relative[real] = Path(path), Path(os.path.relpath(path, root)).as_posix()
                 order.append(real)
     ids = _unique(relative)
@@ -158,49 +176,69 @@ def located(exc: InputError, source: Source) -> InputError:
     return exc if line is None or "line" in exc.problem else InputError(exc.path, f"line {line}: {exc.problem}")
 
 
-def _matches(pattern: str, path: Path) -> bool:
-    """Would `glob.glob(pattern, recursive=True)` list `path` if it existed?"""
-    absolute = Path(os.path.abspath(pattern)).parts
-    target = path.parts
-
+def _matches(pattern: tuple[str, ...], target: tuple[str, ...]) -> bool:
+    """Would `glob.glob` with the pattern's parts (recursive) list a path with the target's parts?"""
     def match(i: int, j: int) -> bool:
-        if i == len(absolute):
+        if i == len(pattern):
             return j == len(target)
-        if absolute[i] == "**":
+        if pattern[i] == "**":
             return any(match(i + 1, k) for k in range(j, len(target) + 1))
         if j == len(target):
             return False
-        if target[j].startswith(".") and not absolute[i].startswith(".") and glob.has_magic(absolute[i]):
+        if target[j].startswith(".") and not pattern[i].startswith(".") and glob.has_magic(pattern[i]):
             return False  # glob skips hidden names unless the pattern names them
-        same = fnmatch.fnmatchcase(target[j], absolute[i]) if glob.has_magic(absolute[i]) \
-            else target[j] == absolute[i]
+        same = fnmatch.fnmatchcase(target[j], pattern[i]) if glob.has_magic(pattern[i]) \
+            else target[j] == pattern[i]
         return same and match(i + 1, j + 1)
 
     return match(0, 0)
 
 
-def check_outputs(outputs: list[Path], arguments: list[str], sources: list[Source]) -> None:
-    """Refuse, before any work, an output that is an input, the other output, or would be read back
-    as input next time (inside an input folder, or matched by an input pattern)."""
-    read = {Path(source.item).resolve() for source in sources if source.item != "-"}
-    seen: dict[Path, Path] = {}
+def _globbed(argument: str, output: Path) -> bool:
+    """Would the glob `argument` list `output` once written? Below the pattern's fixed folders, reached by
+    any path (symlink, bind mount), or spelt as the pattern spells it when those folders do not exist yet."""
+    pattern = Path(os.path.abspath(argument)).parts
+    root = Path(os.path.abspath(root_of(argument)))
+    spellings = {Path(os.path.abspath(output)).parts, output.resolve().parts}
+    if not root.exists():
+        return any(_matches(pattern, parts) for parts in spellings)
+    rest, home = pattern[len(root.parts):], identity(root)
+    return any(identity(Path(*parts[:k])) == home and _matches(rest, parts[k:])
+               for parts in spellings for k in range(1, len(parts)))
+
+
+def _inside(folder: Path, output: Path) -> bool:
+    """Is `output` somewhere below `folder`, by any path?"""
+    home = identity(folder)
+    return any(identity(parent) == home
+               for spelt in (Path(os.path.abspath(output)), output.resolve()) for parent in spelt.parents)
+
+
+def check_outputs(outputs: list[Path], arguments: list[str], sources: list[Source],
+                  catalog: Path | None = None) -> None:
+    """Refuse, before any work, an output that is an input or the catalog, or another output, or would
+    be read back as input next time (inside an input folder, or matched by an input pattern). Files are
+    compared by identity, so no spelling or mount of a path gets past."""
+    read = {identity(source.item): "is one of the inputs" for source in sources if source.item != "-"}
+    if catalog is not None:
+        read[identity(catalog)] = "is the --catalog"
+    seen: set[tuple] = set()
     for output in outputs:
-        real = output.resolve()
-        if real in seen:
+        key = identity(output)
+        if key in seen:
             raise InputError(output, "is both the -o output and the --summary; give them two files")
-        seen[real] = output
+        seen.add(key)
         if output.is_dir():
             raise InputError(output, "is a directory; give a file name for the output")
-        if real in read:
-            raise InputError(output, "is one of the inputs; refusing to overwrite it")
+        if key in read:
+            raise InputError(output, f"{read[key]}; refusing to overwrite it")
         for argument in arguments:
             if argument == "-":
                 continue
             folder = Path(argument)
-            if folder.is_dir() and folder.resolve() in real.parents:
+            if folder.is_dir() and _inside(folder, output):
                 raise InputError(output, f"is inside the input folder {argument}; the next run would read it "
                                          "back as input (write it elsewhere)")
-            if not folder.exists() and glob.has_magic(argument) and \
-                    (_matches(argument, real) or _matches(argument, Path(os.path.abspath(output)))):
+            if not folder.exists() and glob.has_magic(argument) and _globbed(argument, output):
                 raise InputError(output, f"matches the input pattern {argument}; the next run would read it "
                                          "back as input (write it elsewhere)")

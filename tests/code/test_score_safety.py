@@ -60,6 +60,75 @@ def test_output_that_is_an_input_is_refused_before_any_work(folder, model_dir, c
     one_error(err, "out.csv.run.json: is one of the inputs; refusing to overwrite it")
 
 
+def test_the_catalog_is_never_an_output_however_spelt(folder, model_dir, capsys):
+    catalog = folder / "catalog.csv"
+    catalog.write_text("doc_id,date\nrows.csv,2024-05-01\n")
+    before = catalog.read_bytes()
+    for outputs in (["-o", catalog], ["-o", folder / "o.csv", "--summary", catalog],
+                    ["-o", folder / "new" / ".." / "catalog.csv"]):  # through a folder the run would create
+        code, err = score([folder / "in", *outputs, "--catalog", catalog, "--model", model_dir], capsys)
+        assert code == 2 and catalog.read_bytes() == before
+        one_error(err, "catalog.csv: is the --catalog; refusing to overwrite it")
+    assert not (folder / "o.csv").exists()
+
+
+def test_an_input_reached_through_a_bind_mount_is_not_overwritten(folder, model_dir, tmp_path):
+    """The same file by another path that no resolving of symlinks reveals: compared by device and inode."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    data = folder / "in" / "rows.csv"
+    before = data.read_bytes()
+    script = (f'mount --bind "{folder / "in"}" "{mirror}" && '
+              f'"{sys.executable}" -m pipeline score "{data}" -o "{mirror / "rows.csv"}" --model "{model_dir}"; '
+              f'echo "rc=$?" >&2; "{sys.executable}" -m pipeline score "{folder / "in"}" '
+              f'-o "{mirror / "scores.csv"}" --model "{model_dir}"; echo "rc=$?" >&2')
+    try:
+        run = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        pytest.skip("no unshare here")
+    if "mount:" in run.stderr or "unshare:" in run.stderr:
+        pytest.skip(f"cannot bind-mount here: {run.stderr.strip()}")
+    lines = run.stderr.splitlines()
+    assert lines[0].endswith("rows.csv: is one of the inputs; refusing to overwrite it") and lines[1] == "rc=2", \
+        run.stderr
+    assert "is inside the input folder" in lines[2] and lines[3] == "rc=2", run.stderr
+    assert data.read_bytes() == before and not (folder / "in" / "scores.csv").exists()
+
+
+def test_a_pattern_through_a_symlinked_folder_would_read_the_output_back(folder, model_dir, capsys):
+    (folder / "link").symlink_to(folder / "in")
+    code, err = score([f"{folder}/link/*.csv", "-o", folder / "in" / "new.csv", "--model", model_dir], capsys)
+    assert code == 2 and not (folder / "in" / "new.csv").exists()
+    one_error(err, f"matches the input pattern {folder}/link/*.csv")
+
+
+def test_standard_input_given_twice_is_scored_once(folder, model_dir, capsys, monkeypatch):
+    import io
+    import types
+
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(b"MOFCOM tightened export licences.")))
+    code, err = score(["-", "-", "-o", folder / "o.csv", "--model", model_dir], capsys)
+    assert code == 0 and pd.read_csv(folder / "o.csv")["doc_id"].tolist() == ["stdin"], err
+
+
+@pytest.mark.parametrize("name,content,expected", [
+    ("bare.jsonl", '{"text": "MOFCOM tightened export licences."}\n5\n', "bare.jsonl: line 2: cannot read table"),
+    ("null.jsonl", '{"text": "MOFCOM tightened export licences."}\nnull\n', "null.jsonl: line 2: cannot read table"),
+    ("list.jsonl", '{"text": "MOFCOM tightened export licences."}\n["a"]\n',
+     "list.jsonl: line 2: cannot read table"),
+    # pandas would take a longer first row's extra fields as an index and score ids as text
+    ("wide.csv", "id,text\n1,MOFCOM tightened export licences.,extra\n2,The Party met.\n",
+     "wide.csv: cannot read table (ValueError: line 2 has 3 fields, the header 2)"),
+])
+def test_a_table_whose_records_do_not_fit_is_skipped_with_one_line(folder, model_dir, capsys, name, content,
+                                                                   expected):
+    (folder / name).write_text(content)
+    code, err = score([folder / name, ARTICLE, "-o", folder / "o.csv", "--model", model_dir], capsys)
+    assert code == 1
+    one_error(err, expected)
+    assert not pd.read_csv(folder / "o.csv")["doc_id"].str.startswith(name).any()
+
+
 def test_output_inside_an_input_folder_or_matched_by_an_input_pattern_is_refused(folder, model_dir, capsys):
     code, err = score([folder / "in", "-o", folder / "in" / "scores.csv", "--model", model_dir], capsys)
     assert code == 2 and not (folder / "in" / "scores.csv").exists()
@@ -198,18 +267,20 @@ def pq_groups(path):
 def test_temporaries_of_killed_runs_go_whatever_the_output_and_are_never_read(folder, model_dir, capsys):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = folder / "in" / f".other.parquet.{dead.pid}.abc123de.tmp"
-    stale_csv = folder / "in" / f".rows.csv.{dead.pid}.xyz_9876.tmp"
-    alive = folder / "in" / f".busy.csv.{os.getppid()}.abcdefgh.tmp"
-    for path in (stale, stale_csv, alive):
+    stale = folder / "in" / f".other.parquet.{dead.pid}.abc123de.policy-signals.tmp"
+    stale_csv = folder / "in" / f".rows.csv.{dead.pid}.xyz_9876.policy-signals.tmp"
+    alive = folder / "in" / f".busy.csv.{os.getppid()}.abcdefgh.policy-signals.tmp"
+    lookalike = folder / "in" / f".notes.csv.{dead.pid}.abcdefgh.tmp"  # a user's file, not ours
+    for path in (stale, stale_csv, alive, lookalike):
         path.write_text("text\nMOFCOM tightened export licences.\n")
     for argument in (folder / "in", f"{folder}/in/.*", f"{folder}/in/*"):  # never read as input
         code, err = score([argument, ARTICLE, "-o", folder / "o.csv", "--model", model_dir], capsys)
-        assert code in (0, 1) and ".tmp" not in pd.read_csv(folder / "o.csv")["doc_id"].str.cat(), err
+        assert code in (0, 1) and ".policy-signals.tmp" not in pd.read_csv(folder / "o.csv")["doc_id"].str.cat(), err
     assert stale.exists() and alive.exists()
     score([ARTICLE, "-o", folder / "in" / "anything.csv", "--model", model_dir], capsys)
     assert not stale.exists() and not stale_csv.exists()  # the next run into that folder removed them
     assert alive.exists()  # a running writer's temporary is left alone
+    assert lookalike.exists()  # so is a user's file that only looks like a temporary
 
 
 def test_bundles_whose_hashes_match_but_are_broken_are_refused_in_one_line(model_dir, tmp_path, capsys):
