@@ -152,20 +152,22 @@ def batches(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]
 _LOADED: dict[tuple[str, int], Scorer] = {}
 
 
-def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame) -> pd.DataFrame:
+def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame, keep_text: bool) -> pd.DataFrame:
     """Worker side (process pool or Dask): load the model once per worker process, then score."""
     key = (spec, explain_top)
     if key not in _LOADED:
         _LOADED[key] = Scorer.load(spec, explain_top)
-    return _process(_LOADED[key], docs)
+    return _process(_LOADED[key], docs, keep_text)
 
 
-def _process(scorer: Scorer, docs: pd.DataFrame) -> pd.DataFrame:
+def _process(scorer: Scorer, docs: pd.DataFrame, keep_text: bool) -> pd.DataFrame:
+    """Split, score and annotate one batch; the text goes only where it is kept (not back to the parent)."""
     rows = docs if "paragraph_id" in docs else paragraphs(docs)
     rows = rows.drop(columns=[f for f in metadata.FIELDS if f in rows])  # annotate adds them, in one order
     scored = pd.concat([rows, scorer.score(rows["text"].tolist())], axis=1) if len(rows) else \
         scorer.empty(include_text=True)
-    return metadata.annotate(scored, docs)
+    scored = metadata.annotate(scored, docs)
+    return scored if keep_text else scored.drop(columns=["text"])
 
 
 @contextmanager
@@ -196,19 +198,25 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
 
 
 def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str, jobs: int,
-                   engine: str = "local", scheduler: str | None = None) -> Iterator[pd.DataFrame]:
+                   engine: str = "local", scheduler: str | None = None, keep_text: bool = True
+                   ) -> Iterator[pd.DataFrame]:
     """Split and scored batches in input order (Marks and Drops pass in their place); in parallel, at most
-    2 x jobs batches are in flight."""
-    if engine == "local" and jobs <= 1:
-        for docs in batch_iter:
-            yield _process(scorer, docs) if isinstance(docs, pd.DataFrame) else docs
-        return
+    2 x jobs batches are in flight. Locally the first batch is scored here, before the workers fork, so
+    they share its lazy imports and per-word caches instead of each building them again."""
+    batch_iter = iter(batch_iter)
+    if engine == "local":
+        for docs in batch_iter:  # with one job every batch, with more up to the first
+            yield _process(scorer, docs, keep_text) if isinstance(docs, pd.DataFrame) else docs
+            if jobs > 1 and isinstance(docs, pd.DataFrame):
+                break
+        else:
+            return  # all scored here
     _LOADED[(spec, scorer.explain_top)] = scorer  # workers forked from here start with the model loaded
     with _executor(engine, jobs, scheduler) as submit:
         window: deque = deque()
         for docs in batch_iter:
             if isinstance(docs, pd.DataFrame):
-                window.append(submit(_process_cached, spec, scorer.explain_top, docs))
+                window.append(submit(_process_cached, spec, scorer.explain_top, docs, keep_text))
             else:
                 window.append(Future())
                 window[-1].set_result(docs)
@@ -321,7 +329,7 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
         progress = tqdm(unit=" paragraphs", disable=not sys.stderr.isatty(), file=sys.stderr)
         work = batches(presplit(frames(args, found, outcome), args.batch_size), args.batch_size)
         stream = stack.enter_context(closing(scored_batches(work, scorer, args.model, args.jobs, args.engine,
-                                                            args.scheduler)))
+                                                            args.scheduler, keep_text=args.include_text)))
         marks = None
         for batch in stream:
             if isinstance(batch, Mark):
@@ -335,7 +343,7 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
             else:
                 if summary is not None:
                     summary.add(batch)
-                writer.write(batch if args.include_text else batch.drop(columns=["text"]))
+                writer.write(batch)
                 progress.update(len(batch))
         progress.close()
         if not outcome.read and not outcome.partial:
