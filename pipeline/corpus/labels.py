@@ -25,6 +25,21 @@ def read_labels(path: Path) -> pd.DataFrame:
     return validate(frame, path)
 
 
+def csv_line(path: Path, row: int) -> int:
+    """The line of a CSV file on which data row `row` (numbered from 0 as pandas reads it: header and blank
+    lines not counted) starts; a quoted cell may span lines, so it is not `row + 2`."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        start, seen = 1, -2  # the header is row -1
+        for record in reader:
+            if record:
+                seen += 1
+                if seen == row:
+                    return start
+            start = reader.line_num + 1
+    return start
+
+
 def validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Refuse unknown or missing signal columns, duplicate or empty ids and values other than 0/1."""
     if ID not in frame.columns:
@@ -37,7 +52,8 @@ def validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise InputError(path, f"missing signal column '{missing[0]}'")
     ids = frame[ID].str.strip()
     if (ids == "").any():
-        raise InputError(path, f"empty {ID} on line {ids.index[int((ids == '').to_numpy().argmax())] + 2}")
+        row = ids.index[int((ids == "").to_numpy().argmax())]
+        raise InputError(path, f"empty {ID} on line {csv_line(path, row)}")
     dupes = ids[ids.duplicated()]
     if not dupes.empty:
         raise InputError(path, f"duplicate {ID} '{dupes.iloc[0]}'")
@@ -45,7 +61,7 @@ def validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         bad = ~frame[signal].str.strip().isin(["0", "1"])
         if bad.any():
             row = int(bad.to_numpy().argmax())
-            raise InputError(path, f"line {frame.index[row] + 2}: {signal} must be 0 or 1, "
+            raise InputError(path, f"line {csv_line(path, frame.index[row])}: {signal} must be 0 or 1, "
                                    f"got {frame[signal].iloc[row]!r}")
     out = pd.DataFrame({ID: ids})
     for signal in SIGNALS:

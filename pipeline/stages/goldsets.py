@@ -14,6 +14,7 @@ import pandas as pd
 
 from pipeline import language
 from pipeline.config import InputError
+from pipeline.corpus.labels import csv_line
 from pipeline.signals import SIGNALS
 from pipeline.stages.metrics import summary
 from pipeline.thresholds import flags
@@ -51,7 +52,7 @@ def _from_csv(path: Path) -> pd.DataFrame:
     for signal in SIGNALS:
         bad = ~frame[signal].str.strip().isin(["0", "1"])
         if bad.any():
-            raise InputError(path, f"line {int(bad.to_numpy().argmax()) + 2}: {signal} must be 0 or 1")
+            raise InputError(path, f"line {csv_line(path, int(bad.to_numpy().argmax()))}: {signal} must be 0 or 1")
     return pd.DataFrame({"text": frame["text"], **{s: frame[s].str.strip().astype(int) for s in SIGNALS}})
 
 
