@@ -106,11 +106,47 @@ def training_rows(table: pd.DataFrame, use_weak: bool) -> pd.DataFrame:
     return table[keep].reset_index(drop=True)
 
 
-def check_trainable(rows: pd.DataFrame, source) -> None:
-    """Refuse training rows that cannot give a model: fewer than two articles, or a signal with no positive."""
-    if rows["article_id"].nunique() < 2:
-        raise InputError(source, "training needs labelled paragraphs from at least two articles "
+MIN_TRAIN_ARTICLES = 2  # thresholds are tuned on article-grouped folds: at least two
+# evaluate's grouped cross-validation holds one article's fold out and trains on the rest: one more
+MIN_CV_ARTICLES = MIN_TRAIN_ARTICLES + 1
+
+
+def check_trainable(rows: pd.DataFrame, source, min_positives: int = 1, classifier: str = "") -> None:
+    """Refuse training rows that cannot give a model: too few articles, or a signal with no positive
+    or fewer than the classifier needs (`pipeline.model.min_positives`)."""
+    if rows["article_id"].nunique() < MIN_TRAIN_ARTICLES:
+        raise InputError(source, f"training needs labelled paragraphs from at least {MIN_TRAIN_ARTICLES} articles "
                                  "(thresholds are tuned on article-grouped folds)")
     empty = [s for s in SIGNALS if rows[s].sum() == 0]
     if empty:
         raise InputError(source, f"no positive training example for signal '{empty[0]}'")
+    few = [s for s in SIGNALS if rows[s].sum() < min_positives]
+    if few:
+        raise InputError(source, f"signal '{few[0]}' has {int(rows[few[0]].sum())} positive training examples; "
+                                 f"classifier '{classifier}' needs at least {min_positives}")
+
+
+def check_evaluable(rows: pd.DataFrame, source) -> None:
+    """Refuse training rows too few for evaluate's article-grouped cross-validation."""
+    if rows.loc[rows["label_source"].eq("gold"), "article_id"].nunique() < MIN_CV_ARTICLES:
+        raise InputError(source, f"cross-validation needs gold labels from at least {MIN_CV_ARTICLES} articles "
+                                 "(thresholds are tuned inside each training fold)")
+
+
+def holdout_split(rows: pd.DataFrame, source: str) -> tuple[pd.Series, pd.Series]:
+    """(rows the holdout model trains on, gold rows it is tested on): articles outside and inside the
+    source folder `source` (the `source` column `split` gives each article)."""
+    inside = rows["source"].eq(source)
+    return ~inside, inside & rows["label_source"].eq("gold")
+
+
+def check_holdout(rows: pd.DataFrame, source: str, params_source) -> None:
+    """Refuse an `evaluate.holdout_source` with no gold-labelled article, or too few articles outside it."""
+    fit, test = holdout_split(rows, source)
+    if not test.any():
+        known = ", ".join(sorted(rows.loc[rows["label_source"].eq("gold"), "source"].unique()))
+        raise InputError(params_source, f"param 'evaluate.holdout_source' is '{source}', but no gold-labelled "
+                                        f"article comes from that source folder (those that do: {known})")
+    if rows.loc[fit, "article_id"].nunique() < MIN_TRAIN_ARTICLES:
+        raise InputError(params_source, f"param 'evaluate.holdout_source': the model trained without '{source}' "
+                                        f"needs labelled paragraphs from at least {MIN_TRAIN_ARTICLES} other articles")
