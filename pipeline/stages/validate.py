@@ -2,7 +2,7 @@
 
 DVC deletes a stage's previous outputs before running it, so a bad param or label row that only
 the stage itself noticed would leave `models/` empty. This stage runs first (`split` depends on
-its output) and checks params.yaml, the labels, the rules and the articles, and
+its output) and checks params.yaml, the labels, the rules, the articles and the real-text gold sets, and
 that the labelled rows can train and evaluate every model the later stages fit; when it fails, nothing
 downstream has been touched.
 """
@@ -12,11 +12,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline import model
+from pipeline import model, tracking
 from pipeline import rules as rules_mod
 from pipeline.config import load_params, write_json
 from pipeline.corpus import labels as labels_mod
 from pipeline.corpus.labels import check_evaluable, check_holdout, check_trainable, holdout_split, training_rows
+from pipeline.stages import goldsets
 from pipeline.stages.split import build_paragraphs
 
 
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     check_evaluable(rows, args.labels)
     check_holdout(rows, settings["holdout_source"], args.params)
     check_fits(params, rows, args.params, args.labels)
+    goldsets.present(settings["real_text"], tracking.repo_root())
     # Constant content: a valid change upstream must not make `split` rerun on this file's account.
     write_json(args.out, {"valid": [str(p) for p in (args.params, args.labels, args.rules, args.articles)]})
     print(f"validate: {args.params}, {args.labels}, {args.rules} and {args.articles} are valid", file=sys.stderr)

@@ -88,3 +88,23 @@ def test_labels_from_two_articles_cannot_be_cross_validated(workspace, capsys):
     for path in sorted((workspace / "articles" / "seeds").iterdir())[2:]:
         path.unlink()
     assert_refused(workspace, capsys, "labels.csv: cross-validation needs gold labels from at least 3 articles")
+
+
+@pytest.mark.parametrize("listed, content, expected", [
+    ("dev.txt", None, "dev.txt: a gold set must be .jsonl or .csv"),  # refused even while missing
+    ("dev.jsonl", "Baogang’s plan".encode("cp1252"), "dev.jsonl: not valid UTF-8 (byte 0x92 at offset 7)"),
+    ("dev.jsonl", b'{"text": "x", "labels": ["exports"]}\n', "dev.jsonl: line 1: unknown signal 'exports'"),
+    ("eval", "directory", "eval: is a directory; a gold set is one .jsonl or .csv file"),
+])
+def test_gold_sets_are_checked_before_training(workspace, capsys, listed, content, expected):
+    if content == "directory":
+        (workspace / listed).mkdir()
+    elif content is not None:
+        (workspace / listed).write_bytes(content)
+    edit_params(workspace, "dev_en: ../shared/eval/real_dev.jsonl", f"dev_en: {listed}")
+    assert_refused(workspace, capsys, expected)
+
+
+def test_a_missing_gold_set_is_left_to_evaluate_to_report(workspace, capsys):
+    edit_params(workspace, "dev_en: ../shared/eval/real_dev.jsonl", "dev_en: not/here.jsonl")
+    assert validate(workspace, capsys)[0] == 0
