@@ -7,6 +7,7 @@ output is touched.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -37,6 +38,8 @@ def _num(lo: float | None = None, hi: float | None = None, integer: bool = False
     def check(v: Any) -> bool:
         if isinstance(v, bool) or not isinstance(v, int if integer else (int, float)):
             return False
+        if isinstance(v, float) and not math.isfinite(v):  # .nan passes every comparison; .inf any lower bound
+            return False
         if lo is not None and (v <= lo if lo_open else v < lo):
             return False
         return hi is None or v <= hi
@@ -52,9 +55,9 @@ _BOOL = (lambda v: isinstance(v, bool)), "true or false"
 _STR = (lambda v: isinstance(v, str) and v != ""), "a non-empty string"
 
 # Every key a stage may read, with its check; unknown keys are refused too.
-# Keys under a prefix in NAMED are the user's own names (e.g. one per real-text gold set).
+# Entries under a key in NAMED are the user's own names (e.g. one per real-text gold set), each with this check.
 SCHEMA: dict[str, tuple] = {
-    "seed": _num(0, integer=True),
+    "seed": _num(0, 2**32 - 1, integer=True),  # numpy's and scikit-learn's random_state range
     "train.use_weak_labels": _BOOL,
     "train.cv_folds": _num(2, 20, integer=True),
     "train.word_ngram_max": _num(1, 4, integer=True),
@@ -78,7 +81,7 @@ SCHEMA: dict[str, tuple] = {
 }
 
 
-NAMED: dict[str, tuple] = {"evaluate.real_text.": _STR}
+NAMED: dict[str, tuple] = {"evaluate.real_text": _STR}
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
@@ -93,6 +96,25 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _named(path, tree: dict, prefix: str) -> dict:
+    """Take the user-named entries under `prefix` out of `tree`, checked: a mapping (empty when left blank)
+    of name -> value, with no deeper nesting (a nested entry is not a value, whatever its leaves are)."""
+    section, _, leaf = prefix.rpartition(".")
+    parent = tree.get(section)
+    if not isinstance(parent, dict) or leaf not in parent:
+        return {}
+    entries = parent.pop(leaf)
+    if entries is None:
+        return {}
+    check, expected = NAMED[prefix]
+    if not isinstance(entries, dict):
+        raise InputError(path, f"param '{prefix}' must be a mapping of name -> {expected}, got {entries!r}")
+    for name, value in entries.items():
+        if not check(value):
+            raise InputError(path, f"param '{prefix}.{name}' must be {expected}, got {value!r}")
+    return entries
+
+
 def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
     """Read params.yaml and validate every key against SCHEMA."""
     try:
@@ -101,12 +123,12 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
         raise InputError(path, f"cannot read params ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
     if not isinstance(tree, dict):
         raise InputError(path, "params must be a mapping of sections")
+    named = {prefix: _named(path, tree, prefix) for prefix in NAMED}
     flat = flatten(tree)
     for key, value in flat.items():
-        prefix = next((p for p in NAMED if key.startswith(p)), None)
-        if key not in SCHEMA and prefix is None:
+        if key not in SCHEMA:
             raise InputError(path, f"unknown param '{key}'")
-        check, expected = SCHEMA[key] if prefix is None else NAMED[prefix]
+        check, expected = SCHEMA[key]
         if not check(value):
             raise InputError(path, f"param '{key}' must be {expected}, got {value!r}")
     missing = sorted(set(SCHEMA) - set(flat))
@@ -114,6 +136,9 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
         raise InputError(path, f"missing param '{missing[0]}'")
     if flat["train.char_ngram_min"] > flat["train.char_ngram_max"]:
         raise InputError(path, "param 'train.char_ngram_min' must be <= 'train.char_ngram_max'")
+    for prefix, entries in named.items():  # back in place, a blank entry as an empty mapping
+        section, _, leaf = prefix.rpartition(".")
+        tree[section][leaf] = entries
     return tree
 
 

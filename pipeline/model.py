@@ -17,6 +17,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
+from pipeline.config import InputError
 from pipeline.features import WordCachedCharVectorizer, WordCachedWordVectorizer
 from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
@@ -25,6 +26,7 @@ from pipeline.signals import SIGNALS
 # Types in the saved Pipeline that skops does not trust by default; MLflow's skops loading trusts exactly these.
 SKOPS_TRUSTED = ("numpy.ravel", "pipeline.features.WordCachedCharVectorizer",
                  "pipeline.features.WordCachedWordVectorizer")
+CALIBRATION_FOLDS = 3  # svm: CalibratedClassifierCV's stratified folds; every fold needs a positive
 MIN_LANGUAGE_ROWS = 200  # a language needs this many labelled paragraphs for thresholds of its own
 
 # Words of two or more letters (scikit-learn's default token, exactly, for text without Chinese), and every
@@ -52,7 +54,7 @@ def build(train: dict, seed: int) -> Pipeline:
                                  solver="liblinear", dual=True, random_state=seed)
     elif train["classifier"] == "svm":
         clf = CalibratedClassifierCV(LinearSVC(C=train["C"], class_weight=weight, max_iter=train["max_iter"],
-                                               random_state=seed), cv=3, method="sigmoid")
+                                               random_state=seed), cv=CALIBRATION_FOLDS, method="sigmoid")
     else:  # sgd: alpha is the inverse of C, scaled to SGD's usual range
         clf = SGDClassifier(loss="log_loss", alpha=1e-4 / train["C"], class_weight=weight,
                             max_iter=train["max_iter"], random_state=seed, tol=1e-4)
@@ -66,11 +68,41 @@ def labels_matrix(frame: pd.DataFrame) -> np.ndarray:
     return frame[list(SIGNALS)].to_numpy(dtype=np.int8)
 
 
+def min_positives(classifier: str) -> int:
+    """Positives of a signal one fit needs, if it has any (a signal with none gets a constant predictor)."""
+    return CALIBRATION_FOLDS if classifier == "svm" else 1
+
+
+def grouped_folds(frame: pd.DataFrame, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit, test) row positions of `folds` article-grouped folds (fewer with fewer articles)."""
+    splitter = GroupKFold(n_splits=min(folds, frame["article_id"].nunique()))
+    return list(splitter.split(frame, groups=frame["article_id"]))
+
+
+def check_fits(train: dict, frame: pd.DataFrame, params_source, labels_source, held_out=()) -> None:
+    """Refuse rows on which `fit` would fail in one of the models it trains (each grouped fold's, then all rows'):
+    fewer rows than `train.word_min_df`, or a signal with fewer positives than the classifier needs.
+    `held_out`: articles the caller already left out of `frame` (named in the message)."""
+    need = min_positives(train["classifier"])
+    for fit_rows, test_rows in [*grouped_folds(frame, train["cv_folds"]), (np.arange(len(frame)), [])]:
+        part = frame.iloc[fit_rows]
+        without = sorted({*held_out, *frame["article_id"].iloc[test_rows]})
+        where = f" (training without article {', '.join(without[:3])}{', ...' if len(without) > 3 else ''})" \
+            if without else ""
+        if len(part) < train["word_min_df"]:
+            raise InputError(params_source, f"param 'train.word_min_df' is {train['word_min_df']}, more than the "
+                                            f"{len(part)} labelled paragraphs a model is trained on{where}")
+        few = {s: int(part[s].sum()) for s in SIGNALS if 0 < part[s].sum() < need}
+        if few:
+            signal, count = next(iter(few.items()))
+            raise InputError(labels_source, f"signal '{signal}' has {count} positive training examples{where}; "
+                                            f"classifier '{train['classifier']}' needs none or at least {need}")
+
+
 def out_of_fold(train: dict, seed: int, frame: pd.DataFrame, folds: int) -> np.ndarray:
     """Probabilities for every row from models that never saw its article."""
-    folds = min(folds, frame["article_id"].nunique())
     return cross_val_predict(build(train, seed), frame["text"], labels_matrix(frame),
-                             groups=frame["article_id"], cv=GroupKFold(n_splits=folds), method="predict_proba")
+                             cv=grouped_folds(frame, folds), method="predict_proba")
 
 
 def best_thresholds(truth: np.ndarray, proba: np.ndarray, tolerance: float = 0.01) -> dict[str, float]:

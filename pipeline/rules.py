@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from pathlib import Path
 
 import pandas as pd
@@ -11,10 +12,32 @@ from pipeline.config import InputError
 from pipeline.signals import SIGNALS
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping names one key twice."""
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # SafeLoader refuses it below
+            if key in seen:
+                raise _DuplicateKey(
+                    None, None, f"duplicate key '{key}' (line {key_node.start_mark.line + 1})", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_rules(path: Path) -> dict[str, dict[str, re.Pattern]]:
     """{signal: {rule name: compiled pattern}}; every signal needs at least one rule."""
     try:
-        tree = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        tree = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeys)
+    except _DuplicateKey as exc:
+        raise InputError(path, exc.problem) from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(path, f"cannot read rules ({type(exc).__name__})") from exc
     if not isinstance(tree, dict) or not isinstance(tree.get("rules"), dict):
@@ -27,8 +50,10 @@ def load_rules(path: Path) -> dict[str, dict[str, re.Pattern]]:
             raise InputError(path, f"signal '{signal}' needs a mapping of rule name -> pattern")
         rules[signal] = {}
         for name, pattern in entries.items():
+            if not isinstance(pattern, str) or not pattern:  # None would become the regex 'None', '' match all
+                raise InputError(path, f"rule '{signal}.{name}' must be a non-empty regex string, got {pattern!r}")
             try:
-                rules[signal][name] = re.compile(str(pattern), re.IGNORECASE)
+                rules[signal][name] = re.compile(pattern, re.IGNORECASE)
             except re.error as exc:
                 raise InputError(path, f"rule '{signal}.{name}' is not a valid regex ({exc})") from exc
     missing = [s for s in SIGNALS if s not in rules]

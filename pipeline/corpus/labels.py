@@ -25,6 +25,21 @@ def read_labels(path: Path) -> pd.DataFrame:
     return validate(frame, path)
 
 
+def csv_line(path: Path, row: int) -> int:
+    """The line of a CSV file on which data row `row` (numbered from 0 as pandas reads it: header and blank
+    lines not counted) starts; a quoted cell may span lines, so it is not `row + 2`."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        start, seen = 1, -2  # the header is row -1
+        for record in reader:
+            if record:
+                seen += 1
+                if seen == row:
+                    return start
+            start = reader.line_num + 1
+    return start
+
+
 def validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Refuse unknown or missing signal columns, duplicate or empty ids and values other than 0/1."""
     if ID not in frame.columns:
@@ -37,7 +52,8 @@ def validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise InputError(path, f"missing signal column '{missing[0]}'")
     ids = frame[ID].str.strip()
     if (ids == "").any():
-        raise InputError(path, f"empty {ID} on line {ids.index[int((ids == '').to_numpy().argmax())] + 2}")
+        row = ids.index[int((ids == "").to_numpy().argmax())]
+        raise InputError(path, f"empty {ID} on line {csv_line(path, row)}")
     dupes = ids[ids.duplicated()]
     if not dupes.empty:
         raise InputError(path, f"duplicate {ID} '{dupes.iloc[0]}'")
@@ -45,7 +61,7 @@ def validate(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         bad = ~frame[signal].str.strip().isin(["0", "1"])
         if bad.any():
             row = int(bad.to_numpy().argmax())
-            raise InputError(path, f"line {frame.index[row] + 2}: {signal} must be 0 or 1, "
+            raise InputError(path, f"line {csv_line(path, frame.index[row])}: {signal} must be 0 or 1, "
                                    f"got {frame[signal].iloc[row]!r}")
     out = pd.DataFrame({ID: ids})
     for signal in SIGNALS:
@@ -90,11 +106,47 @@ def training_rows(table: pd.DataFrame, use_weak: bool) -> pd.DataFrame:
     return table[keep].reset_index(drop=True)
 
 
-def check_trainable(rows: pd.DataFrame, source) -> None:
-    """Refuse training rows that cannot give a model: fewer than two articles, or a signal with no positive."""
-    if rows["article_id"].nunique() < 2:
-        raise InputError(source, "training needs labelled paragraphs from at least two articles "
+MIN_TRAIN_ARTICLES = 2  # thresholds are tuned on article-grouped folds: at least two
+# evaluate's grouped cross-validation holds one article's fold out and trains on the rest: one more
+MIN_CV_ARTICLES = MIN_TRAIN_ARTICLES + 1
+
+
+def check_trainable(rows: pd.DataFrame, source, min_positives: int = 1, classifier: str = "") -> None:
+    """Refuse training rows that cannot give a model: too few articles, or a signal with no positive
+    or fewer than the classifier needs (`pipeline.model.min_positives`)."""
+    if rows["article_id"].nunique() < MIN_TRAIN_ARTICLES:
+        raise InputError(source, f"training needs labelled paragraphs from at least {MIN_TRAIN_ARTICLES} articles "
                                  "(thresholds are tuned on article-grouped folds)")
     empty = [s for s in SIGNALS if rows[s].sum() == 0]
     if empty:
         raise InputError(source, f"no positive training example for signal '{empty[0]}'")
+    few = [s for s in SIGNALS if rows[s].sum() < min_positives]
+    if few:
+        raise InputError(source, f"signal '{few[0]}' has {int(rows[few[0]].sum())} positive training examples; "
+                                 f"classifier '{classifier}' needs at least {min_positives}")
+
+
+def check_evaluable(rows: pd.DataFrame, source) -> None:
+    """Refuse training rows too few for evaluate's article-grouped cross-validation."""
+    if rows.loc[rows["label_source"].eq("gold"), "article_id"].nunique() < MIN_CV_ARTICLES:
+        raise InputError(source, f"cross-validation needs gold labels from at least {MIN_CV_ARTICLES} articles "
+                                 "(thresholds are tuned inside each training fold)")
+
+
+def holdout_split(rows: pd.DataFrame, source: str) -> tuple[pd.Series, pd.Series]:
+    """(rows the holdout model trains on, gold rows it is tested on): articles outside and inside the
+    source folder `source` (the `source` column `split` gives each article)."""
+    inside = rows["source"].eq(source)
+    return ~inside, inside & rows["label_source"].eq("gold")
+
+
+def check_holdout(rows: pd.DataFrame, source: str, params_source) -> None:
+    """Refuse an `evaluate.holdout_source` with no gold-labelled article, or too few articles outside it."""
+    fit, test = holdout_split(rows, source)
+    if not test.any():
+        known = ", ".join(sorted(rows.loc[rows["label_source"].eq("gold"), "source"].unique()))
+        raise InputError(params_source, f"param 'evaluate.holdout_source' is '{source}', but no gold-labelled "
+                                        f"article comes from that source folder (those that do: {known})")
+    if rows.loc[fit, "article_id"].nunique() < MIN_TRAIN_ARTICLES:
+        raise InputError(params_source, f"param 'evaluate.holdout_source': the model trained without '{source}' "
+                                        f"needs labelled paragraphs from at least {MIN_TRAIN_ARTICLES} other articles")

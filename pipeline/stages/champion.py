@@ -51,7 +51,15 @@ def gate(version: str, score: float, key: str, champion, allow_worse: bool) -> t
 def versions_by_sha(api, name: str, sha: str) -> list:
     """Registered versions of `name` whose model file has this SHA-256, oldest first."""
     found = api.search_model_versions(f"name = '{name}'")
-    return sorted((v for v in found if v.tags.get(SHA_TAG) == sha), key=lambda v: int(v.version))
+    return sorted((v for v in found if _model_sha(api, v) == sha), key=lambda v: int(v.version))
+
+
+def _model_sha(api, version) -> str | None:
+    """A version's model SHA-256: its tag, or, for a version the store failed to tag after registering it,
+    the tag of the run that logged it (`register` sets that before logging the model)."""
+    if SHA_TAG in version.tags or not version.run_id:
+        return version.tags.get(SHA_TAG)
+    return api.get_run(version.run_id).data.tags.get(SHA_TAG)
 
 
 def current_champion(api, name: str):

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold
 
 from pipeline import bundle, model, rules as rules_mod, tracking
-from pipeline.config import InputError, atomic_path, load_params, write_json
-from pipeline.corpus.labels import training_rows
+from pipeline.config import atomic_path, load_params, write_json
+from pipeline.corpus.labels import check_evaluable, check_holdout, holdout_split, training_rows
 from pipeline.signals import SIGNALS
 from pipeline.stages import goldsets, plots
 from pipeline.stages.metrics import summary
@@ -32,8 +31,7 @@ def cross_validate(params: dict, rows: pd.DataFrame, folds: int) -> tuple[np.nda
     proba = np.zeros((len(rows), len(SIGNALS)))
     pred = np.zeros_like(proba, dtype=np.int8)
     fold_of = np.zeros(len(rows), dtype=int)
-    splitter = GroupKFold(n_splits=min(folds, rows["article_id"].nunique()))
-    for fold, (fit_idx, test_idx) in enumerate(splitter.split(rows, groups=rows["article_id"])):
+    for fold, (fit_idx, test_idx) in enumerate(model.grouped_folds(rows, folds)):
         fitted, thresholds, _ = model.fit(train, seed, rows.iloc[fit_idx])
         proba[test_idx] = fitted.predict_proba(rows["text"].iloc[test_idx])
         pred[test_idx] = flags(proba[test_idx], thresholds, rows["lang"].iloc[test_idx])
@@ -68,12 +66,10 @@ def slices(rows, truth, proba, pred, gold) -> dict:
     return out
 
 
-def holdout(params: dict, rows: pd.DataFrame, source: str) -> dict | None:
-    """Train without one source folder (the real bundled articles) and test on it."""
-    test = rows["source"].eq(source) & rows["label_source"].eq("gold")
-    if not test.any() or rows.loc[~rows["source"].eq(source), "article_id"].nunique() < 2:
-        return None
-    fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows[~rows["source"].eq(source)])
+def holdout(params: dict, rows: pd.DataFrame, source: str) -> dict:
+    """Train without one source folder (the real bundled articles) and test on it (`check_holdout` first)."""
+    fit, test = holdout_split(rows, source)
+    fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows[fit])
     proba = fitted.predict_proba(rows.loc[test, "text"])
     truth = model.labels_matrix(rows[test])
     pred = flags(proba, thresholds, rows.loc[test, "lang"])
@@ -164,9 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     rules = rules_mod.load_rules(args.rules)
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
     gold = rows["label_source"].eq("gold").to_numpy()
-    if rows.loc[gold, "article_id"].nunique() < 3:
-        raise InputError(args.data, "cross-validation needs gold labels from at least three articles "
-                                    "(thresholds are tuned inside each training fold)")
+    check_evaluable(rows, args.data)
+    check_holdout(rows, settings["holdout_source"], args.params)
 
     truth = model.labels_matrix(rows)
     proba, pred, fold_of = cross_validate(params, rows, settings["cv_folds"])
@@ -179,9 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                            for code in sorted(rows.loc[gold, "lang"].unique())
                            if (gold & rows["lang"].eq(code).to_numpy()).sum() >= MIN_SLICE},
     }
-    real = holdout(params, rows, settings["holdout_source"])
-    if real is not None:
-        metrics["holdout"] = real
+    real = metrics["holdout"] = holdout(params, rows, settings["holdout_source"])
     metrics["real_text"] = goldsets.evaluate(fitted, card["thresholds"], settings.get("real_text") or {},
                                              tracking.repo_root())
     rule_report = rules_mod.report(rules, rows.loc[gold, "text"], rows[gold])
@@ -199,9 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                       args.label_issues])
     by_language = ", ".join(f"{k} {v['macro_f1']:.3f}" for k, v in metrics["cv_by_language"].items())
     line = f"evaluate: cross-validated macro-F1 {metrics['cv']['macro_f1']:.3f} ({by_language}) " \
-           f"(keyword baseline {metrics['baseline']['macro_f1']:.3f})"
-    if real is not None:
-        line += f"; trained without '{real['source']}', macro-F1 on it {real['macro_f1']:.3f}"
+           f"(keyword baseline {metrics['baseline']['macro_f1']:.3f}); " \
+           f"trained without '{real['source']}', macro-F1 on it {real['macro_f1']:.3f}"
     for name, result in metrics["real_text"].items():
         line += f"; {name} " + (f"macro-F1 {result['macro_f1']:.3f}" if "macro_f1" in result
                                 else f"not found at {result['missing']} (skipped)")

@@ -2,7 +2,9 @@
 
 A set is JSONL (`text` and a `labels` list of signal names, as the shared dev sets are) or CSV (`text`
 and a 0/1 column per signal). Paths are relative to the repository root. A listed set that is missing
-is reported, not fatal, so a clone without a user's private sets still evaluates.
+is reported, not fatal, so a clone without a user's private sets still evaluates; any other problem
+(wrong suffix, a directory, an unreadable or malformed set) is an InputError, which `validate` raises
+before training starts.
 """
 from __future__ import annotations
 
@@ -14,36 +16,44 @@ import pandas as pd
 
 from pipeline import language
 from pipeline.config import InputError
+from pipeline.corpus.labels import csv_line
 from pipeline.signals import SIGNALS
 from pipeline.stages.metrics import summary
 from pipeline.thresholds import flags
 
+SUFFIXES = (".jsonl", ".csv")
+
 
 def _from_jsonl(path: Path) -> pd.DataFrame:
+    try:
+        lines = path.read_bytes().decode("utf-8").split("\n")
+    except OSError as exc:
+        raise InputError(path, f"cannot read gold set ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from exc
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(path, f"line {number}: not valid JSON ({exc.msg})") from exc
-            text, labels = record.get("text") if isinstance(record, dict) else None, \
-                record.get("labels") if isinstance(record, dict) else None
-            if not isinstance(text, str) or not isinstance(labels, list):
-                raise InputError(path, f"line {number}: needs a string 'text' and a list 'labels'")
-            unknown = [s for s in labels if s not in SIGNALS]
-            if unknown:
-                raise InputError(path, f"line {number}: unknown signal {unknown[0]!r} (known: {', '.join(SIGNALS)})")
-            rows.append({"text": text, **{s: int(s in labels) for s in SIGNALS}})
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(path, f"line {number}: not valid JSON ({exc.msg})") from exc
+        text, labels = record.get("text") if isinstance(record, dict) else None, \
+            record.get("labels") if isinstance(record, dict) else None
+        if not isinstance(text, str) or not isinstance(labels, list):
+            raise InputError(path, f"line {number}: needs a string 'text' and a list 'labels'")
+        unknown = [s for s in labels if s not in SIGNALS]
+        if unknown:
+            raise InputError(path, f"line {number}: unknown signal {unknown[0]!r} (known: {', '.join(SIGNALS)})")
+        rows.append({"text": text, **{s: int(s in labels) for s in SIGNALS}})
     return pd.DataFrame(rows, columns=["text", *SIGNALS])
 
 
 def _from_csv(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"cannot read gold set ({str(exc).splitlines()[0]})") from exc
     missing = [c for c in ("text", *SIGNALS) if c not in frame.columns]
     if missing:
@@ -51,30 +61,40 @@ def _from_csv(path: Path) -> pd.DataFrame:
     for signal in SIGNALS:
         bad = ~frame[signal].str.strip().isin(["0", "1"])
         if bad.any():
-            raise InputError(path, f"line {int(bad.to_numpy().argmax()) + 2}: {signal} must be 0 or 1")
+            raise InputError(path, f"line {csv_line(path, int(bad.to_numpy().argmax()))}: {signal} must be 0 or 1")
     return pd.DataFrame({"text": frame["text"], **{s: frame[s].str.strip().astype(int) for s in SIGNALS}})
 
 
 def read(path: Path) -> pd.DataFrame:
     """One labelled set: columns text and a 0/1 column per signal."""
-    suffix = path.suffix.lower()
-    if suffix not in (".jsonl", ".csv"):
-        raise InputError(path, "a gold set must be .jsonl or .csv")
-    frame = _from_jsonl(path) if suffix == ".jsonl" else _from_csv(path)
+    if path.is_dir():
+        raise InputError(path, f"is a directory; a gold set is one {' or '.join(SUFFIXES)} file")
+    if path.suffix.lower() not in SUFFIXES:
+        raise InputError(path, f"a gold set must be {' or '.join(SUFFIXES)}")
+    frame = _from_jsonl(path) if path.suffix.lower() == ".jsonl" else _from_csv(path)
     if frame.empty:
         raise InputError(path, "gold set has no rows")
     return frame
 
 
+def present(sets: dict[str, str], root: Path) -> dict[str, pd.DataFrame | None]:
+    """Every listed set, read (`validate` calls this first); None for a missing .jsonl or .csv file,
+    which is reported, not refused. Any other problem, even in a missing set's suffix, is an InputError."""
+    out = {}
+    for name, relative in sets.items():
+        path = root / relative
+        missing = path.suffix.lower() in SUFFIXES and not path.exists()
+        out[name] = None if missing else read(path)
+    return out
+
+
 def evaluate(fitted, thresholds: dict[str, float], sets: dict[str, str], root: Path) -> dict[str, dict]:
     """Per listed set: metrics of the model at its thresholds, or `{"missing": path}` when absent."""
     out: dict[str, dict] = {}
-    for name, relative in sets.items():
-        path = root / relative
-        if not path.is_file():
+    for (name, relative), frame in zip(sets.items(), present(sets, root).values()):
+        if frame is None:
             out[name] = {"missing": relative}
             continue
-        frame = read(path)
         proba = fitted.predict_proba(frame["text"].tolist())
         truth = frame[list(SIGNALS)].to_numpy(dtype=np.int8)
         langs = language.detect_all(frame["text"].tolist())

@@ -76,6 +76,13 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
     return str(info.registered_model_version), "skops" if skops else "cloudpickle"
 
 
+def tag_version(api, name: str, version: str, tags: dict[str, str]) -> None:
+    """Set a registered version's tags. Should the store fail here, a retry still finds the version
+    by its run's `model.sha256` tag (`champion.versions_by_sha`) and tags it then."""
+    for tag, value in tags.items():
+        api.set_model_version_tag(name, version, tag, value)
+
+
 def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str) -> dict:
     """Register one model (once per SHA-256), gate the champion; returns the store's record of it.
     `fitted` is the pipeline, or a function that loads it: bytes already registered are never unpickled."""
@@ -92,9 +99,8 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
     else:
         version, serialization = _log_model(mlflow, fitted, card, metrics, params, model_sha256)
     # The latest evaluation of these bytes is what the gate compares.
-    for tag, value in ((champion.SHA_TAG, model_sha256), (champion.EVAL_TAG, key),
-                       (GATE_METRIC, str(score[GATE_METRIC])), ("serialization", serialization)):
-        api.set_model_version_tag(name, version, tag, value)
+    tag_version(api, name, version, {champion.SHA_TAG: model_sha256, champion.EVAL_TAG: key,
+                                     GATE_METRIC: str(score[GATE_METRIC]), "serialization": serialization})
     api.set_registered_model_alias(name, "challenger", version)
     before = champion.current_champion(api, name)
     promoted, decision = champion.gate(version, score[GATE_METRIC], key, before, allow_worse)

@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
 
     params = load_params(args.params)
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
-    check_trainable(rows, args.data)
+    train = params["train"]
+    check_trainable(rows, args.data, model.min_positives(train["classifier"]), train["classifier"])
+    model.check_fits(train, rows, args.params, args.data)
     fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
     card = model_card(params, rows, thresholds, oof)
     bundle.save(args.out, fitted, card)

@@ -2,8 +2,9 @@
 
 DVC deletes a stage's previous outputs before running it, so a bad param or label row that only
 the stage itself noticed would leave `models/` empty. This stage runs first (`split` depends on
-its output) and checks params.yaml, the labels, the rules and the articles, and that the labelled
-rows can train a model; when it fails, nothing downstream has been touched.
+its output) and checks params.yaml, the labels, the rules, the articles and the real-text gold sets, and
+that the labelled rows can train and evaluate every model the later stages fit; when it fails, nothing
+downstream has been touched.
 """
 from __future__ import annotations
 
@@ -11,11 +12,24 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline import model, tracking
 from pipeline import rules as rules_mod
 from pipeline.config import load_params, write_json
 from pipeline.corpus import labels as labels_mod
-from pipeline.corpus.labels import check_trainable, training_rows
+from pipeline.corpus.labels import check_evaluable, check_holdout, check_trainable, holdout_split, training_rows
+from pipeline.stages import goldsets
 from pipeline.stages.split import build_paragraphs
+
+
+def check_fits(params: dict, rows, params_source, labels_source) -> None:
+    """Every model `train` and `evaluate` fit can be fitted: train's on all rows, evaluate's in each fold of
+    its cross-validation (cut as there) and the holdout's without its source folder."""
+    train = params["train"]
+    model.check_fits(train, rows, params_source, labels_source)
+    for fit, test in model.grouped_folds(rows, params["evaluate"]["cv_folds"]):
+        model.check_fits(train, rows.iloc[fit], params_source, labels_source, set(rows["article_id"].iloc[test]))
+    fit, _ = holdout_split(rows, params["evaluate"]["holdout_source"])
+    model.check_fits(train, rows[fit], params_source, labels_source, set(rows.loc[~fit, "article_id"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     rules = rules_mod.load_rules(args.rules)
     paragraphs = build_paragraphs(args.articles)
     table, _ = labels_mod.join(paragraphs, gold, rules_mod.apply(rules, paragraphs["text"]))
-    check_trainable(training_rows(table, params["train"]["use_weak_labels"]), args.labels)
+    train, settings = params["train"], params["evaluate"]
+    rows = training_rows(table, train["use_weak_labels"])
+    check_trainable(rows, args.labels, model.min_positives(train["classifier"]), train["classifier"])
+    check_evaluable(rows, args.labels)
+    check_holdout(rows, settings["holdout_source"], args.params)
+    check_fits(params, rows, args.params, args.labels)
+    goldsets.present(settings["real_text"], tracking.repo_root())
     # Constant content: a valid change upstream must not make `split` rerun on this file's account.
     write_json(args.out, {"valid": [str(p) for p in (args.params, args.labels, args.rules, args.articles)]})
     print(f"validate: {args.params}, {args.labels}, {args.rules} and {args.articles} are valid", file=sys.stderr)

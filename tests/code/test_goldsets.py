@@ -35,6 +35,23 @@ def test_bad_jsonl_lines_are_named(tmp_path, line, problem):
         goldsets.read(path)
 
 
+def test_unreadable_sets_are_input_errors_not_crashes(tmp_path, trained):
+    (tmp_path / "latin1.jsonl").write_bytes('{"text": "Baogang’s plan", "labels": []}\n'.encode("cp1252"))
+    with pytest.raises(InputError, match="latin1.jsonl: not valid UTF-8"):
+        goldsets.read(tmp_path / "latin1.jsonl")
+    (tmp_path / "sets.jsonl").mkdir()
+    with pytest.raises(InputError, match="sets.jsonl: is a directory"):  # not reported as missing
+        goldsets.evaluate(trained[0], trained[1], {"dir": "sets.jsonl"}, tmp_path)
+
+
+def test_bad_csv_value_names_its_line_in_the_file(tmp_path):
+    path = tmp_path / "gold.csv"
+    path.write_text('text,ideology,reform,export,technology,risk\n"Two\nlines.",0,0,1,0,0\nx,0,0,yes,0,0\n',
+                    encoding="utf-8")
+    with pytest.raises(InputError, match="line 4: export must be 0 or 1"):
+        goldsets.read(path)
+
+
 def test_missing_set_is_reported_and_present_set_scored(tmp_path, trained):
     fitted, thresholds = trained
     write_jsonl(tmp_path / "gold.jsonl", [

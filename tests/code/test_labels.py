@@ -31,6 +31,9 @@ def test_reads_a_valid_file(tmp_path):
     (HEADER, "a-1,1,0,yes,0,1,x\n", "line 2: export must be 0 or 1, got 'yes'"),
     (HEADER, "a-1,1,0,0,0,,x\n", "line 2: risk must be 0 or 1, got ''"),
     (HEADER, ",1,0,0,0,1,x\n", "empty paragraph_id on line 2"),
+    # a quoted text cell over three lines, and a blank line: the line in the file, not the row number + 2
+    (HEADER, 'a-1,1,0,0,0,1,"one\ntwo\nthree"\n\na-2,1,0,2,0,1,x\n', "line 6: export must be 0 or 1, got '2'"),
+    (HEADER, 'a-1,1,0,0,0,1,"one\r\ntwo"\r\n,1,0,0,0,1,x\r\n', "empty paragraph_id on line 4"),
 ])
 def test_bad_labels_are_refused_with_one_clear_line(tmp_path, header, body, problem):
     path = write(tmp_path, body, header)

@@ -31,13 +31,27 @@ def test_bundled_params_are_valid():
     ("train.cv_folds", 2.5, "must be an integer >= 2 and <= 20, got 2.5"),
     ("train.char_ngrams", "yes", "must be true or false, got 'yes'"),
     ("train.classifier", "forest", "must be one of logreg, svm, sgd, got 'forest'"),
-    ("seed", -1, "must be an integer >= 0, got -1"),
+    ("seed", -1, "must be an integer >= 0 and <= 4294967295, got -1"),
+    ("seed", 2**32, "must be an integer >= 0 and <= 4294967295, got 4294967296"),
+    ("train.C", float("nan"), "must be a number > 0, got nan"),
+    ("train.C", float("inf"), "must be a number > 0, got inf"),
+    ("evaluate.real_text", {"dev": {"path": "x.jsonl"}},
+     "must be a non-empty string, got {'path': 'x.jsonl'}"),
+    ("evaluate.real_text", {"dev": ""}, "must be a non-empty string, got ''"),
+    ("evaluate.real_text", "x.jsonl", "must be a mapping of name -> a non-empty string, got 'x.jsonl'"),
     ("evaluate.errors_per_signal", True, "must be an integer >= 0, got True"),
 ])
 def test_bad_values_name_the_key(tmp_path, key, value, expected):
     path = with_change(tmp_path, key, value)
-    with pytest.raises(InputError, match=re.escape(f"{path}: param '{key}' {expected}")):
+    named = f"{key}.{next(iter(value))}" if isinstance(value, dict) else key  # a gold set's own name
+    with pytest.raises(InputError, match=re.escape(f"{path}: param '{named}' {expected}")):
         load_params(path)
+
+
+def test_blank_real_text_means_no_gold_sets(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(re.sub(r"(?ms)^  real_text:.*?(?=^\S)", "  real_text:\n\n", PARAMS.read_text()))
+    assert load_params(path)["evaluate"]["real_text"] == {}
 
 
 def test_unknown_and_inconsistent_keys(tmp_path):

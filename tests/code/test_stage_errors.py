@@ -67,6 +67,25 @@ def test_rules_with_bad_regex(workspace, capsys):
     assert_refused(workspace, capsys, "rules.yaml: unknown signal 'risk2'")
 
 
+@pytest.mark.parametrize("rule, expected", [
+    ("    x:\n", "rules.yaml: rule 'risk.x' must be a non-empty regex string, got None"),
+    ("    x: ''\n", "rules.yaml: rule 'risk.x' must be a non-empty regex string, got ''"),
+    ("    x: [mine, dam]\n", "rules.yaml: rule 'risk.x' must be a non-empty regex string, got ['mine', 'dam']"),
+])
+def test_rules_with_an_empty_or_list_pattern(workspace, capsys, rule, expected):
+    rules = workspace / "rules.yaml"
+    rules.write_text(rules.read_text().replace("  risk:\n", "  risk:\n" + rule, 1))
+    assert_refused(workspace, capsys, expected)
+
+
+def test_rules_with_a_signal_given_twice(workspace, capsys):
+    rules = workspace / "rules.yaml"
+    text = rules.read_text()
+    line = text[:text.index("  risk:\n")].count("\n") + 1 + 2  # after the two lines added at the top
+    rules.write_text(text.replace("rules:\n", "rules:\n  risk:\n    y: 'b'\n", 1))
+    assert_refused(workspace, capsys, f"rules.yaml: duplicate key 'risk' (line {line})")
+
+
 def test_train_refuses_bad_params_before_touching_the_model(workspace, capsys, tmp_path):
     params = workspace / "params.yaml"
     params.write_text(params.read_text().replace("C: ", "C: -", 1))

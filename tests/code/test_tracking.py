@@ -114,6 +114,25 @@ def test_same_model_bytes_are_registered_once(store, small_bundle):
     assert len(store.MlflowClient().search_model_versions("name = 'policy-signals'")) == 1
 
 
+def test_registration_cut_off_before_tagging_is_completed_not_repeated(store, small_bundle, monkeypatch):
+    directory, params = small_bundle
+    fitted, card = bundle.load(directory)
+    sha = bundle.sha256(directory / bundle.MODEL)
+    tag_version = register.tag_version
+
+    def store_fails_once(*args):
+        monkeypatch.setattr(register, "tag_version", tag_version)
+        raise ConnectionError("the store went away after registering")
+
+    monkeypatch.setattr(register, "tag_version", store_fails_once)
+    with pytest.raises(ConnectionError):
+        register.register(fitted, card, metrics(0.80), gated(params), sha)
+    again = register.register(fitted, card, metrics(0.80), gated(params), sha)
+    assert (again["version"], again["new_version"]) == ("1", False) and "champion" in again["aliases"]
+    versions = store.MlflowClient().search_model_versions("name = 'policy-signals'")
+    assert len(versions) == 1 and versions[0].tags["model.sha256"] == sha
+
+
 def test_champion_gate_never_promotes_a_worse_or_incomparable_model_unless_asked(store, small_bundle):
     directory, params = small_bundle
     fitted, card = bundle.load(directory)
