@@ -13,6 +13,7 @@ import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+from collections.abc import Hashable
 from typing import Any, Iterator
 
 import yaml
@@ -24,6 +25,36 @@ class InputError(Exception):
     def __init__(self, path: str | os.PathLike, problem: str):
         super().__init__(f"{path}: {problem}")
         self.path, self.problem = path, problem
+
+
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping names one key twice."""
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # SafeLoader refuses it below
+            if key in seen:
+                raise _DuplicateKey(
+                    None, None, f"duplicate key '{key}' (line {key_node.start_mark.line + 1})", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: str | os.PathLike, what: str) -> Any:
+    """A YAML file's contents; unreadable, malformed or with a key given twice, one InputError naming it."""
+    try:
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeys)
+    except _DuplicateKey as exc:
+        raise InputError(path, exc.problem) from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(path, f"cannot read {what} ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
 
 
 def _num(lo: float | None = None, hi: float | None = None, integer: bool = False, lo_open: bool = False):
@@ -117,10 +148,7 @@ def _named(path, tree: dict, prefix: str) -> dict:
 
 def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
     """Read params.yaml and validate every key against SCHEMA."""
-    try:
-        tree = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(path, f"cannot read params ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
+    tree = read_yaml(path, "params")
     if not isinstance(tree, dict):
         raise InputError(path, "params must be a mapping of sections")
     named = {prefix: _named(path, tree, prefix) for prefix in NAMED}

@@ -2,44 +2,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from pipeline.config import InputError
+from pipeline.config import InputError, read_yaml
 from pipeline.signals import SIGNALS
-
-
-class _DuplicateKey(yaml.constructor.ConstructorError):
-    """A mapping names one key twice."""
-
-
-class _UniqueKeys(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                continue  # SafeLoader refuses it below
-            if key in seen:
-                raise _DuplicateKey(
-                    None, None, f"duplicate key '{key}' (line {key_node.start_mark.line + 1})", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
 
 
 def load_rules(path: Path) -> dict[str, dict[str, re.Pattern]]:
     """{signal: {rule name: compiled pattern}}; every signal needs at least one rule."""
-    try:
-        tree = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeys)
-    except _DuplicateKey as exc:
-        raise InputError(path, exc.problem) from exc
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(path, f"cannot read rules ({type(exc).__name__})") from exc
+    tree = read_yaml(path, "rules")
     if not isinstance(tree, dict) or not isinstance(tree.get("rules"), dict):
         raise InputError(path, "expected a top-level 'rules' mapping of signal -> {name: pattern}")
     rules: dict[str, dict[str, re.Pattern]] = {}

@@ -67,3 +67,13 @@ def test_unparseable_params_file(tmp_path):
     path.write_text("train: [unclosed\n")
     with pytest.raises(InputError, match=re.escape(f"{path}: cannot read params")):
         load_params(path)
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
+    """Plain YAML keeps the last of two `C:` lines silently; an experiment would run with the wrong one."""
+    path = tmp_path / "params.yaml"
+    text = PARAMS.read_text()
+    line = next(i for i, row in enumerate(text.splitlines(), start=1) if row.strip().startswith("C:"))
+    path.write_text(text.replace("\n  C:", "\n  C: 1.0\n  C:", 1))
+    with pytest.raises(InputError, match=re.escape(f"{path}: duplicate key 'C' (line {line + 1})")):
+        load_params(path)
