@@ -11,6 +11,7 @@ Exit code 0: all inputs scored; 1: some inputs failed and were skipped
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import os
 import sys
@@ -175,12 +176,15 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
     """Something with submit(fn, *args) -> future: a local process pool, or a dask.distributed client
     (an existing cluster at `scheduler`, else a local cluster of `jobs` worker processes)."""
     if engine == "local":
+        gc.freeze()  # the forked workers' collections then never touch (and so copy) the parent's objects
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=workers.init, initargs=(os.getpid(),))
         try:
             yield pool.submit
         except BaseException:  # Ctrl-C, SIGTERM, a failed batch: end the workers now, not after their batches
             workers.stop(pool)
             raise
+        finally:
+            gc.unfreeze()
         pool.shutdown()
         return
     from distributed import Client, LocalCluster
