@@ -6,6 +6,9 @@ package (MLflow ships it with the model as code).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
@@ -97,6 +100,20 @@ def check_fits(train: dict, frame: pd.DataFrame, params_source, labels_source, h
             signal, count = next(iter(few.items()))
             raise InputError(labels_source, f"signal '{signal}' has {count} positive training examples{where}; "
                                             f"classifier '{train['classifier']}' needs none or at least {need}")
+
+
+@contextmanager
+def vocabulary_kept(params_source) -> Iterator[None]:
+    """scikit-learn's error for a word vocabulary pruned to nothing (no word in `train.word_min_df` of the
+    paragraphs some model is trained on, which validate cannot see without tokenising every fold) as one
+    InputError naming the param."""
+    try:
+        yield
+    except ValueError as exc:
+        if "no terms remain" not in str(exc) and "empty vocabulary" not in str(exc):
+            raise
+        raise InputError(params_source, "param 'train.word_min_df' leaves no word in the vocabulary of a model "
+                                        "trained on these labels; lower it") from exc
 
 
 def out_of_fold(train: dict, seed: int, frame: pd.DataFrame, folds: int) -> np.ndarray:

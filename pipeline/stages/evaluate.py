@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     check_holdout(rows, settings["holdout_source"], args.params)
 
     truth = model.labels_matrix(rows)
-    proba, pred, fold_of = cross_validate(params, rows, settings["cv_folds"])
+    with model.vocabulary_kept(args.params):
+        proba, pred, fold_of = cross_validate(params, rows, settings["cv_folds"])
+        real = holdout(params, rows, settings["holdout_source"])
     baseline = rules_mod.apply(rules, rows["text"]).to_numpy(dtype=np.int8)
     metrics = {
         "cv": scored(truth, proba, pred, fold_of, gold),
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                            for code in sorted(rows.loc[gold, "lang"].unique())
                            if (gold & rows["lang"].eq(code).to_numpy()).sum() >= MIN_SLICE},
     }
-    real = metrics["holdout"] = holdout(params, rows, settings["holdout_source"])
+    metrics["holdout"] = real
     metrics["real_text"] = goldsets.evaluate(fitted, card["thresholds"], settings.get("real_text") or {},
                                              tracking.repo_root())
     rule_report = rules_mod.report(rules, rows.loc[gold, "text"], rows[gold])

@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     train = params["train"]
     check_trainable(rows, args.data, model.min_positives(train["classifier"]), train["classifier"])
     model.check_fits(train, rows, args.params, args.data)
-    fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
+    with model.vocabulary_kept(args.params):
+        fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
     card = model_card(params, rows, thresholds, oof)
     bundle.save(args.out, fitted, card)
     print(f"train: {len(rows)} paragraphs, out-of-fold macro-F1 {card['metrics']['macro_f1']:.3f}; "

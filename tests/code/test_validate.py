@@ -63,6 +63,25 @@ def test_word_min_df_above_the_labelled_rows(workspace, capsys):
     assert_refused(workspace, capsys, "params.yaml: param 'train.word_min_df' is 100000, more than the ")
 
 
+def test_a_vocabulary_pruned_to_nothing_is_one_line_naming_the_param():
+    """No word in `word_min_df` paragraphs, with enough rows to pass validate: train and evaluate say so."""
+    import pandas as pd
+    import yaml
+
+    from pipeline import model
+    from pipeline.config import InputError
+    from pipeline.signals import SIGNALS
+
+    frame = pd.DataFrame({"text": [f"alpha{i} beta{i} gamma{i}" for i in range(12)],
+                          "article_id": [f"a{i % 4}" for i in range(12)], "lang": "en",
+                          **{s: [(i + k) % 2 for i in range(12)] for k, s in enumerate(SIGNALS)}})
+    params = yaml.safe_load(PARAMS.read_text())
+    train = {**params["train"], "word_min_df": 2, "cv_folds": 2}
+    with pytest.raises(InputError, match=r"^params.yaml: param 'train.word_min_df' leaves no word in the "):
+        with model.vocabulary_kept("params.yaml"):
+            model.fit(train, params["seed"], frame)
+
+
 def test_svm_needs_as_many_positives_as_calibration_folds(workspace, capsys):
     edit_params(workspace, "classifier: logreg", "classifier: svm")
     keep_positives(workspace, "risk", articles=2)
