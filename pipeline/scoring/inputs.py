@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import io
+import itertools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,19 +94,40 @@ def html_text(data: bytes, name: str) -> str:
     return text
 
 
+def _jsonl_chunks(source) -> Iterator[pd.DataFrame]:
+    """A JSONL file (path or binary handle) in frames of CHUNK_ROWS lines, each line first checked to be a
+    JSON object: pandas reads a line that is a list of pairs as an object, and fails on a number or null."""
+    handle = open(source, encoding="utf-8") if isinstance(source, (str, Path)) else \
+        io.TextIOWrapper(source, encoding="utf-8")
+    with handle:
+        number, start = 0, 0
+        while True:
+            lines = []
+            for line in itertools.islice(handle, CHUNK_ROWS):
+                number += 1
+                head = line.lstrip()[:1]
+                if head and head != "{":
+                    raise ValueError(f"line {number} is not a JSON object")
+                lines.append(line)
+            if not lines:
+                return
+            if any(line.strip() for line in lines):
+                frame = pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
+                frame.index = pd.RangeIndex(start, start + len(frame))
+                start += len(frame)
+                yield frame
+
+
 def _table_chunks(path: Path | str, suffix: str, handle=None) -> Iterator[pd.DataFrame]:
     source = handle if handle is not None else path
     if suffix == ".csv":
         for chunk in pd.read_csv(source, dtype=object, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8"):
             if not isinstance(chunk.index, pd.RangeIndex):  # pandas took a longer first row's extra fields as an index
-                raise ValueError(f"line 2 has {chunk.index.nlevels + len(chunk.columns)} fields, "
+                raise ValueError(f"the first row has {chunk.index.nlevels + len(chunk.columns)} fields, "
                                  f"the header {len(chunk.columns)}")
             yield chunk
     elif suffix == ".jsonl":
-        try:
-            yield from pd.read_json(source, lines=True, dtype=False, chunksize=CHUNK_ROWS, encoding="utf-8")
-        except TypeError as exc:  # pandas' message for a line that is a number, null or a list after an object
-            raise ValueError(f"not every record is a JSON object ({exc})") from exc
+        yield from _jsonl_chunks(source)
     else:
         import pyarrow.parquet as pq
 

@@ -61,10 +61,11 @@ def _unique(ids: dict[Path, str]) -> dict[Path, str]:
 
 def identity(path: Path | str) -> tuple:
     """What makes two paths one file: an existing file's device and inode (so symlinks, hard links and
-    bind mounts compare equal), else its folder's and its own name, else its resolved path. A path through
-    a folder not made yet (`new/../x`) is taken as written out, as `atomic_path` will create it."""
-    absolute = Path(os.path.abspath(path))
-    for target, tail in ((Path(path), ()), (absolute, ()), (absolute.parent, (absolute.name,))):
+    bind mounts compare equal), else its folder's (as the kernel resolves it: `link/../x`) and its own name,
+    else its resolved path. A path through a folder not made yet (`new/../x`) is taken as written out, as
+    `atomic_path` will create it."""
+    path, absolute = Path(path), Path(os.path.abspath(path))
+    for target, tail in ((path, ()), (path.parent, (path.name,)), (absolute, ()), (absolute.parent, (absolute.name,))):
         try:
             status = os.stat(target)
             return (status.st_dev, status.st_ino, *tail)
@@ -207,6 +208,18 @@ def _globbed(argument: str, output: Path) -> bool:
                for parts in spellings for k in range(1, len(parts)))
 
 
+def _listed_in_folder(argument: str, output: Path) -> bool:
+    """Would the glob `argument` list `output` in a folder its wildcards reach, through symlinks too?"""
+    head, tail = os.path.split(argument)
+    folders = glob.glob(os.path.join(argument if tail == "**" else head, ""), recursive=True) \
+        if tail == "**" or glob.has_magic(head) else [head or "."]
+    name = "*" if tail == "**" else tail
+    if output.name.startswith(".") and not name.startswith("."):
+        return False  # glob skips hidden names unless the pattern names them
+    home = identity(output.parent)
+    return fnmatch.fnmatchcase(output.name, name) and any(identity(folder) == home for folder in folders)
+
+
 def _inside(folder: Path, output: Path) -> bool:
     """Is `output` somewhere below `folder`, by any path?"""
     home = identity(folder)
@@ -239,6 +252,7 @@ def check_outputs(outputs: list[Path], arguments: list[str], sources: list[Sourc
             if folder.is_dir() and _inside(folder, output):
                 raise InputError(output, f"is inside the input folder {argument}; the next run would read it "
                                          "back as input (write it elsewhere)")
-            if not folder.exists() and glob.has_magic(argument) and _globbed(argument, output):
+            if not folder.exists() and glob.has_magic(argument) and \
+                    (_globbed(argument, output) or _listed_in_folder(argument, output)):
                 raise InputError(output, f"matches the input pattern {argument}; the next run would read it "
                                          "back as input (write it elsewhere)")

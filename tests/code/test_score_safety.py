@@ -100,6 +100,21 @@ def test_a_pattern_through_a_symlinked_folder_would_read_the_output_back(folder,
     code, err = score([f"{folder}/link/*.csv", "-o", folder / "in" / "new.csv", "--model", model_dir], capsys)
     assert code == 2 and not (folder / "in" / "new.csv").exists()
     one_error(err, f"matches the input pattern {folder}/link/*.csv")
+    (folder / "other").mkdir()  # a symlinked folder that the pattern's wildcards reach: glob follows it
+    (folder / "in" / "a").symlink_to(folder / "other")
+    for pattern in (f"{folder}/*/*.csv", f"{folder}/in/**/*.csv"):
+        code, err = score([pattern, "-o", folder / "other" / "out.csv", "--model", model_dir], capsys)
+        assert code == 2 and not (folder / "other" / "out.csv").exists()
+        one_error(err, f"matches the input pattern {pattern}")
+
+
+def test_two_outputs_that_are_one_file_through_a_symlink_and_dotdot_are_refused(folder, model_dir, capsys):
+    (folder / "x" / "sub").mkdir(parents=True)
+    (folder / "s").symlink_to(folder / "x" / "sub")  # s/.. is x to the kernel, not the folder holding s
+    code, err = score([folder / "in", "-o", folder / "s" / ".." / "o.csv", "--summary", folder / "x" / "o.csv",
+                       "--model", model_dir], capsys)
+    assert code == 2 and not (folder / "x" / "o.csv").exists()
+    one_error(err, "is both the -o output and the --summary")
 
 
 def test_standard_input_given_twice_is_scored_once(folder, model_dir, capsys, monkeypatch):
@@ -112,13 +127,16 @@ def test_standard_input_given_twice_is_scored_once(folder, model_dir, capsys, mo
 
 
 @pytest.mark.parametrize("name,content,expected", [
-    ("bare.jsonl", '{"text": "MOFCOM tightened export licences."}\n5\n', "bare.jsonl: line 2: cannot read table"),
-    ("null.jsonl", '{"text": "MOFCOM tightened export licences."}\nnull\n', "null.jsonl: line 2: cannot read table"),
+    ("bare.jsonl", '{"text": "MOFCOM tightened export licences."}\n5\n', "bare.jsonl: cannot read table (ValueError: line 2 is not a JSON object)"),
+    ("null.jsonl", '{"text": "MOFCOM tightened export licences."}\nnull\n', "null.jsonl: cannot read table (ValueError: line 2 is not a JSON object)"),
     ("list.jsonl", '{"text": "MOFCOM tightened export licences."}\n["a"]\n',
-     "list.jsonl: line 2: cannot read table"),
+     "list.jsonl: cannot read table (ValueError: line 2 is not a JSON object)"),
+    # pandas would read a list of pairs as an object
+    ("pairs.jsonl", '{"text": "MOFCOM tightened export licences."}\n\n[["text", "Export controls."]]\n',
+     "pairs.jsonl: cannot read table (ValueError: line 3 is not a JSON object)"),
     # pandas would take a longer first row's extra fields as an index and score ids as text
-    ("wide.csv", "id,text\n1,MOFCOM tightened export licences.,extra\n2,The Party met.\n",
-     "wide.csv: cannot read table (ValueError: line 2 has 3 fields, the header 2)"),
+    ("wide.csv", "\nid,text\n1,MOFCOM tightened export licences.,extra\n2,The Party met.\n",
+     "wide.csv: cannot read table (ValueError: the first row has 3 fields, the header 2)"),
 ])
 def test_a_table_whose_records_do_not_fit_is_skipped_with_one_line(folder, model_dir, capsys, name, content,
                                                                    expected):
