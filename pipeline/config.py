@@ -102,7 +102,7 @@ SCHEMA: dict[str, tuple] = {
     "train.classifier": _choice("logreg", "svm", "sgd"),
     "train.C": _num(0, lo_open=True),
     "train.class_weight": _choice("balanced", "none"),
-    "train.max_iter": _num(10, integer=True),
+    "train.max_iter": _num(10, 2**31 - 1, integer=True),  # the solvers take a C int
     "evaluate.cv_folds": _num(2, 20, integer=True),
     "evaluate.holdout_source": _STR,
     "evaluate.errors_per_signal": _num(0, integer=True),

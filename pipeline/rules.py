@@ -23,12 +23,14 @@ def load_rules(path: Path) -> dict[str, dict[str, re.Pattern]]:
             raise InputError(path, f"signal '{signal}' needs a mapping of rule name -> pattern")
         rules[signal] = {}
         for name, pattern in entries.items():
-            if not isinstance(pattern, str) or not pattern:  # None would become the regex 'None', '' match all
+            if not isinstance(pattern, str) or not pattern.strip():  # None would become the regex 'None'
                 raise InputError(path, f"rule '{signal}.{name}' must be a non-empty regex string, got {pattern!r}")
             try:
                 rules[signal][name] = re.compile(pattern, re.IGNORECASE)
             except re.error as exc:
                 raise InputError(path, f"rule '{signal}.{name}' is not a valid regex ({exc})") from exc
+            if rules[signal][name].search(""):
+                raise InputError(path, f"rule '{signal}.{name}' ({pattern!r}) matches empty text, so every paragraph")
     missing = [s for s in SIGNALS if s not in rules]
     if missing:
         raise InputError(path, f"no rules for signal '{missing[0]}'")

@@ -32,7 +32,7 @@ def csv_line(path: Path, row: int) -> int:
         reader = csv.reader(handle)
         start, seen = 1, -2  # the header is row -1
         for record in reader:
-            if record:
+            if record and not (len(record) == 1 and not record[0].strip()):  # pandas skips blank lines
                 seen += 1
                 if seen == row:
                     return start

@@ -51,6 +51,11 @@ def trusted_types(fitted) -> list[str]:
     return found
 
 
+def serialization(mlflow) -> str:
+    """How this MLflow logs the pipeline: skops where it offers it, else cloudpickle."""
+    return "skops" if "skops" in getattr(mlflow.sklearn, "SUPPORTED_SERIALIZATION_FORMATS", ()) else "cloudpickle"
+
+
 def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sha256: str):
     """Log the pipeline (skops where MLflow offers it) in the run that evaluated it, and register it."""
     from mlflow.models import infer_signature
@@ -63,7 +68,7 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
     with mlflow.start_run(run_id=run_id):
         if run_id is None:  # tracking was off or failed during evaluate: record the essentials here
             tracking.log_contents(mlflow, params, metrics, tracking.run_tags(card, model_sha256), [])
-        skops = "skops" in getattr(mlflow.sklearn, "SUPPORTED_SERIALIZATION_FORMATS", ())
+        skops = serialization(mlflow) == "skops"
         extra = {"serialization_format": "skops", "skops_trusted_types": trusted_types(fitted)} if skops else {}
         needs = [*LOAD_REQUIREMENTS, "skops" if skops else "cloudpickle"]
         # The pipeline holds our own vectoriser class, so the package ships with the model as code.
@@ -73,7 +78,7 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
                                         metadata={"signals": list(SIGNALS), "thresholds": card["thresholds"]},
                                         code_paths=[str(Path(__file__).resolve().parents[1])],
                                         pip_requirements=[f"{name}=={installed(name)}" for name in needs], **extra)
-    return str(info.registered_model_version), "skops" if skops else "cloudpickle"
+    return str(info.registered_model_version), serialization(mlflow)
 
 
 def tag_version(api, name: str, version: str, tags: dict[str, str]) -> None:
@@ -95,12 +100,13 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
     key = champion.evaluation_key(card, params)
     known = champion.versions_by_sha(api, name, model_sha256)
     if known:
-        version, serialization = str(known[0].version), known[0].tags.get("serialization", "")
+        # a version the store failed to tag was logged moments ago, by this MLflow
+        version, how = str(known[0].version), known[0].tags.get("serialization") or serialization(mlflow)
     else:
-        version, serialization = _log_model(mlflow, fitted, card, metrics, params, model_sha256)
+        version, how = _log_model(mlflow, fitted, card, metrics, params, model_sha256)
     # The latest evaluation of these bytes is what the gate compares.
     tag_version(api, name, version, {champion.SHA_TAG: model_sha256, champion.EVAL_TAG: key,
-                                     GATE_METRIC: str(score[GATE_METRIC]), "serialization": serialization})
+                                     GATE_METRIC: str(score[GATE_METRIC]), "serialization": how})
     api.set_registered_model_alias(name, "challenger", version)
     before = champion.current_champion(api, name)
     promoted, decision = champion.gate(version, score[GATE_METRIC], key, before, allow_worse)

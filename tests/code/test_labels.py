@@ -34,6 +34,7 @@ def test_reads_a_valid_file(tmp_path):
     # a quoted text cell over three lines, and a blank line: the line in the file, not the row number + 2
     (HEADER, 'a-1,1,0,0,0,1,"one\ntwo\nthree"\n\na-2,1,0,2,0,1,x\n', "line 6: export must be 0 or 1, got '2'"),
     (HEADER, 'a-1,1,0,0,0,1,"one\r\ntwo"\r\n,1,0,0,0,1,x\r\n', "empty paragraph_id on line 4"),
+    (HEADER, "a-1,1,0,0,0,1,x\n   \na-2,1,0,0,7,1,x\n", "line 4: technology must be 0 or 1, got '7'"),  # pandas skips it
 ])
 def test_bad_labels_are_refused_with_one_clear_line(tmp_path, header, body, problem):
     path = write(tmp_path, body, header)

@@ -40,6 +40,7 @@ def test_bundled_params_are_valid():
     ("evaluate.real_text", {"dev": ""}, "must be a non-empty string, got ''"),
     ("evaluate.real_text", "x.jsonl", "must be a mapping of name -> a non-empty string, got 'x.jsonl'"),
     ("evaluate.errors_per_signal", True, "must be an integer >= 0, got True"),
+    ("train.max_iter", 2**31, "must be an integer >= 10 and <= 2147483647, got 2147483648"),
 ])
 def test_bad_values_name_the_key(tmp_path, key, value, expected):
     path = with_change(tmp_path, key, value)

@@ -71,6 +71,8 @@ def test_rules_with_bad_regex(workspace, capsys):
     ("    x:\n", "rules.yaml: rule 'risk.x' must be a non-empty regex string, got None"),
     ("    x: ''\n", "rules.yaml: rule 'risk.x' must be a non-empty regex string, got ''"),
     ("    x: [mine, dam]\n", "rules.yaml: rule 'risk.x' must be a non-empty regex string, got ['mine', 'dam']"),
+    ("    x: '  '\n", "rules.yaml: rule 'risk.x' must be a non-empty regex string, got '  '"),
+    ("    x: 'mine|'\n", "rules.yaml: rule 'risk.x' ('mine|') matches empty text, so every paragraph"),
 ])
 def test_rules_with_an_empty_or_list_pattern(workspace, capsys, rule, expected):
     rules = workspace / "rules.yaml"

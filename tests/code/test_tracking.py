@@ -131,6 +131,7 @@ def test_registration_cut_off_before_tagging_is_completed_not_repeated(store, sm
     assert (again["version"], again["new_version"]) == ("1", False) and "champion" in again["aliases"]
     versions = store.MlflowClient().search_model_versions("name = 'policy-signals'")
     assert len(versions) == 1 and versions[0].tags["model.sha256"] == sha
+    assert versions[0].tags["serialization"] == register.serialization(store)  # not '' after the retry
 
 
 def test_champion_gate_never_promotes_a_worse_or_incomparable_model_unless_asked(store, small_bundle):
