@@ -97,8 +97,8 @@ def html_text(data: bytes, name: str) -> str:
 def _jsonl_chunks(source) -> Iterator[pd.DataFrame]:
     """A JSONL file (path or binary handle) in frames of CHUNK_ROWS lines, each line first checked to be a
     JSON object: pandas reads a line that is a list of pairs as an object, and fails on a number or null."""
-    handle = open(source, encoding="utf-8") if isinstance(source, (str, Path)) else \
-        io.TextIOWrapper(source, encoding="utf-8")
+    handle = open(source, encoding="utf-8-sig") if isinstance(source, (str, Path)) else \
+        io.TextIOWrapper(source, encoding="utf-8-sig")  # a BOM is not part of the first line
     with handle:
         number, start = 0, 0
         while True:

@@ -450,3 +450,10 @@ def test_date_problems_of_a_skipped_table_are_neither_recorded_nor_printed(folde
         warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
         assert len(warnings) == metadata.MAX_WARNINGS + 1 and "more documents" in warnings[-1], err
         assert len(set(warnings)) == len(warnings) and all("good.jsonl:" in w for w in warnings[:-1]), err
+
+
+def test_a_jsonl_file_with_a_byte_order_mark_and_blank_lines_is_read(folder, model_dir, capsys):
+    path = folder / "bom.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"text": "MOFCOM tightened export licences."}\n\n{"text": "The Party met."}\n')
+    code, err = score([path, "-o", folder / "o.csv", "--model", model_dir], capsys)
+    assert code == 0 and pd.read_csv(folder / "o.csv")["doc_id"].tolist() == ["bom.jsonl:1", "bom.jsonl:2"], err
