@@ -182,8 +182,9 @@ def _matches(pattern: tuple[str, ...], target: tuple[str, ...]) -> bool:
     def match(i: int, j: int) -> bool:
         if i == len(pattern):
             return j == len(target)
-        if pattern[i] == "**":
-            return any(match(i + 1, k) for k in range(j, len(target) + 1))
+        if pattern[i] == "**":  # any folders, but not hidden ones: glob's ** skips them
+            return any(match(i + 1, k) for k in range(j, len(target) + 1)
+                       if not any(part.startswith(".") for part in target[j:k]))
         if j == len(target):
             return False
         if target[j].startswith(".") and not pattern[i].startswith(".") and glob.has_magic(pattern[i]):

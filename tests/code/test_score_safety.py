@@ -154,6 +154,10 @@ def test_output_inside_an_input_folder_or_matched_by_an_input_pattern_is_refused
     code, err = score([f"{folder}/in/*.csv", "-o", folder / "in" / "new.csv", "--model", model_dir], capsys)
     assert code == 2
     one_error(err, f"matches the input pattern {folder}/in/*.csv")
+    hidden = folder / "in" / ".scores" / "new.csv"  # glob's ** never enters a hidden folder: allowed
+    code, err = score([f"{folder}/in/**/*.csv", "-o", hidden, "--model", model_dir], capsys)
+    assert code == 0 and hidden.exists(), err
+    shutil.rmtree(hidden.parent)  # a folder input, unlike a glob, does read hidden folders
     code, err = score([folder / "in", "--summary", folder / "in" / "s.csv", "-o", folder / "o.csv",
                        "--model", model_dir], capsys)
     assert code == 2 and not (folder / "o.csv").exists()
