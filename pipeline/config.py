@@ -11,9 +11,9 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Hashable
 from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Hashable
 from typing import Any, Iterator
 
 import yaml
