@@ -95,9 +95,10 @@ def check_fits(train: dict, frame: pd.DataFrame, params_source, labels_source, h
         if len(part) < train["word_min_df"]:
             raise InputError(params_source, f"param 'train.word_min_df' is {train['word_min_df']}, more than the "
                                             f"{len(part)} labelled paragraphs a model is trained on{where}")
-        few = {s: int(part[s].sum()) for s in SIGNALS if 0 < part[s].sum() < need}
-        if few:
-            signal, count = next(iter(few.items()))
+        counts = part[list(SIGNALS)].sum()
+        few = counts[(counts > 0) & (counts < need)]
+        if len(few):
+            signal, count = few.index[0], int(few.iloc[0])
             raise InputError(labels_source, f"signal '{signal}' has {count} positive training examples{where}; "
                                             f"classifier '{train['classifier']}' needs none or at least {need}")
 

@@ -68,9 +68,10 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
     with mlflow.start_run(run_id=run_id):
         if run_id is None:  # tracking was off or failed during evaluate: record the essentials here
             tracking.log_contents(mlflow, params, metrics, tracking.run_tags(card, model_sha256), [])
-        skops = serialization(mlflow) == "skops"
+        how = serialization(mlflow)
+        skops = how == "skops"
         extra = {"serialization_format": "skops", "skops_trusted_types": trusted_types(fitted)} if skops else {}
-        needs = [*LOAD_REQUIREMENTS, "skops" if skops else "cloudpickle"]
+        needs = [*LOAD_REQUIREMENTS, how]  # the package that unpickles it
         # The pipeline holds our own vectoriser class, so the package ships with the model as code.
         info = mlflow.sklearn.log_model(fitted, name="model", signature=signature, input_example=example,
                                         pyfunc_predict_fn="predict_proba",
@@ -78,7 +79,7 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
                                         metadata={"signals": list(SIGNALS), "thresholds": card["thresholds"]},
                                         code_paths=[str(Path(__file__).resolve().parents[1])],
                                         pip_requirements=[f"{name}=={installed(name)}" for name in needs], **extra)
-    return str(info.registered_model_version), serialization(mlflow)
+    return str(info.registered_model_version), how
 
 
 def tag_version(api, name: str, version: str, tags: dict[str, str]) -> None:
