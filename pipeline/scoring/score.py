@@ -17,7 +17,6 @@ import os
 import sys
 from collections import deque
 from contextlib import ExitStack, closing, contextmanager
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
@@ -176,6 +175,8 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
     """Something with submit(fn, *args) -> future: a local process pool, or a dask.distributed client
     (an existing cluster at `scheduler`, else a local cluster of `jobs` worker processes)."""
     if engine == "local":
+        from concurrent.futures import ProcessPoolExecutor  # here: multiprocessing is ~0.02 s of a cold start
+
         gc.freeze()  # the forked workers' collections then never touch (and so copy) the parent's objects
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=workers.init, initargs=(os.getpid(),))
         try:
@@ -215,6 +216,8 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
                 break
         else:
             return  # all scored here
+    from concurrent.futures import Future
+
     _LOADED[(spec, scorer.explain_top)] = scorer  # workers forked from here start with the model loaded
     with _executor(engine, jobs, scheduler) as submit:
         window: deque = deque()
