@@ -1,4 +1,4 @@
 """Allow `python -m pipeline ...` (what dvc.yaml runs, so each workspace uses its own code)."""
-from pipeline.cli import main
+from pipeline.cli import run
 
-raise SystemExit(main())
+run()
