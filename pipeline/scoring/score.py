@@ -205,29 +205,36 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
 def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str, jobs: int,
                    engine: str = "local", scheduler: str | None = None, keep_text: bool = True
                    ) -> Iterator[pd.DataFrame]:
-    """Split and scored batches in input order (Marks and Drops pass in their place); in parallel, at most
-    2 x jobs batches are in flight. Locally the first batch is scored here, before the workers fork, so
-    they share its lazy imports and per-word caches instead of each building them again."""
-    batch_iter = iter(batch_iter)
-    if engine == "local":
-        for docs in batch_iter:  # with one job every batch, with more up to the first
+    """Split and scored batches in input order (Marks and Drops pass in their place).
+
+    Locally, `jobs` processes score: this one and jobs - 1 forked workers. The workers always have two
+    batches queued and this process scores the rest between reading and writing, so two jobs keep two
+    cores busy (two workers beside a parent that reads and writes were three processes on two cores, and
+    the parent waited). A Dask cluster's `jobs` workers score every batch, at most 2 x jobs in flight."""
+    local = engine == "local"
+    helpers, limit = (jobs - 1, 4 * jobs) if local else (jobs, 2 * jobs)  # limit: batches held for the writer
+    if helpers == 0:
+        for docs in batch_iter:
             yield _process(scorer, docs, keep_text) if isinstance(docs, pd.DataFrame) else docs
-            if jobs > 1 and isinstance(docs, pd.DataFrame):
-                break
-        else:
-            return  # all scored here
+        return
     from concurrent.futures import Future
 
+    def ready(result) -> Future:
+        future = Future()
+        future.set_result(result)
+        return future
+
     _LOADED[(spec, scorer.explain_top)] = scorer  # workers forked from here start with the model loaded
-    with _executor(engine, jobs, scheduler) as submit:
+    with _executor(engine, helpers, scheduler) as submit:
         window: deque = deque()
         for docs in batch_iter:
-            if isinstance(docs, pd.DataFrame):
-                window.append(submit(_process_cached, spec, scorer.explain_top, docs, keep_text))
+            if not isinstance(docs, pd.DataFrame):
+                window.append(ready(docs))
+            elif local and sum(not future.done() for future in window) >= 2 * helpers:
+                window.append(ready(_process(scorer, docs, keep_text)))  # the workers are busy: score it here
             else:
-                window.append(Future())
-                window[-1].set_result(docs)
-            if len(window) >= 2 * jobs:
+                window.append(submit(_process_cached, spec, scorer.explain_top, docs, keep_text))
+            while window and (window[0].done() or len(window) >= limit):
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
@@ -253,7 +260,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--source-column", help="table column with each row's outlet (default: source, if any)")
     parser.add_argument("--title-column", help="table column with each row's title (default: title, if any)")
     parser.add_argument("--catalog", type=Path, help="CSV of doc_id or path -> date, source, title (wins over the documents' own)")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes (local pool, or local Dask cluster)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes that score: this one and N-1 forked workers (or a local Dask cluster's N)")
     parser.add_argument("--engine", choices=["local", "dask"], default="local")
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler (with --engine dask)")
     parser.add_argument("--batch-size", type=int, default=2000)
