@@ -117,24 +117,6 @@ def test_a_failed_repro_leaves_the_last_good_outputs_and_score_keeps_working(rep
     assert {p: sha256(reproduced / p) for p in outputs} == before
 
 
-def test_a_failed_registration_is_retried_by_the_next_repro_in_one_line(reproduced):
-    other = reproduced / "other.db"
-    assert run(["python", "-m", "pipeline", "models"], cwd=reproduced,
-               MLFLOW_TRACKING_URI=f"sqlite:///{other}").returncode == 0  # an empty store
-    done = run(["dvc", "repro"], cwd=reproduced, MLFLOW_TRACKING_URI=f"sqlite:///file:{other}?mode=ro&uri=true")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr and done.stderr.count("warning:") == 1, done.stderr
-    assert "model registration was not logged to MLflow" in done.stderr and "readonly database" in done.stderr
-    unregistered = run(["python", "-m", "pipeline", "models"], cwd=reproduced, MLFLOW_TRACKING_URI=f"sqlite:///{other}")
-    assert "not registered (`dvc repro` registers it)" in unregistered.stdout, unregistered.stdout
-    done = run(["dvc", "repro"], cwd=reproduced, MLFLOW_TRACKING_URI=f"sqlite:///{other}")  # reachable again
-    assert done.returncode == 0 and "registered as models:/policy-signals/1" in done.stderr, done.stderr
-    registered = run(["python", "-m", "pipeline", "models", "--json"], cwd=reproduced,
-                     MLFLOW_TRACKING_URI=f"sqlite:///{other}")
-    assert json.loads(registered.stdout)["version"] == "1"
-    assert_one_truth(reproduced)  # the repository's own store was never touched
-
-
 def test_outputs_are_reproduced_byte_for_byte_and_nothing_machine_specific_leaks(reproduced):
     """The clone retrained everything in another directory, with tracking on where the origin had it off, and
     wrote the dvc.lock the origin committed: every output hash (model, metrics, plots, errors) is the same."""

@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pandas as pd
@@ -128,20 +129,29 @@ def test_locked_sqlite_store_does_not_lose_the_run(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
     monkeypatch.delenv(tracking.SWITCH, raising=False)
     assert tracking.log_run({"seed": 1}, {"cv": {"macro_f1": 0.5}}, {"t": "x"}, []) is not None  # creates the store
-    lock = sqlite3.connect(db, timeout=0)
-    lock.execute("BEGIN EXCLUSIVE")
-    try:  # MLflow waits 20 s for the lock (its own busy timeout), then gives up
-        assert tracking.log_run({"seed": 2}, {"cv": {"macro_f1": 0.6}}, {"t": "y"}, []) is None
-        err = capsys.readouterr().err
-        assert "the evaluation run was not logged to MLflow" in err and "outputs on disk are complete" in err
+    lock = sqlite3.connect(db, timeout=0, check_same_thread=False)
+    lock.execute("BEGIN EXCLUSIVE")  # another writer holds the store for a second: the run waits, then is logged
+    release = threading.Timer(1.0, lock.rollback)
+    release.start()
+    try:
+        assert tracking.log_run({"seed": 2}, {"cv": {"macro_f1": 0.6}}, {"t": "y"}, []) is not None
     finally:
-        lock.rollback()
+        release.join()
         lock.close()
-    # strict turns the same failure into an error; a read-only store fails at once instead of after 20 s
+    assert "not logged" not in capsys.readouterr().err
+    # a store that refuses the write (read-only here; a lock held past MLflow's 20 s wait fails the same way,
+    # as a sqlite OperationalError) is one warning, and strict turns it into an error
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///file:{db}?mode=ro&uri=true")
+    assert tracking.log_run({"seed": 3}, {"cv": {"macro_f1": 0.7}}, {"t": "z"}, []) is None
+    err = capsys.readouterr().err
+    assert "the evaluation run was not logged to MLflow" in err and "outputs on disk are complete" in err
     monkeypatch.setenv(tracking.SWITCH, "strict")
     with pytest.raises(tracking.TrackingError, match="the evaluation run failed"):
-        tracking.log_run({"seed": 3}, {"cv": {"macro_f1": 0.7}}, {"t": "z"}, [])
+        tracking.log_run({"seed": 4}, {"cv": {"macro_f1": 0.7}}, {"t": "w"}, [])
+    from mlflow import MlflowClient
+    client = MlflowClient(tracking_uri=f"sqlite:///{db}")
+    logged = client.search_runs([client.get_experiment_by_name("policy-signals").experiment_id])
+    assert sorted(r.data.params["seed"] for r in logged) == ["1", "2"]
 
 
 @pytest.mark.parametrize("key", sorted(SCHEMA))

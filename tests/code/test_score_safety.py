@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pipeline import bundle
 from pipeline.cli import main
 from pipeline.reporting import metadata
-from pipeline.scoring import sources
+from pipeline.scoring import inputs, sources
 from tests.conftest import ARTICLES
 
 ARTICLE = ARTICLES / "seeds" / "000_4351a19fe1e57ad0.txt"
@@ -207,31 +207,32 @@ def read_any(path):
 @pytest.mark.parametrize("hold", [sources.HOLD_BYTES, 0])
 def test_a_table_with_a_bad_row_is_skipped_whole_with_its_line_unless_asked(folder, model_dir, capsys,
                                                                          monkeypatch, hold):
-    table = big_jsonl(folder / "t.jsonl", broken_line=6001)
-    good = big_jsonl(folder / "g.jsonl", rows=1200)
+    monkeypatch.setattr(inputs, "CHUNK_ROWS", 500)  # a tenth of the rows in every step below: the same paths
+    table = big_jsonl(folder / "t.jsonl", broken_line=601, rows=700)
+    good = big_jsonl(folder / "g.jsonl", rows=120)
     # a table is read once. A small one is held until read whole; a larger one (hold=0: every one) streams,
-    # so the 5,000 rows before the bad line are scored and written, then taken back out: with one job and
-    # with two, in small batches, in every output format and its per-document summary
+    # so the 500 rows (a chunk) before the bad line are scored and written, then taken back out: with one
+    # job and with two, in small batches, in every output format and its per-document summary
     monkeypatch.setattr(sources, "HOLD_BYTES", hold)
     for suffix in (".csv", ".jsonl", ".parquet") if hold == 0 else (".parquet",):  # held: nothing to take back
         out, summary = folder / f"o{suffix}", folder / f"s{suffix}"
         code, err = score([good, ARTICLE, "-o", out, "--summary", summary, "--model", model_dir, "--no-split",
-                           "--batch-size", "500"], capsys)
+                           "--batch-size", "50"], capsys)
         assert code == 0, err
         expected, expected_summary = read_any(out), read_any(summary)
         for jobs in ("1", "2"):
             code, err = score([good, table, ARTICLE, "-o", out, "--summary", summary, "--model", model_dir,
-                               "--no-split", "--jobs", jobs, "--batch-size", "500"], capsys)
+                               "--no-split", "--jobs", jobs, "--batch-size", "50"], capsys)
             assert code == 1
-            one_error(err, "t.jsonl: line 6001: cannot read table")
+            one_error(err, "t.jsonl: line 601: cannot read table")
             assert "(skipped)" in err and "1 input(s) failed and were skipped whole: " in err
-            assert err.splitlines()[-1].startswith("score: 1214 paragraphs from 2 input(s)"), err
-            pd.testing.assert_frame_equal(read_any(out), expected)  # not one of the 5,000 rows before the bad line
+            assert err.splitlines()[-1].startswith("score: 134 paragraphs from 2 input(s)"), err
+            pd.testing.assert_frame_equal(read_any(out), expected)  # not one of the 500 rows before the bad line
             pd.testing.assert_frame_equal(read_any(summary), expected_summary)
     code, err = score([table, ARTICLE, "-o", out, "--model", model_dir, "--no-split", "--keep-partial"], capsys)
-    assert code == 1 and "kept its first 5000 rows" in err
+    assert code == 1 and "kept its first 500 rows" in err
     assert "1 table(s) kept only their rows before a bad row: " in err.splitlines()[-1]
-    assert pd.read_parquet(out)["doc_id"].str.startswith("t.jsonl:").sum() == 5000
+    assert pd.read_parquet(out)["doc_id"].str.startswith("t.jsonl:").sum() == 500
     (folder / "c.csv").write_text("text,x\na,b\nc,d,e\n")
     code, err = score([folder / "c.csv", ARTICLE, "-o", out, "--model", model_dir], capsys)
     assert code == 1

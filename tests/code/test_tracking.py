@@ -184,6 +184,7 @@ def test_models_command_tells_which_version_is_champion_and_whether_models_is_it
 
 
 def test_failed_registration_is_one_line_with_the_real_cause_and_retried(small_bundle, tmp_path):
+    """The `register` stage runs on every `dvc repro` (test_dvc_pipeline), so the next repro is the retry."""
     directory = shutil.copytree(small_bundle[0], tmp_path / "models")
     (directory / "registry.json").write_text('{"version": "7"}')  # the file record of older versions
     (tmp_path / "metrics.json").write_text(json.dumps(metrics(0.8)))
@@ -199,6 +200,8 @@ def test_failed_registration_is_one_line_with_the_real_cause_and_retried(small_b
     assert not (directory / "registry.json").exists()  # a stale record is never left beside the model
     record = json.loads(run(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").stdout)
     assert record["registered"] is False and "version" not in record
+    said = run(status[:-1], cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").stdout
+    assert "not registered (`dvc repro` registers it)" in said, said
     done = run(command, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}")  # the store is writable again
     assert done.returncode == 0 and done.stderr.count("\n") == 1, done.stderr
     assert "register: models registered as models:/policy-signals/1 (challenger)" in done.stderr
