@@ -37,6 +37,17 @@ SMALL_CORPUS = {"seeds": None, "team": 12, "world": 10, "zh": 8}
 SMALL_FOLDS = 3
 
 
+# The longest modules are collected first, and pytest-xdist hands out whole files in collection order
+# (pyproject.toml: --no-loadscope-reorder), so the other worker fills in around them instead of one worker
+# finishing a long file alone at the end.
+FIRST = ("test_dvc_pipeline.py", "test_tracking.py", "test_serve.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))  # stable: each file keeps its order
+
+
 def _kept(name: str) -> bool:
     parts = Path(name).parts
     if parts[:2] != ("data", "articles") or len(parts) < 4 or SMALL_CORPUS.get(parts[2], 0) is None:

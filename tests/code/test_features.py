@@ -23,7 +23,9 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def texts(table):
-    return table[0]["text"].tolist() + ODD
+    """Every other corpus paragraph (both languages, every source; its character n-grams still outnumber
+    the 120 000 kept, so the cut-off's ties are exercised) and the odd texts."""
+    return table[0]["text"].tolist()[::2] + ODD
 
 
 @pytest.mark.parametrize("cls, settings", CASES)
