@@ -214,11 +214,9 @@ def _listed_in_folder(argument: str, output: Path) -> bool:
     head, tail = os.path.split(argument)
     folders = glob.glob(os.path.join(argument if tail == "**" else head, ""), recursive=True) \
         if tail == "**" or glob.has_magic(head) else [head or "."]
-    name = "*" if tail == "**" else tail
-    if output.name.startswith(".") and not name.startswith("."):
-        return False  # glob skips hidden names unless the pattern names them
     home = identity(output.parent)
-    return fnmatch.fnmatchcase(output.name, name) and any(identity(folder) == home for folder in folders)
+    return _matches(("*" if tail == "**" else tail,), (output.name,)) and \
+        any(identity(folder) == home for folder in folders)
 
 
 def _inside(folder: Path, output: Path) -> bool:
