@@ -179,6 +179,7 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
 
         gc.freeze()  # the forked workers' collections then never touch (and so copy) the parent's objects
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=workers.init, initargs=(os.getpid(),))
+        workers.widen_pipes(pool)
         try:
             yield pool.submit
         except BaseException:  # Ctrl-C, SIGTERM, a failed batch: end the workers now, not after their batches
@@ -202,6 +203,17 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
             cluster.close()
 
 
+def _flag_last(items: Iterable, n: int) -> Iterator[tuple]:
+    """(item, whether it is one of the last `n`), reading `n` items ahead."""
+    ahead: deque = deque()
+    for item in items:
+        ahead.append(item)
+        if len(ahead) > n:
+            yield ahead.popleft(), False
+    for item in ahead:
+        yield item, True
+
+
 def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str, jobs: int,
                    engine: str = "local", scheduler: str | None = None, keep_text: bool = True
                    ) -> Iterator[pd.DataFrame]:
@@ -210,7 +222,8 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
     Locally, `jobs` processes score: this one and jobs - 1 forked workers. The workers always have two
     batches queued and this process scores the rest between reading and writing, so two jobs keep two
     cores busy (two workers beside a parent that reads and writes were three processes on two cores, and
-    the parent waited). A Dask cluster's `jobs` workers score every batch, at most 2 x jobs in flight."""
+    the parent waited). It scores the last two batches itself, read ahead, while the workers finish what
+    they hold (it waited up to two batches on them at the end). A Dask cluster's `jobs` workers score every batch, at most 2 x jobs in flight."""
     local = engine == "local"
     helpers, limit = (jobs - 1, 4 * jobs) if local else (jobs, 2 * jobs)  # limit: batches held for the writer
     if helpers == 0:
@@ -227,10 +240,10 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
     _LOADED[(spec, scorer.explain_top)] = scorer  # workers forked from here start with the model loaded
     with _executor(engine, helpers, scheduler) as submit:
         window: deque = deque()
-        for docs in batch_iter:
+        for docs, last in _flag_last(batch_iter, 2 if local else 0):
             if not isinstance(docs, pd.DataFrame):
                 window.append(ready(docs))
-            elif local and sum(not future.done() for future in window) >= 2 * helpers:
+            elif local and (last or sum(not future.done() for future in window) >= 2 * helpers):
                 window.append(ready(_process(scorer, docs, keep_text)))  # the workers are busy: score it here
             else:
                 window.append(submit(_process_cached, spec, scorer.explain_top, docs, keep_text))

@@ -8,6 +8,8 @@ import pytest
 
 from pipeline import bundle
 from pipeline.cli import main
+from pipeline.scoring import workers
+from pipeline.scoring.score import _flag_last
 from pipeline.scoring.scorer import Scorer, score_texts
 from pipeline.signals import SIGNALS
 from tests.conftest import ARTICLES, LABELS, REPO
@@ -145,6 +147,25 @@ def test_two_jobs_give_the_same_rows_as_one(mixed, model_dir, tmp_path, capsys):
     score([mixed, "-o", one, "--model", model_dir, "--batch-size", "5"], capsys)
     score([mixed, "-o", two, "--model", model_dir, "--batch-size", "5", "--jobs", "2"], capsys)
     pd.testing.assert_frame_equal(pd.read_parquet(one), pd.read_parquet(two))
+
+
+def test_the_last_batches_are_known_before_they_are_scored():
+    """Two jobs score the last two batches in this process, so it does not wait on a worker's queue."""
+    assert list(_flag_last(iter("abcd"), 2)) == [("a", False), ("b", False), ("c", True), ("d", True)]
+    assert list(_flag_last(iter("a"), 2)) == [("a", True)]
+    assert list(_flag_last(iter("ab"), 0)) == [("a", False), ("b", False)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are set on Linux only")
+def test_worker_pipes_hold_a_whole_batch():
+    from concurrent.futures import ProcessPoolExecutor
+    from fcntl import F_GETPIPE_SZ, fcntl
+
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        before = fcntl(pool._call_queue._writer.fileno(), F_GETPIPE_SZ)
+        workers.widen_pipes(pool)
+        sizes = [fcntl(q._writer.fileno(), F_GETPIPE_SZ) for q in (pool._call_queue, pool._result_queue)]
+    assert before < 1 << 20 and sizes == [1 << 20, 1 << 20]
 
 
 def test_explanations_are_exact_contributions(model_dir):
