@@ -49,14 +49,16 @@ def loads(path: Path):
         return joblib.load(path)
 
 
-def save(directory: Path, model: Pipeline, card: dict) -> None:
-    """Write model, scoring tables, card and manifest; each file lands atomically, the manifest last."""
+def save(directory: Path, model: Pipeline, card: dict, texts=()) -> None:
+    """Write model, scoring tables, card and manifest; each file lands atomically, the manifest last. The
+    tables carry the analysis of the training `texts`' frequent tokens, so scoring starts with it."""
+    from pipeline.ngrams import frequent_tokens
     from pipeline.tables import from_pipeline
 
     directory.mkdir(parents=True, exist_ok=True)
     pickled = dumps(model)
     digests = {MODEL: hashlib.sha256(pickled).hexdigest()}
-    tables = from_pipeline(model, digests[MODEL]).dumps()
+    tables = from_pipeline(model, digests[MODEL], frequent_tokens(texts)).dumps()
     digests[TABLES] = hashlib.sha256(tables).hexdigest()
     for name, data in ((MODEL, pickled), (TABLES, tables)):
         with atomic_path(directory / name) as tmp:

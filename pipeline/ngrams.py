@@ -17,6 +17,15 @@ import pandas as pd
 import scipy.sparse as sp
 
 CACHE_LIMIT = 200_000  # distinct whitespace tokens whose analysis is kept between batches when scoring
+KNOWN_TOKENS = 50_000  # the training text's most frequent tokens, analysed when the model is saved
+
+
+def frequent_tokens(documents, limit: int = KNOWN_TOKENS) -> list[str]:
+    """The documents' whitespace tokens seen at least twice (95% of the corpus's token occurrences, half its
+    distinct tokens: the rest mostly names and figures), most frequent first, ties by token, at most `limit`."""
+    tokens = whitespace_tokens(documents)
+    counts = np.bincount(tokens.occurrence, minlength=len(tokens.distinct)).tolist()
+    return [token for count, token in sorted(zip((-c for c in counts), tokens.distinct))[:limit] if count <= -2]
 
 
 class TokenRows:
@@ -28,11 +37,26 @@ class TokenRows:
 
     def __init__(self, analyse: Callable[[str], list[int]], limit: int | None = None):
         self.analyse, self.limit, self.lock = analyse, limit, threading.RLock()
+        self.known: tuple = ([], np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64))
         self._clear()
 
+    def preload(self, tokens: list[str], indptr: np.ndarray, indices: np.ndarray) -> None:
+        """Start from these tokens' rows (made by `rows` with the same analysis), and keep them through every
+        clear: each process that scores then skips analysing the common tokens again."""
+        with self.lock:
+            self.known = (tokens, indptr, indices)
+            self._clear()
+
+    def rows(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """These distinct tokens' rows end to end (indptr, indices), analysed afresh, for `preload`."""
+        fresh = TokenRows(self.analyse)
+        fresh.lookup(tokens)
+        return fresh.indptr, fresh.indices[:fresh.size]
+
     def _clear(self) -> None:
-        self.index: dict[str, int] = {}
-        self.indptr, self.indices, self.size = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
+        tokens, indptr, indices = self.known
+        self.index: dict[str, int] = dict(zip(tokens, range(len(tokens))))
+        self.indptr, self.indices, self.size = indptr, indices, len(indices)
 
     def lookup(self, distinct: list[str]) -> np.ndarray:
         """The row number of each of these distinct tokens, analysing the ones not seen before. Past the

@@ -55,6 +55,17 @@ class Block:
             self.counter = ngrams.CharCounter(vocabulary, ngrams.char_analyser(
                 preprocess, ngrams.char_wb_ngrams(tuple(s["ngram_range"]))))
 
+    def preload(self, tokens: list[str], rows: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Keep these whitespace tokens' analysis (`rows`, else analysed here) in the counter's cache; rows
+        from a file must fit the tokens and the vocabulary (ValueError)."""
+        cache = self.counter.cache
+        indptr, indices = rows if rows is not None else cache.rows(tokens)
+        bound = getattr(self.counter, "radix", self.counter.width)  # word ids, or columns
+        if len(indptr) != len(tokens) + 1 or indptr[0] != 0 or indptr[-1] != len(indices) \
+                or (np.diff(indptr) < 0).any() or (len(indices) and not 0 <= indices.min() <= indices.max() < bound):
+            raise ValueError(f"preloaded rows do not fit {len(tokens)} tokens and a {self.kind} vocabulary")
+        cache.preload(tokens, indptr, indices)
+
     def transform(self, tokens: ngrams.Tokens) -> sp.csr_matrix:
         """TfidfVectorizer.transform: counts, then (binary,) sublinear tf, idf and the row norm."""
         s = self.settings
@@ -87,6 +98,7 @@ class Tables:
     shift: np.ndarray
     signal: np.ndarray  # the signal each term belongs to
     model_sha256: str | None = None
+    tokens: list[str] = field(default_factory=list)  # frequent training tokens, preloaded in each block's cache
 
     def __post_init__(self):
         width, terms = sum(len(b.terms) for b in self.blocks), len(self.signal)
@@ -136,10 +148,14 @@ class Tables:
         header, arrays = {"blocks": [], "model_sha256": self.model_sha256}, {}
         for i, block in enumerate(self.blocks):
             header["blocks"].append({"kind": block.kind, "settings": block.settings, "idf": block.idf is not None})
-            arrays[f"terms{i}"] = np.frombuffer("".join(block.terms).encode("utf-8", "surrogatepass"), np.uint8)
-            arrays[f"ends{i}"] = np.cumsum([len(t) for t in block.terms], dtype=np.int64)
+            arrays[f"terms{i}"], arrays[f"ends{i}"] = _packed(block.terms)
             if block.idf is not None:
                 arrays[f"idf{i}"] = block.idf
+            if self.tokens:  # optional arrays: a reader that does not know them scores the same, only slower
+                _, indptr, indices = block.counter.cache.known
+                arrays[f"known_indptr{i}"], arrays[f"known_indices{i}"] = indptr, indices.astype(np.int32)
+        if self.tokens:
+            arrays["tokens"], arrays["token_ends"] = _packed(self.tokens)
         arrays.update(weights=self.weights, offset=self.offset, scale=self.scale, shift=self.shift, signal=self.signal)
         blobs, header["arrays"], at = [], {}, 0
         for name, array in arrays.items():
@@ -167,14 +183,25 @@ class Tables:
             at, length = header["arrays"][name]
             return np.load(io.BytesIO(blobs[at:at + length]), allow_pickle=False)
 
-        blocks = []
-        for i, spec in enumerate(header["blocks"]):
-            text = array(f"terms{i}").tobytes().decode("utf-8", "surrogatepass")
-            ends = array(f"ends{i}").tolist()
-            terms = [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
-            blocks.append(Block(spec["kind"], terms, array(f"idf{i}") if spec["idf"] else None, spec["settings"]))
+        blocks = [Block(spec["kind"], _unpacked(array(f"terms{i}"), array(f"ends{i}")),
+                        array(f"idf{i}") if spec["idf"] else None, spec["settings"])
+                  for i, spec in enumerate(header["blocks"])]
+        tokens = _unpacked(array("tokens"), array("token_ends")) if "tokens" in header["arrays"] else []
+        for i, block in enumerate(blocks if tokens else ()):
+            block.preload(tokens, (array(f"known_indptr{i}"), array(f"known_indices{i}").astype(np.int64)))
         return cls(blocks, *(array(name) for name in ("weights", "offset", "scale", "shift", "signal")),
-                   model_sha256=header["model_sha256"])
+                   model_sha256=header["model_sha256"], tokens=tokens)
+
+
+def _packed(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as one UTF-8 byte array and each one's end (in characters)."""
+    return (np.frombuffer("".join(strings).encode("utf-8", "surrogatepass"), np.uint8),
+            np.cumsum([len(t) for t in strings], dtype=np.int64))
+
+
+def _unpacked(data: np.ndarray, ends: np.ndarray) -> list[str]:
+    text, ends = data.tobytes().decode("utf-8", "surrogatepass"), ends.tolist()
+    return [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 
 
 def _block(vectorizer) -> Block:
@@ -214,8 +241,9 @@ def _terms(estimator, width: int) -> list[tuple[np.ndarray, float, float, float]
     raise ValueError(f"a {type(estimator).__name__} cannot be exported to scoring tables")
 
 
-def from_pipeline(model, model_sha256: str | None = None) -> Tables:
-    """The scoring tables of a fitted `pipeline.model.build` Pipeline (multi-label one-vs-rest)."""
+def from_pipeline(model, model_sha256: str | None = None, tokens: list[str] = ()) -> Tables:
+    """The scoring tables of a fitted `pipeline.model.build` Pipeline (multi-label one-vs-rest), with these
+    whitespace tokens (`ngrams.frequent_tokens` of the training text) analysed in advance."""
     union, classify = model.named_steps["features"], model.named_steps["classify"]
     if union.transformer_weights or not classify.multilabel_:
         raise ValueError("only unweighted feature blocks and multi-label one-vs-rest can be exported")
@@ -226,5 +254,7 @@ def from_pipeline(model, model_sha256: str | None = None) -> Tables:
         for weights, b, a, s in _terms(estimator, width):
             columns.append(weights)
             offset.append(b), scale.append(a), shift.append(s), signal.append(j)
+    for block in blocks if tokens else ():
+        block.preload(list(tokens))
     return Tables(blocks, np.column_stack(columns), np.array(offset), np.array(scale), np.array(shift),
-                  np.array(signal, dtype=np.int64), model_sha256)
+                  np.array(signal, dtype=np.int64), model_sha256, list(tokens))

@@ -132,7 +132,8 @@ def model_dir(tmp_path_factory, trained, params, table):
     fitted, thresholds = trained
     directory = tmp_path_factory.mktemp("model")
     rows = training_rows(table[0], False)
-    bundle.save(directory, fitted, model_card(params, rows, thresholds, np.zeros((len(rows), len(SIGNALS)))))
+    bundle.save(directory, fitted, model_card(params, rows, thresholds, np.zeros((len(rows), len(SIGNALS)))),
+                rows["text"])
     return directory
 
 
@@ -172,5 +173,5 @@ def small_bundle(tmp_path_factory, table):
     rows = rows[rows["source"].eq("seeds")].reset_index(drop=True)
     fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
     directory = tmp_path_factory.mktemp("bundle")
-    bundle.save(directory, fitted, model_card(params, rows, thresholds, oof))
+    bundle.save(directory, fitted, model_card(params, rows, thresholds, oof), rows["text"])
     return directory, params

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     with model.vocabulary_kept(args.params):
         fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows)
     card = model_card(params, rows, thresholds, oof)
-    bundle.save(args.out, fitted, card)
+    bundle.save(args.out, fitted, card, rows["text"])
     print(f"train: {len(rows)} paragraphs, out-of-fold macro-F1 {card['metrics']['macro_f1']:.3f}; "
           f"model in {args.out}", file=sys.stderr)
     return 0

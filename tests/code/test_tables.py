@@ -72,6 +72,37 @@ def test_tables_bytes_are_reproducible_and_round_trip(trained):
         Tables.loads(b"\x80\x04pickle")
 
 
+def test_preloaded_tokens_score_the_same_and_are_never_analysed_again(trained, table):
+    """The tables carry the training text's tokens already analysed: each scoring process starts with them."""
+    fitted, _ = trained
+    texts = table[0]["text"].sample(300, random_state=1).tolist()
+    assert ngrams.frequent_tokens(["b a b", "c a d a"]) == ["a", "b"]  # seen twice or more, most frequent first
+    tokens = ngrams.frequent_tokens((texts + ODD) * 2)  # every token of these texts
+    assert len(tokens) == len(set(tokens)) and tokens[0] == "the"
+    data = from_pipeline(fitted, tokens=tokens).dumps()
+    assert data == from_pipeline(fitted, tokens=tokens).dumps() != from_pipeline(fitted).dumps()
+    loaded = Tables.loads(data)
+    assert loaded.tokens == tokens and loaded.dumps() == data
+    for block in loaded.blocks:
+        def analyse(token):
+            raise AssertionError(f"{token!r} was analysed again")
+        block.counter.cache.analyse = analyse
+    _same_as_pipeline(fitted, texts + ODD, loaded)  # every token is preloaded: none is analysed
+    for block in loaded.blocks:  # past the cache's limit it starts again from the preloaded tokens
+        block.counter.cache._clear()
+        assert len(block.counter.cache.index) == len(tokens)
+    indptr, indices = loaded.blocks[1].counter.cache.known[1:]
+    with pytest.raises(ValueError, match="preloaded rows do not fit"):
+        loaded.blocks[1].preload(tokens, (indptr, indices + 10**9))  # columns past the vocabulary
+    with pytest.raises(ValueError, match="preloaded rows do not fit"):
+        loaded.blocks[1].preload(tokens[1:], (indptr, indices))
+
+
+def test_the_bundle_train_writes_preloads_its_training_tokens(model_dir, table):
+    tables_, _ = bundle.load_tables(model_dir)
+    assert tables_.tokens[:3] == ["the", "and", "of"] and "Baogang" in tables_.tokens
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
        st.booleans(), st.sampled_from([None, "unicode"]))
