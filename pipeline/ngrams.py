@@ -58,25 +58,31 @@ class TokenRows:
         self.index: dict[str, int] = dict(zip(tokens, range(len(tokens))))
         self.indptr, self.indices, self.size = indptr, indices, len(indices)
 
+    def _known_rows(self, distinct: list[str]) -> np.ndarray:
+        return np.fromiter(map(self.index.get, distinct, repeat(-1)), dtype=np.int64, count=len(distinct))
+
     def lookup(self, distinct: list[str]) -> np.ndarray:
         """The row number of each of these distinct tokens, analysing the ones not seen before. Past the
-        limit the cache starts again from this batch's tokens (a batch of more is kept whole, once)."""
-        rows = np.fromiter(map(self.index.get, distinct, repeat(-1)), dtype=np.int64, count=len(distinct))
+        limit the cache starts again from its preloaded tokens and this batch's (a batch of more is kept
+        whole, once)."""
+        rows = self._known_rows(distinct)
         unseen = np.flatnonzero(rows < 0)
         if len(unseen) and self.limit and len(self.index) + len(unseen) > self.limit:
             self._clear()
-            rows, unseen = np.full(len(distinct), -1, dtype=np.int64), np.arange(len(distinct))
+            rows = self._known_rows(distinct)
+            unseen = np.flatnonzero(rows < 0)
         if len(unseen):
-            missing = [distinct[i] for i in unseen]
-            rows[unseen] = np.arange(len(self.index), len(self.index) + len(missing))
-            self._add(missing)
+            first = len(self.indptr) - 1
+            rows[unseen] = np.arange(first, first + len(unseen))
+            self._add([distinct[i] for i in unseen])
         return rows
 
     def _add(self, tokens: list[str]) -> None:
         parts = [self.analyse(token) for token in tokens]
         sizes = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
         new = np.fromiter(chain.from_iterable(parts), dtype=np.int64, count=int(sizes.sum()))
-        self.index.update(zip(tokens, range(len(self.index), len(self.index) + len(tokens))))
+        first = len(self.indptr) - 1
+        self.index.update(zip(tokens, range(first, first + len(tokens))))
         self.indptr = np.concatenate([self.indptr, self.indptr[-1] + np.cumsum(sizes)])
         if self.size + len(new) > len(self.indices):  # grow by doubling: appending stays linear
             self.indices = np.resize(self.indices, max(2 * len(self.indices), self.size + len(new)))

@@ -61,10 +61,11 @@ class Block:
         cache = self.counter.cache
         indptr, indices = rows if rows is not None else cache.rows(tokens)
         bound = getattr(self.counter, "radix", self.counter.width)  # word ids, or columns
-        if len(indptr) != len(tokens) + 1 or indptr[0] != 0 or indptr[-1] != len(indices) \
+        if len(set(tokens)) != len(tokens) or any(a.ndim != 1 or a.dtype.kind not in "iu" for a in (indptr, indices)) \
+                or len(indptr) != len(tokens) + 1 or indptr[0] != 0 or indptr[-1] != len(indices) \
                 or (np.diff(indptr) < 0).any() or (len(indices) and not 0 <= indices.min() <= indices.max() < bound):
-            raise ValueError(f"preloaded rows do not fit {len(tokens)} tokens and a {self.kind} vocabulary")
-        cache.preload(tokens, indptr, indices)
+            raise ValueError(f"preloaded rows do not fit {len(tokens)} distinct tokens and a {self.kind} vocabulary")
+        cache.preload(tokens, indptr.astype(np.int64), indices.astype(np.int64))
 
     def transform(self, tokens: ngrams.Tokens) -> sp.csr_matrix:
         """TfidfVectorizer.transform: counts, then (binary,) sublinear tf, idf and the row norm."""
@@ -98,7 +99,6 @@ class Tables:
     shift: np.ndarray
     signal: np.ndarray  # the signal each term belongs to
     model_sha256: str | None = None
-    tokens: list[str] = field(default_factory=list)  # frequent training tokens, preloaded in each block's cache
 
     def __post_init__(self):
         width, terms = sum(len(b.terms) for b in self.blocks), len(self.signal)
@@ -106,6 +106,14 @@ class Tables:
             raise ValueError(f"weights {self.weights.shape} do not fit {width} features and {terms} terms")
         if terms == 0 or set(self.signal.tolist()) != set(range(self.signals)):
             raise ValueError("every signal needs at least one term")
+
+    @property
+    def tokens(self) -> list[str]:
+        """The whitespace tokens preloaded in every block's cache (`from_pipeline`'s, or the file's)."""
+        known = [block.counter.cache.known[0] for block in self.blocks]
+        if any(k != known[0] for k in known[1:]):
+            raise ValueError("the feature blocks hold different preloaded tokens")
+        return known[0] if known else []
 
     @property
     def signals(self) -> int:
@@ -145,17 +153,18 @@ class Tables:
 
     def dumps(self) -> bytes:
         """The tables as bytes: deterministic for the same model."""
-        header, arrays = {"blocks": [], "model_sha256": self.model_sha256}, {}
+        header, arrays, tokens = {"blocks": [], "model_sha256": self.model_sha256}, {}, self.tokens
         for i, block in enumerate(self.blocks):
             header["blocks"].append({"kind": block.kind, "settings": block.settings, "idf": block.idf is not None})
             arrays[f"terms{i}"], arrays[f"ends{i}"] = _packed(block.terms)
             if block.idf is not None:
                 arrays[f"idf{i}"] = block.idf
-            if self.tokens:  # optional arrays: a reader that does not know them scores the same, only slower
+            if tokens:  # optional arrays: a reader that does not know them scores the same, only slower
                 _, indptr, indices = block.counter.cache.known
-                arrays[f"known_indptr{i}"], arrays[f"known_indices{i}"] = indptr, indices.astype(np.int32)
-        if self.tokens:
-            arrays["tokens"], arrays["token_ends"] = _packed(self.tokens)
+                arrays[f"known_indptr{i}"] = indptr
+                arrays[f"known_indices{i}"] = indices.astype(np.int32) if indices.max(initial=0) < 2**31 else indices
+        if tokens:
+            arrays["tokens"], arrays["token_ends"] = _packed(tokens)
         arrays.update(weights=self.weights, offset=self.offset, scale=self.scale, shift=self.shift, signal=self.signal)
         blobs, header["arrays"], at = [], {}, 0
         for name, array in arrays.items():
@@ -188,9 +197,9 @@ class Tables:
                   for i, spec in enumerate(header["blocks"])]
         tokens = _unpacked(array("tokens"), array("token_ends")) if "tokens" in header["arrays"] else []
         for i, block in enumerate(blocks if tokens else ()):
-            block.preload(tokens, (array(f"known_indptr{i}"), array(f"known_indices{i}").astype(np.int64)))
+            block.preload(tokens, (array(f"known_indptr{i}"), array(f"known_indices{i}")))
         return cls(blocks, *(array(name) for name in ("weights", "offset", "scale", "shift", "signal")),
-                   model_sha256=header["model_sha256"], tokens=tokens)
+                   model_sha256=header["model_sha256"])
 
 
 def _packed(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -257,4 +266,4 @@ def from_pipeline(model, model_sha256: str | None = None, tokens: list[str] = ()
     for block in blocks if tokens else ():
         block.preload(list(tokens))
     return Tables(blocks, np.column_stack(columns), np.array(offset), np.array(scale), np.array(shift),
-                  np.array(signal, dtype=np.int64), model_sha256, list(tokens))
+                  np.array(signal, dtype=np.int64), model_sha256)

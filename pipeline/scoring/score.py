@@ -222,8 +222,8 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
     Locally, `jobs` processes score: this one and jobs - 1 forked workers. The workers always have two
     batches queued and this process scores the rest between reading and writing, so two jobs keep two
     cores busy (two workers beside a parent that reads and writes were three processes on two cores, and
-    the parent waited). It scores the last two batches itself, read ahead, while the workers finish what
-    they hold (it waited up to two batches on them at the end). A Dask cluster's `jobs` workers score every batch, at most 2 x jobs in flight."""
+    the parent waited). It scores the last two items itself (read ahead) while every worker has a batch to
+    finish, instead of waiting on a worker's queue at the end. A Dask cluster's `jobs` workers score every batch, at most 2 x jobs in flight."""
     local = engine == "local"
     helpers, limit = (jobs - 1, 4 * jobs) if local else (jobs, 2 * jobs)  # limit: batches held for the writer
     if helpers == 0:
@@ -241,9 +241,10 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
     with _executor(engine, helpers, scheduler) as submit:
         window: deque = deque()
         for docs, last in _flag_last(batch_iter, 2 if local else 0):
+            busy = sum(not future.done() for future in window) if local else 0  # batches the workers hold
             if not isinstance(docs, pd.DataFrame):
                 window.append(ready(docs))
-            elif local and (last or sum(not future.done() for future in window) >= 2 * helpers):
+            elif local and (busy >= 2 * helpers or last and busy >= helpers):
                 window.append(ready(_process(scorer, docs, keep_text)))  # the workers are busy: score it here
             else:
                 window.append(submit(_process_cached, spec, scorer.explain_top, docs, keep_text))

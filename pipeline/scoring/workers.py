@@ -40,10 +40,10 @@ def init(parent: int) -> None:
 
 
 def widen_pipes(pool, size: int = 1 << 20) -> None:
-    """Let a whole batch (~0.7 MB pickled) or result fit in the pool's pipes (Linux; 64 KB by default), so
-    that neither side blocks mid-transfer. Otherwise each 64 KB needs the parent's GIL, which its own
-    scoring holds for up to 5 ms at a time: a worker waited ~10 ms per batch for its input or to hand back
-    its result, ~0.3 s of a 100k-paragraph run. Left as they are where this is not possible."""
+    """Let a whole batch (~0.7 MB pickled) or result (~0.4 MB) fit in the pool's pipes (Linux; 64 KB by
+    default). A worker's result was written only as fast as the parent read it, 64 KB a read, each read
+    needing the parent's GIL, which its own scoring holds for up to 5 ms at a time: the worker stood ~10 ms
+    a batch, ~0.3 s of a 100k-paragraph run. Left as they are where this is not possible."""
     try:
         from fcntl import F_SETPIPE_SZ, fcntl
     except ImportError:  # not Linux

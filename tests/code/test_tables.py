@@ -88,14 +88,27 @@ def test_preloaded_tokens_score_the_same_and_are_never_analysed_again(trained, t
             raise AssertionError(f"{token!r} was analysed again")
         block.counter.cache.analyse = analyse
     _same_as_pipeline(fitted, texts + ODD, loaded)  # every token is preloaded: none is analysed
-    for block in loaded.blocks:  # past the cache's limit it starts again from the preloaded tokens
-        block.counter.cache._clear()
-        assert len(block.counter.cache.index) == len(tokens)
     indptr, indices = loaded.blocks[1].counter.cache.known[1:]
-    with pytest.raises(ValueError, match="preloaded rows do not fit"):
-        loaded.blocks[1].preload(tokens, (indptr, indices + 10**9))  # columns past the vocabulary
-    with pytest.raises(ValueError, match="preloaded rows do not fit"):
-        loaded.blocks[1].preload(tokens[1:], (indptr, indices))
+    for bad_tokens, bad_rows in ((tokens, (indptr, indices + 10**9)),  # columns past the vocabulary
+                                 (tokens[1:], (indptr, indices)),  # one token short
+                                 (tokens[:1] + tokens[:-1], (indptr, indices)),  # a token twice
+                                 (tokens, (indptr.astype(float), indices))):
+        with pytest.raises(ValueError, match="preloaded rows do not fit"):
+            loaded.blocks[1].preload(bad_tokens, bad_rows)
+
+
+def test_a_full_cache_starts_again_from_its_preloaded_tokens():
+    """Past its limit the cache keeps the preloaded tokens' rows and numbers new tokens after them."""
+    analyse = lambda token: [ord(c) for c in token]  # noqa: E731
+    cache = ngrams.TokenRows(analyse, limit=5)
+    cache.preload(["ab", "c"], *cache.rows(["ab", "c"]))
+    for batch in (["x", "ab", "yz"], ["p", "q", "c", "r"], ["ab", "s", "tu", "v", "w"]):  # the 2nd and 3rd clear it
+        rows = cache.lookup(batch)
+        words, sizes = cache.gather(rows)
+        assert np.split(words, np.cumsum(sizes)[:-1])[1].tolist() == analyse(batch[1])
+        assert [list(w) for w in np.split(words, np.cumsum(sizes)[:-1])] == [analyse(t) for t in batch]
+        assert cache.matrix(200, np.float64).shape[0] == len(cache.index) == len(cache.indptr) - 1
+        assert cache.index["ab"] == 0 and cache.index["c"] == 1
 
 
 def test_the_bundle_train_writes_preloads_its_training_tokens(model_dir, table):
