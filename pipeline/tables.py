@@ -65,7 +65,7 @@ class Block:
                 or len(indptr) != len(tokens) + 1 or indptr[0] != 0 or indptr[-1] != len(indices) \
                 or (np.diff(indptr) < 0).any() or (len(indices) and not 0 <= indices.min() <= indices.max() < bound):
             raise ValueError(f"preloaded rows do not fit {len(tokens)} distinct tokens and a {self.kind} vocabulary")
-        cache.preload(tokens, indptr.astype(np.int64), indices.astype(np.int64))
+        cache.preload(tokens, indptr.astype(np.int64, copy=False), indices.astype(np.int64, copy=False))
 
     def transform(self, tokens: ngrams.Tokens) -> sp.csr_matrix:
         """TfidfVectorizer.transform: counts, then (binary,) sublinear tf, idf and the row norm."""
@@ -263,7 +263,8 @@ def from_pipeline(model, model_sha256: str | None = None, tokens: list[str] = ()
         for weights, b, a, s in _terms(estimator, width):
             columns.append(weights)
             offset.append(b), scale.append(a), shift.append(s), signal.append(j)
+    tokens = list(tokens)  # one list, held by every block (`Tables.tokens` compares them)
     for block in blocks if tokens else ():
-        block.preload(list(tokens))
+        block.preload(tokens)
     return Tables(blocks, np.column_stack(columns), np.array(offset), np.array(scale), np.array(shift),
                   np.array(signal, dtype=np.int64), model_sha256)
