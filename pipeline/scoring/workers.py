@@ -61,3 +61,8 @@ def stop(pool) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         process.terminate()
+    # Let the pool's manager thread close its wake-up pipe now: otherwise the interpreter's exit hook may
+    # write to that pipe while the thread closes it (CPython 3.11's race), and print "Bad file descriptor".
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=5)
