@@ -26,7 +26,7 @@ import pandas as pd
 
 from pipeline.config import InputError, atomic_path
 from pipeline.reporting import batchlog, metadata
-from pipeline.scoring import inputs, sources, workers
+from pipeline.scoring import heap, inputs, sources, workers
 from pipeline.scoring.outputs import Summary, Writer, output_format
 from pipeline.scoring.scorer import Scorer
 from pipeline.stages.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
@@ -155,7 +155,8 @@ _LOADED: dict[tuple[str, int], Scorer] = {}
 def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame, keep_text: bool) -> pd.DataFrame:
     """Worker side (process pool or Dask): load the model once per worker process, then score."""
     key = (spec, explain_top)
-    if key not in _LOADED:
+    if key not in _LOADED:  # a Dask worker (forked local workers inherit the parent's model and heap settings)
+        heap.keep_freed_memory()
         _LOADED[key] = Scorer.load(spec, explain_top)
     return _process(_LOADED[key], docs, keep_text)
 
@@ -394,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
                           args.inputs, found, args.catalog)
     if not found:
         return nothing_scored(args.output, outcome.failed)
+    heap.keep_freed_memory()  # before loading and forking: workers inherit it
     scorer = Scorer.load(args.model, args.explain)
     problems = len(args.meta.problems)  # the catalog's; a Restart meets the inputs' own again
     while True:
