@@ -47,6 +47,20 @@ def test_chinese_corpus_meets_its_coverage_targets(table):
     assert second.isin(chinese["paragraph_id"]).all() and len(second) >= 300
 
 
+def test_world_risk_second_reading_is_on_file_with_the_kappa_the_card_quotes(table):
+    """The blind second reading of the English world corpus's risk labels: its paragraphs are English world
+    gold paragraphs, and the data card quotes the agreement it has with labels.csv today."""
+    from sklearn.metrics import cohen_kappa_score
+
+    second = pd.read_csv(REPO / "data" / "annotations" / "world_risk_second_annotator.csv")
+    gold = table[0][table[0]["label_source"].eq("gold")].set_index("paragraph_id")
+    world = gold[gold["source"].eq("world") & gold["lang"].eq("en")]
+    assert second["paragraph_id"].is_unique and second["paragraph_id"].isin(world.index).all()
+    assert len(second) >= 1500 and set(second["risk"]) == {0, 1}
+    kappa = cohen_kappa_score(world.loc[second["paragraph_id"], "risk"], second["risk"])
+    assert f"Cohen's kappa **{kappa:.3f}**" in CARD.read_text()
+
+
 def card_number(label: str) -> int:
     counts = CARD.read_text().split("<!-- counts -->", 1)[1]
     match = re.search(rf"^\| {re.escape(label)} \| (\d+) \|", counts, re.MULTILINE)
