@@ -155,8 +155,7 @@ _LOADED: dict[tuple[str, int], Scorer] = {}
 def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame, keep_text: bool) -> pd.DataFrame:
     """Worker side (process pool or Dask): load the model once per worker process, then score."""
     key = (spec, explain_top)
-    if key not in _LOADED:  # a Dask worker (forked local workers inherit the parent's model and heap settings)
-        heap.keep_freed_memory()
+    if key not in _LOADED:
         _LOADED[key] = Scorer.load(spec, explain_top)
     return _process(_LOADED[key], docs, keep_text)
 
@@ -176,10 +175,15 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
     """Something with submit(fn, *args) -> future: a local process pool, or a dask.distributed client
     (an existing cluster at `scheduler`, else a local cluster of `jobs` worker processes)."""
     if engine == "local":
-        from concurrent.futures import ProcessPoolExecutor  # here: multiprocessing is ~0.02 s of a cold start
+        import multiprocessing  # here: multiprocessing is ~0.02 s of a cold start
+        from concurrent.futures import ProcessPoolExecutor
 
+        # Forked on Linux, where Python 3.14 makes forkserver the default: the workers inherit the loaded
+        # model, the frozen objects and the heap settings instead of each starting afresh.
+        context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
         gc.freeze()  # the forked workers' collections then never touch (and so copy) the parent's objects
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=workers.init, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=workers.init,
+                                   initargs=(os.getpid(),))
         workers.widen_pipes(pool)
         try:
             yield pool.submit
