@@ -228,7 +228,8 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
     batches queued and this process scores the rest between reading and writing, so two jobs keep two
     cores busy (two workers beside a parent that reads and writes were three processes on two cores, and
     the parent waited). It scores the last two items itself (read ahead) while every worker has a batch to
-    finish, instead of waiting on a worker's queue at the end. A Dask cluster's `jobs` workers score every batch, at most 2 x jobs in flight."""
+    finish, instead of waiting on a worker's queue at the end. A Dask cluster's `jobs` workers score every
+    batch, at most 2 x jobs in flight."""
     local = engine == "local"
     helpers, limit = (jobs - 1, 4 * jobs) if local else (jobs, 2 * jobs)  # limit: batches held for the writer
     if helpers == 0:
