@@ -140,7 +140,9 @@ def test_locked_sqlite_store_does_not_lose_the_run(tmp_path, monkeypatch, capsys
         lock.close()
     assert "not logged" not in capsys.readouterr().err
     # a store that refuses the write (read-only here; a lock held past MLflow's 20 s wait fails the same way,
-    # as a sqlite OperationalError) is one warning, and strict turns it into an error
+    # as a sqlite OperationalError) is one warning, and strict turns it into an error. MLflow makes this
+    # URI's artifact folder relative to the working directory ("file:/tmp/..."): made in tmp_path, not the repo
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///file:{db}?mode=ro&uri=true")
     assert tracking.log_run({"seed": 3}, {"cv": {"macro_f1": 0.7}}, {"t": "z"}, []) is None
     err = capsys.readouterr().err
