@@ -40,48 +40,42 @@ class FeatureNames:
 
 def top_contributions(blocks: list[sparse.csr_matrix], by_signal: np.ndarray, names: FeatureNames,
                       flags: np.ndarray, k: int) -> list[list[str]]:
-    """For each row and flagged signal, 'ngram (+contribution); ...' of the k largest positive terms.
-    `blocks`: the feature blocks, whose columns follow one another in `by_signal` (signals x features, one
-    signal's weights contiguous). The blocks are read side by side: stacking them cost more than explaining."""
+    """For each row and flagged signal, 'ngram (+contribution); ...' of the k largest positive terms, largest
+    first, ties in column order within block order (a stable sort of the row's terms, block after block).
+    `blocks`: the feature blocks, whose columns follow one another in `by_signal` (signals x features). The
+    blocks are read side by side (stacking them cost more than explaining), and each flag's top terms are k
+    argmax passes rather than a sort of all (~800) of a paragraph's terms: this loop runs ~1.3 times a
+    paragraph, so every Python step in it shows in the time explanations cost."""
     parts, first, longest = [], 0, np.zeros(len(flags), dtype=np.int64)
-    for block in blocks:  # row starts, columns (as intp: indexing with int32 converts on every gather), values
+    for block in blocks:  # row starts, columns in by_signal (as intp: int32 would convert on every gather), values
         block = block.tocsr()
-        width = block.shape[1]
-        parts.append((block.indptr.tolist(), block.indices.astype(np.intp), block.data, first,
-                      by_signal[:, first:first + width]))
+        parts.append((block.indptr.tolist(), block.indices.astype(np.intp) + first, block.data))
         longest += np.diff(block.indptr)
-        first += width
-    scratch = np.empty(int(longest.max(initial=0)))  # one row's contributions, block after block
+        first += block.shape[1]
+    weights, cache = list(by_signal), names.cache
+    size = int(longest.max(initial=0))
+    scratch, columns = np.empty(size), np.empty(size, dtype=np.intp)  # one row's contributions and their columns
     out = [[""] * flags.shape[1] for _ in range(len(flags))]
     for i, j in zip(*(axis.tolist() for axis in np.nonzero(flags))):
-        spans, end = [], 0  # per block: where its terms end and start in scratch, their columns, its first column
-        for indptr, indices, data, first, weights in parts:
+        end, signal = 0, weights[j]
+        for indptr, indices, data in parts:
             a, b = indptr[i], indptr[i + 1]
-            columns = indices[a:b]
-            np.multiply(data[a:b], weights[j][columns], out=scratch[end:end + b - a])
-            spans.append((end + b - a, end, columns, first))
-            end += b - a
-        terms = []
-        for position, value in _top(scratch[:end], k):
-            _, start, columns, first = next(span for span in spans if position < span[0])
-            terms.append(f"{names[int(columns[position - start]) + first]} ({value:+.2f})")
+            if b > a:
+                stop = end + b - a
+                found = columns[end:stop] = indices[a:b]
+                np.multiply(data[a:b], signal[found], out=scratch[end:stop])
+                end = stop
+        row, terms = scratch[:end], []
+        for _ in range(min(k, end)):
+            best = row.argmax()  # the first of equal values
+            value = float(row[best])
+            if not value > 0:
+                break
+            column = int(columns[best])
+            terms.append(f"{cache.get(column) or names[column]} ({value:+.2f})")
+            row[best] = -np.inf
         out[i][j] = "; ".join(terms)
     return out
-
-
-def _top(contribution: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """(position, value) of the k largest positive values, largest first, ties in position order: a stable
-    argsort of -contribution cut to k, found with k argmax passes instead of sorting all (~1,700) of a
-    paragraph's terms (argmax returns the first of equal values). Overwrites those values with -inf."""
-    picks = []
-    for _ in range(min(k, len(contribution))):
-        best = int(contribution.argmax())
-        value = float(contribution[best])
-        if not value > 0:
-            break
-        picks.append((best, value))
-        contribution[best] = -np.inf
-    return picks
 
 
 # One term of top_contributions' text: a word n-gram, or a quoted (repr) character n-gram, and its contribution.

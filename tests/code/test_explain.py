@@ -1,19 +1,40 @@
 """Explanations: the top contributions of a flagged signal, found without sorting every term."""
 import re
+from types import SimpleNamespace
 
 import numpy as np
+from scipy import sparse
 
-from pipeline.scoring.explain import FeatureNames, _top
+from pipeline.scoring.explain import FeatureNames, top_contributions
+from pipeline.signals import SIGNALS
 from pipeline.tables import from_pipeline
 
 
 def test_top_contributions_match_a_full_stable_sort():
+    """Two blocks of few distinct values (many ties, zeros, negatives, empty rows): each flag's terms are a
+    stable sort of the row's contributions, block after block, cut to k and to the positive ones."""
     rng = np.random.default_rng(0)
-    for _ in range(500):
-        values = rng.choice([-1.0, 0.0, 0.5, 1.0, 2.0, 3.0], size=rng.integers(0, 30))  # many ties
+    widths = (7, 11)
+    blocks = [SimpleNamespace(kind="word", terms=[f"w{c}" for c in range(widths[0])]),
+              SimpleNamespace(kind="word", terms=[f"v{c}" for c in range(widths[1])])]
+    names = FeatureNames(blocks)
+    for _ in range(200):
+        rows = int(rng.integers(1, 6))
+        matrices = [sparse.random(rows, w, density=rng.uniform(0, 1), format="csr", random_state=rng,
+                                  data_rvs=lambda n: rng.choice([0.5, 1.0, 2.0], size=n)) for w in widths]
+        by_signal = rng.choice([-1.0, 0.0, 0.5, 1.0], size=(len(SIGNALS), sum(widths)))
+        flags = rng.integers(0, 2, size=(rows, len(SIGNALS))).astype(np.int8)
         for k in (1, 3, 5):
-            full = [o for o in np.argsort(-values, kind="stable")[:k] if values[o] > 0]
-            assert [p for p, _ in _top(values.copy(), k)] == full
+            got = top_contributions(matrices, by_signal, names, flags, k)
+            dense = sparse.hstack(matrices).toarray()
+            for i in range(rows):
+                for j in range(len(SIGNALS)):
+                    order = np.concatenate([np.flatnonzero(m[i].toarray()[0]) + sum(widths[:b])
+                                            for b, m in enumerate(matrices)])  # the row's terms, block after block
+                    values = dense[i, order] * by_signal[j, order]
+                    top = [(order[o], values[o]) for o in np.argsort(-values, kind="stable")[:k] if values[o] > 0]
+                    expected = "; ".join(f"{names[c]} ({v:+.2f})" for c, v in top) if flags[i, j] else ""
+                    assert got[i][j] == expected
 
 
 def test_feature_names_are_the_fitted_terms_in_column_order(trained):
