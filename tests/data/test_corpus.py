@@ -65,6 +65,27 @@ def test_world_risk_second_reading_is_on_file_with_the_kappa_the_card_quotes(tab
     assert f"positives, {down} (" in card and f"negatives, {up} (" in card
 
 
+def test_reform_second_reading_is_on_file_and_labels_csv_holds_its_adjudication(table):
+    """The blind reform re-reading of quota and non-Chinese-firm paragraphs: English gold paragraphs, labels.csv
+    holds the adjudicated label, adjudication touched only disagreements, and the card quotes the agreement."""
+    from sklearn.metrics import cohen_kappa_score
+
+    reading = pd.read_csv(REPO / "data" / "annotations" / "reform_second_reading.csv", keep_default_na=False)
+    gold = table[0][table[0]["label_source"].eq("gold")].set_index("paragraph_id")
+    english = gold[gold["lang"].eq("en") & gold["source"].ne("seeds")]
+    assert reading["paragraph_id"].is_unique and reading["paragraph_id"].isin(english.index).all()
+    assert set(reading["selected"]) == {"quota", "non-Chinese firm", "random"} and reading["annotator"].nunique() == 4
+    assert (english.loc[reading["paragraph_id"], "reform"].to_numpy() == reading["after"]).all()
+    agreed = reading["before"] == reading["second"]
+    assert (reading.loc[agreed, "after"] == reading.loc[agreed, "before"]).all()
+    assert (reading["adjudication"] != "").eq(~agreed).all()  # every disagreement has its adjudicator's reason
+    card = " ".join(CARD.read_text().split())
+    kappa = cohen_kappa_score(reading["before"], reading["second"])
+    down, up = (reading["before"] > reading["after"]).sum(), (reading["before"] < reading["after"]).sum()
+    assert f"| all | {len(reading)} | {reading['before'].sum()} / {reading['second'].sum()} / " \
+           f"{reading['after'].sum()} | **{kappa:.3f}** | {down} / {up} |" in card
+
+
 def card_number(label: str) -> int:
     counts = CARD.read_text().split("<!-- counts -->", 1)[1]
     match = re.search(rf"^\| {re.escape(label)} \| (\d+) \|", counts, re.MULTILINE)

@@ -102,3 +102,28 @@ DIRECTIONAL = [
 def test_adding_a_signal_sentence_raises_its_probability(trained, signal, base, addition):
     before, after = probabilities(trained, [base, base + addition])[:, SIGNALS.index(signal)]
     assert after > before + 0.2, (before, after)
+
+
+# The guide's boundary rows for reform, as the data card's labelling rules read them: quotas are reform when the
+# state allocates or controls them, not as a bare figure or an export quota; ownership and management changes
+# are reform at Chinese enterprises, not at foreign ones (export's ground). The model before the reform
+# re-reading (data card) flagged the second figure, the Pentagon stake and the Lynas change as reform.
+REFORM_BOUNDARY = [
+    ("The industry ministry allocated this year's mining and smelting quotas only to China Rare Earth Group and "
+     "Northern Rare Earth.", 1),
+    ("Beijing tightened total-quantity control, ordering the two state groups not to exceed their quotas and "
+     "punishing overproduction.", 1),
+    ("Baowu took a 51% stake in Ansteel's parent, bringing the northeastern mill into the state group.", 1),
+    ("The 2024 mining quota was 270,000 tonnes of rare-earth oxide, up 5.9% on the year.", 0),
+    ("First-half mining quota: 135,000 tonnes.", 0),
+    ("China cut its rare earth export quotas by 40%, drawing a WTO complaint from the US, the EU and Japan.", 0),
+    ("The Pentagon will buy $400 million of preferred stock in the Nevada miner, becoming its largest "
+     "shareholder.", 0),
+    ("Lynas named a new chief executive and split its business into two divisions.", 0),
+]
+
+
+def test_reform_follows_the_guides_boundary_rows(trained):
+    texts, expected = zip(*REFORM_BOUNDARY)
+    got = flagged(trained, list(texts))[:, SIGNALS.index("reform")]
+    assert got.tolist() == list(expected), [t[:40] for t, e, g in zip(texts, expected, got) if e != g]
