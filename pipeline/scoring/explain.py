@@ -19,7 +19,8 @@ _HAN_GAP = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 class FeatureNames:
     """Readable name of a feature column, made when first asked for: word n-grams as they are (Chinese
     character bigrams written as in the text, 包钢 not 包 钢), character n-grams quoted. Naming all ~180,000
-    columns up front would cost a third of a second of every cold start."""
+    columns up front would cost a third of a second of every cold start. `cache` (column -> name) is read
+    directly by `top_contributions`, whose loop cannot afford a method call per term."""
 
     def __init__(self, blocks):
         """`blocks`: the model's feature blocks (`pipeline.tables.Block`), in column order."""
@@ -41,15 +42,16 @@ class FeatureNames:
 def top_contributions(blocks: list[sparse.csr_matrix], by_signal: np.ndarray, names: FeatureNames,
                       flags: np.ndarray, k: int) -> list[list[str]]:
     """For each row and flagged signal, 'ngram (+contribution); ...' of the k largest positive terms, largest
-    first, ties in column order within block order (a stable sort of the row's terms, block after block).
-    `blocks`: the feature blocks, whose columns follow one another in `by_signal` (signals x features). The
-    blocks are read side by side (stacking them cost more than explaining), and each flag's top terms are k
-    argmax passes rather than a sort of all (~800) of a paragraph's terms: this loop runs ~1.3 times a
-    paragraph, so every Python step in it shows in the time explanations cost."""
+    first, ties in the row's stored order, block after block (a stable sort; column order where a block's
+    indices are sorted, which the n-gram counter does not do). `blocks`: the feature blocks, whose columns
+    follow one another in `by_signal` (signals x features). The blocks are read side by side (stacking them
+    cost more than explaining), and each flag's top terms are k argmax passes rather than a sort of all of a
+    paragraph's hundreds of terms: this loop runs ~1.3 times a paragraph, so every Python step in it shows in
+    the time explanations cost."""
     parts, first, longest = [], 0, np.zeros(len(flags), dtype=np.int64)
     for block in blocks:  # row starts, columns in by_signal (as intp: int32 would convert on every gather), values
         block = block.tocsr()
-        parts.append((block.indptr.tolist(), block.indices.astype(np.intp) + first, block.data))
+        parts.append((block.indptr.tolist(), np.add(block.indices, first, dtype=np.intp), block.data))
         longest += np.diff(block.indptr)
         first += block.shape[1]
     weights, cache = list(by_signal), names.cache
