@@ -105,25 +105,27 @@ def test_adding_a_signal_sentence_raises_its_probability(trained, signal, base, 
 
 
 # The guide's boundary rows for reform, as the data card's labelling rules read them: quotas are reform when the
-# state allocates or controls them, not as a bare figure or an export quota; ownership and management changes
-# are reform at Chinese enterprises, not at foreign ones (export's ground). The model before the reform
-# re-reading (data card) flagged the second figure, the Pentagon stake and the Lynas change as reform.
+# state sets, allocates or controls them, not as a bare figure; ownership and management changes are reform at
+# Chinese enterprises, not at foreign ones (export's ground). Facts other than the development set's and the
+# re-read paragraphs' (the 2024 quota, the Pentagon's stake in MP Materials).
 REFORM_BOUNDARY = [
-    ("The industry ministry allocated this year's mining and smelting quotas only to China Rare Earth Group and "
-     "Northern Rare Earth.", 1),
+    ("The industry ministry allocated this year's tungsten mining quotas by province and told local authorities "
+     "to hand them only to licensed state miners.", 1),
     ("Beijing tightened total-quantity control, ordering the two state groups not to exceed their quotas and "
      "punishing overproduction.", 1),
-    ("Baowu took a 51% stake in Ansteel's parent, bringing the northeastern mill into the state group.", 1),
-    ("The 2024 mining quota was 270,000 tonnes of rare-earth oxide, up 5.9% on the year.", 0),
-    ("First-half mining quota: 135,000 tonnes.", 0),
-    ("China cut its rare earth export quotas by 40%, drawing a WTO complaint from the US, the EU and Japan.", 0),
-    ("The Pentagon will buy $400 million of preferred stock in the Nevada miner, becoming its largest "
-     "shareholder.", 0),
+    ("Baowu took control of Taiyuan Iron & Steel after the provincial government transferred a 51% stake in its "
+     "parent free of charge.", 1),
+    ("The US Energy Department agreed to take a 5% equity stake in Lithium Americas as part of a loan "
+     "restructuring.", 0),
+    ("Japan's JOGMEC and Sojitz invested in Lynas in exchange for supply to Japanese buyers.", 0),
     ("Lynas named a new chief executive and split its business into two divisions.", 0),
+    # A known weakness (data card, "Known gaps"): the re-read bare quota figures were mostly 2024's, and the
+    # model learnt those figures rather than the rule; other years' bare figures are still flagged. Strict.
+    pytest.param("The 2021 smelting and separation quota was 162,000 tonnes.", 0,
+                 marks=pytest.mark.xfail(strict=True, reason="bare quota figures of other years read as reform")),
 ]
 
 
-def test_reform_follows_the_guides_boundary_rows(trained):
-    texts, expected = zip(*REFORM_BOUNDARY)
-    got = flagged(trained, list(texts))[:, SIGNALS.index("reform")]
-    assert got.tolist() == list(expected), [t[:40] for t, e, g in zip(texts, expected, got) if e != g]
+@pytest.mark.parametrize("text, expected", REFORM_BOUNDARY)
+def test_reform_follows_the_guides_boundary_rows(trained, text, expected):
+    assert flagged(trained, [text])[0, SIGNALS.index("reform")] == expected
