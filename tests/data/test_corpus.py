@@ -65,26 +65,31 @@ def test_world_risk_second_reading_is_on_file_with_the_kappa_the_card_quotes(tab
     assert f"positives, {down} (" in card and f"negatives, {up} (" in card
 
 
-def test_reform_second_reading_is_on_file_and_labels_csv_holds_its_adjudication(table):
-    """The blind reform re-reading of quota and non-Chinese-firm paragraphs: English gold paragraphs, labels.csv
-    holds the adjudicated label, adjudication touched only disagreements, and the card quotes the agreement."""
+SECOND_READINGS = [("reform_second_reading.csv", "reform", {"quota", "non-Chinese firm", "random"}),
+                   ("technology_second_reading.csv", "technology", {"technology terms", "random"})]
+
+
+@pytest.mark.parametrize("name, signal, selections", SECOND_READINGS, ids=[r[1] for r in SECOND_READINGS])
+def test_adjudicated_second_reading_is_on_file_and_in_labels_csv(table, name, signal, selections):
+    """A blind re-reading of one signal on selected English paragraphs: labels.csv holds the adjudicated label,
+    adjudication touched only disagreements, and the card's table quotes the agreement and the changes."""
     from sklearn.metrics import cohen_kappa_score
 
-    reading = pd.read_csv(REPO / "data" / "annotations" / "reform_second_reading.csv", keep_default_na=False)
+    reading = pd.read_csv(REPO / "data" / "annotations" / name, keep_default_na=False)
     gold = table[0][table[0]["label_source"].eq("gold")].set_index("paragraph_id")
     english = gold[gold["lang"].eq("en") & gold["source"].ne("seeds")]
     assert reading["paragraph_id"].is_unique and reading["paragraph_id"].isin(english.index).all()
-    assert set(reading["selected"]) == {"quota", "non-Chinese firm", "random"} and reading["annotator"].nunique() == 4
-    assert (english.loc[reading["paragraph_id"], "reform"].to_numpy() == reading["after"]).all()
+    assert set(reading["selected"]) == selections and reading["annotator"].nunique() == 4
+    assert (english.loc[reading["paragraph_id"], signal].to_numpy() == reading["after"]).all()
     agreed = reading["before"] == reading["second"]
     assert (reading.loc[agreed, "after"] == reading.loc[agreed, "before"]).all()
     assert (reading["adjudication"] != "").eq(~agreed).all()  # every disagreement has its adjudicator's reason
     card = " ".join(CARD.read_text().replace("**", "").split())
-    for name, part in [*reading.groupby("selected"), ("all", reading)]:
+    for selected, part in [*reading.groupby("selected"), ("all", reading)]:
         kappa = cohen_kappa_score(part["before"], part["second"])
         down, up = (part["before"] > part["after"]).sum(), (part["before"] < part["after"]).sum()
-        row = f"| {name} | {len(part)} | {part['before'].sum()} / {part['second'].sum()} / {part['after'].sum()} | " \
-              f"{kappa:.3f} | {down} / {up} |"
+        row = f"| {selected} | {len(part)} | {part['before'].sum()} / {part['second'].sum()} / " \
+              f"{part['after'].sum()} | {kappa:.3f} | {down} / {up} |"
         assert row in card, row
 
 
