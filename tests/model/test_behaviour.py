@@ -129,3 +129,28 @@ REFORM_BOUNDARY = [
 @pytest.mark.parametrize("text, expected", REFORM_BOUNDARY)
 def test_reform_follows_the_guides_boundary_rows(trained, text, expected):
     assert flagged(trained, [text])[0, SIGNALS.index("reform")] == expected
+
+
+# The guide's dependence rows as the data card's risk re-reading reads them: an effort to reduce dependence is
+# risk when the paragraph states the dependence (a share, a disruption, a shortage), not when a purpose phrase
+# alone names it ("cut reliance on", "independent of China": stock phrases, export's ground). Facts other than
+# the development set's (MP Materials and the Pentagon).
+RISK_DEPENDENCE = [
+    ("Canada's government awarded C$20 million to a Saskatchewan processing centre to cut the country's reliance "
+     "on imported rare earths.", 0),
+    ("Korea Zinc signed an offtake with an Australian miner, part of its plan to build supply chains independent "
+     "of China.", 0),
+    ("Canada imports nearly all of its permanent magnets from China, so a halt to licences would idle its motor "
+     "plants within weeks.", 1),
+    ("Vietnamese magnet makers buy more than four-fifths of their oxides from Chinese refiners and had no other "
+     "source when licences stalled.", 1),
+    # A known weakness (data card, "Known gaps"): stockpiles still read as risk when only their purpose is given.
+    pytest.param("The EU's new stockpiling scheme aims to diversify sources of gallium and germanium and secure "
+                 "supply for European industry.", 0,
+                 marks=pytest.mark.xfail(strict=True, reason="a stockpile's purpose alone still reads as risk")),
+]
+
+
+@pytest.mark.parametrize("text, expected", RISK_DEPENDENCE)
+def test_risk_needs_the_dependence_stated_not_only_a_purpose_phrase(trained, text, expected):
+    assert flagged(trained, [text])[0, SIGNALS.index("risk")] == expected
