@@ -67,7 +67,7 @@ def test_world_risk_second_reading_is_on_file_with_the_kappa_the_card_quotes(tab
 
 SECOND_READINGS = [("reform_second_reading.csv", "reform", {"quota", "non-Chinese firm", "random"}),
                    ("technology_second_reading.csv", "technology", {"technology terms", "random"}),
-                   ("risk_second_reading.csv", "risk", {"dependence", "non-Chinese firm", "random"})]
+                   ("risk_second_reading.csv", "risk", {"dependence", "stockpile", "non-Chinese firm", "random"})]
 
 
 @pytest.mark.parametrize("name, signal, selections", SECOND_READINGS, ids=[r[1] for r in SECOND_READINGS])
@@ -80,7 +80,7 @@ def test_adjudicated_second_reading_is_on_file_and_in_labels_csv(table, name, si
     gold = table[0][table[0]["label_source"].eq("gold")].set_index("paragraph_id")
     english = gold[gold["lang"].eq("en") & gold["source"].ne("seeds")]
     assert reading["paragraph_id"].is_unique and reading["paragraph_id"].isin(english.index).all()
-    assert set(reading["selected"]) == selections and reading["annotator"].nunique() == 4
+    assert set(reading["selected"]) == selections and reading["annotator"].nunique() >= 4
     assert (english.loc[reading["paragraph_id"], signal].to_numpy() == reading["after"]).all()
     agreed = reading["before"] == reading["second"]
     assert (reading.loc[agreed, "after"] == reading.loc[agreed, "before"]).all()
