@@ -67,7 +67,8 @@ def test_world_risk_second_reading_is_on_file_with_the_kappa_the_card_quotes(tab
 
 SECOND_READINGS = [("reform_second_reading.csv", "reform", {"quota", "non-Chinese firm", "random"}),
                    ("technology_second_reading.csv", "technology", {"technology terms", "random"}),
-                   ("risk_second_reading.csv", "risk", {"dependence", "stockpile", "non-Chinese firm", "random"})]
+                   ("risk_second_reading.csv", "risk", {"dependence", "stockpile", "non-Chinese firm", "random"}),
+                   ("ideology_second_reading.csv", "ideology", {"political terms", "random"})]
 
 
 @pytest.mark.parametrize("name, signal, selections", SECOND_READINGS, ids=[r[1] for r in SECOND_READINGS])
