@@ -87,8 +87,10 @@ def test_names_numbers_and_dates_do_not_change_the_signals(trained, original, sw
 DIRECTIONAL = [
     ("export", "Baogang reported higher steel output in the third quarter.",
      " The commerce ministry also tightened export licences for rare earth magnets."),
-    # A known weakness (data card, "Known gaps"): a calm opening dilutes the hazard (+0.22 before the risk
-    # re-reading, +0.20 since). Strict, so that a model that lifts it again is noticed.
+    ("risk", "Chinalco signed a new bauxite supply contract in Guinea.",
+     " A gas explosion at one of its smelters killed two workers last month."),
+    # A known weakness (data card, "Known gaps"): a calm opening dilutes the hazard (+0.216 before the risk
+    # re-reading, +0.197 since). Strict, so that a model that lifts it again is noticed.
     pytest.param("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
                  " A gas explosion at one of its smelters killed two workers last month.",
                  marks=pytest.mark.xfail(strict=True, reason="a calm opening dilutes a hazard")),
@@ -145,6 +147,9 @@ RISK_DEPENDENCE = [
      "of China.", 0),
     ("Canada imports nearly all of its permanent magnets from China.", 1),
     ("Thai electronics firms rely on Chinese suppliers for almost all the rare-earth magnets they use.", 1),
+    # The effort row with the dependence stated: the same grant as above, now risk.
+    ("Canada, which imports nearly all of its permanent magnets from China, awarded C$20 million to a "
+     "Saskatchewan processing centre to cut the country's reliance on imported rare earths.", 1),
     # A known weakness (data card, "Known gaps"): a stockpile still reads as risk when only its purpose is given,
     # though the corpus's stockpile paragraphs were read again by the same rule.
     pytest.param("The EU's new stockpiling scheme aims to diversify sources of gallium and germanium and secure "
