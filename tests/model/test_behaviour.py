@@ -103,7 +103,8 @@ DIRECTIONAL = [
 ]
 
 
-@pytest.mark.parametrize("signal, base, addition", DIRECTIONAL, ids=[getattr(d, "values", d)[0] for d in DIRECTIONAL])
+@pytest.mark.parametrize("signal, base, addition", DIRECTIONAL,
+                         ids=[getattr(d, "values", d)[0] for d in DIRECTIONAL])
 def test_adding_a_signal_sentence_raises_its_probability(trained, signal, base, addition):
     before, after = probabilities(trained, [base, base + addition])[:, SIGNALS.index(signal)]
     assert after > before + 0.2, (before, after)
