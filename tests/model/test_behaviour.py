@@ -115,26 +115,21 @@ def test_adding_a_signal_sentence_raises_its_probability(trained, signal, base, 
 # Chinese enterprises, not at foreign ones (export's ground). Facts other than the development set's and the
 # re-read paragraphs' (the 2024 quota, the Pentagon's stake in MP Materials).
 REFORM_BOUNDARY = [
-    ("The industry ministry allocated this year's tungsten mining quotas by province and told local authorities "
-     "to hand them only to licensed state miners.", 1),
-    ("Beijing tightened total-quantity control, ordering the two state groups not to exceed their quotas and "
-     "punishing overproduction.", 1),
-    ("Baowu took control of Taiyuan Iron & Steel after the provincial government transferred a 51% stake in its "
-     "parent free of charge.", 1),
-    ("The US Energy Department agreed to take a 5% equity stake in Lithium Americas as part of a loan "
+    ("reform", "The industry ministry allocated this year's tungsten mining quotas by province and told local "
+     "authorities to hand them only to licensed state miners.", 1),
+    ("reform", "Beijing tightened total-quantity control, ordering the two state groups not to exceed their quotas "
+     "and punishing overproduction.", 1),
+    ("reform", "Baowu took control of Taiyuan Iron & Steel after the provincial government transferred a 51% stake "
+     "in its parent free of charge.", 1),
+    ("reform", "The US Energy Department agreed to take a 5% equity stake in Lithium Americas as part of a loan "
      "restructuring.", 0),
-    ("Japan's JOGMEC and Sojitz invested in Lynas in exchange for supply to Japanese buyers.", 0),
-    ("Lynas named a new chief executive and split its business into two divisions.", 0),
+    ("reform", "Japan's JOGMEC and Sojitz invested in Lynas in exchange for supply to Japanese buyers.", 0),
+    ("reform", "Lynas named a new chief executive and split its business into two divisions.", 0),
     # A known weakness (data card, "Known gaps"): the re-read bare quota figures were mostly 2024's, and the
     # model learnt those figures rather than the rule; other years' bare figures are still flagged. Strict.
-    pytest.param("The 2021 smelting and separation quota was 162,000 tonnes.", 0,
+    pytest.param("reform", "The 2021 smelting and separation quota was 162,000 tonnes.", 0,
                  marks=pytest.mark.xfail(strict=True, reason="bare quota figures of other years read as reform")),
 ]
-
-
-@pytest.mark.parametrize("text, expected", REFORM_BOUNDARY)
-def test_reform_follows_the_guides_boundary_rows(trained, text, expected):
-    assert flagged(trained, [text])[0, SIGNALS.index("reform")] == expected
 
 
 # The guide's dependence rows as the data card's risk re-reading reads them: an effort to reduce dependence is
@@ -142,23 +137,23 @@ def test_reform_follows_the_guides_boundary_rows(trained, text, expected):
 # alone names it ("cut reliance on", "independent of China": stock phrases, export's ground). Facts other than
 # the development set's (MP Materials and the Pentagon).
 RISK_DEPENDENCE = [
-    ("Canada's government awarded C$20 million to a Saskatchewan processing centre to cut the country's reliance "
-     "on imported rare earths.", 0),
-    ("Korea Zinc signed an offtake with an Australian miner, part of its plan to build supply chains independent "
-     "of China.", 0),
-    ("Canada imports nearly all of its permanent magnets from China.", 1),
-    ("Thai electronics firms rely on Chinese suppliers for almost all the rare-earth magnets they use.", 1),
+    ("risk", "Canada's government awarded C$20 million to a Saskatchewan processing centre to cut the country's "
+     "reliance on imported rare earths.", 0),
+    ("risk", "Korea Zinc signed an offtake with an Australian miner, part of its plan to build supply chains "
+     "independent of China.", 0),
+    ("risk", "Canada imports nearly all of its permanent magnets from China.", 1),
+    ("risk", "Thai electronics firms rely on Chinese suppliers for almost all the rare-earth magnets they use.", 1),
     # The effort row with the dependence stated: the same grant as above, now risk.
-    ("Canada, which imports nearly all of its permanent magnets from China, awarded C$20 million to a "
+    ("risk", "Canada, which imports nearly all of its permanent magnets from China, awarded C$20 million to a "
      "Saskatchewan processing centre to cut the country's reliance on imported rare earths.", 1),
     # A known weakness (data card, "Known gaps"): a stockpile still reads as risk when only its purpose is given,
     # though the corpus's stockpile paragraphs were read again by the same rule.
-    pytest.param("The EU's new stockpiling scheme aims to diversify sources of gallium and germanium and secure "
-                 "supply for European industry.", 0,
+    pytest.param("risk", "The EU's new stockpiling scheme aims to diversify sources of gallium and germanium and "
+                 "secure supply for European industry.", 0,
                  marks=pytest.mark.xfail(strict=True, reason="a stockpile's purpose alone still reads as risk")),
 ]
 
 
-@pytest.mark.parametrize("text, expected", RISK_DEPENDENCE)
-def test_risk_needs_the_dependence_stated_not_only_a_purpose_phrase(trained, text, expected):
-    assert flagged(trained, [text])[0, SIGNALS.index("risk")] == expected
+@pytest.mark.parametrize("signal, text, expected", REFORM_BOUNDARY + RISK_DEPENDENCE)
+def test_signals_follow_the_guides_boundary_rows(trained, signal, text, expected):
+    assert flagged(trained, [text])[0, SIGNALS.index(signal)] == expected
