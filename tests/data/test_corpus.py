@@ -11,6 +11,11 @@ CARD = REPO / "data" / "README.md"
 CATALOG = REPO / "data" / "catalog.csv"
 
 
+def gold_rows(table) -> pd.DataFrame:
+    """The split table's gold-labelled paragraphs (the `table` fixture's first element)."""
+    return table[0][table[0]["label_source"].eq("gold")]
+
+
 @pytest.mark.skipif(not SHARED_SEEDS.is_dir(), reason="../shared/seeds is not beside this checkout")
 def test_seed_articles_are_byte_identical_to_shared():
     shared = {p.name: p.read_bytes() for p in SHARED_SEEDS.glob("*.txt")}
@@ -26,7 +31,7 @@ def test_every_article_is_catalogued_with_its_origin():
 
 
 def test_corpus_meets_the_coverage_targets(table):
-    gold = table[0][table[0]["label_source"].eq("gold")]
+    gold = gold_rows(table)
     team = gold[gold["source"].eq("team")]
     signals = team[list(SIGNALS)]
     assert team["article_id"].nunique() >= 60 and len(team) >= 800
@@ -38,7 +43,7 @@ def test_corpus_meets_the_coverage_targets(table):
 def test_chinese_corpus_meets_its_coverage_targets(table):
     """Issue 14: at least 1,200 gold paragraphs in at least 60 Chinese documents, every signal present, a
     realistic share with no signal, and a second annotator's sample of it on file."""
-    chinese = table[0][table[0]["source"].eq("zh") & table[0]["label_source"].eq("gold")]
+    chinese = gold_rows(table).query("source == 'zh'")
     signals = chinese[list(SIGNALS)]
     assert chinese["article_id"].nunique() >= 60 and len(chinese) >= 1200
     assert (signals.sum() >= 100).all(), signals.sum().to_dict()
@@ -53,7 +58,7 @@ def test_world_risk_second_reading_is_on_file_with_the_kappa_the_card_quotes(tab
     from sklearn.metrics import cohen_kappa_score
 
     second = pd.read_csv(REPO / "data" / "annotations" / "world_risk_second_annotator.csv")
-    gold = table[0][table[0]["label_source"].eq("gold")].set_index("paragraph_id")
+    gold = gold_rows(table).set_index("paragraph_id")
     world = gold[gold["source"].eq("world") & gold["lang"].eq("en")]
     assert second["paragraph_id"].is_unique and second["paragraph_id"].isin(world.index).all()
     assert len(second) >= 1500 and set(second["risk"]) == {0, 1} and second["annotator"].nunique() == 4
@@ -86,7 +91,7 @@ def test_adjudicated_second_reading_is_on_file_and_labels_csv_follows_it(table, 
 
     reading = pd.read_csv(REPO / "data" / "annotations" / name, keep_default_na=False)
     final = "after" if adopted else "adjudicated"
-    gold = table[0][table[0]["label_source"].eq("gold")].set_index("paragraph_id")
+    gold = gold_rows(table).set_index("paragraph_id")
     english = gold[gold["lang"].eq("en") & gold["source"].ne("seeds")]
     assert reading["paragraph_id"].is_unique and reading["paragraph_id"].isin(english.index).all()
     assert set(reading["selected"]) == selections and reading["annotator"].nunique() == annotators
@@ -112,7 +117,7 @@ def card_number(label: str) -> int:
 
 
 def test_data_card_counts_match_the_labels(table):
-    gold = table[0][table[0]["label_source"].eq("gold")]
+    gold = gold_rows(table)
     signals = gold[list(SIGNALS)]
     assert card_number("paragraphs") == len(gold)
     assert card_number("articles") == gold["article_id"].nunique()
