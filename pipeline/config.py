@@ -99,6 +99,8 @@ SCHEMA: dict[str, tuple] = {
     "train.char_ngram_max": _num(1, 8, integer=True),
     "train.char_max_features": _num(1, integer=True),
     "train.sublinear_tf": _BOOL,
+    "train.embedding_dims": _num(1, 384, integer=True),  # the MiniLM input embeddings have 384
+    "train.embedding_weight": _num(0),
     "train.classifier": _choice("logreg", "svm", "sgd"),
     "train.C": _num(0, lo_open=True),
     "train.class_weight": _choice("balanced", "none"),

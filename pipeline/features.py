@@ -6,14 +6,17 @@ result between batches: `pipeline.ngrams`, which the scoring tables count with t
 selection, idf and normalisation to scikit-learn: they only replace the counting step, so the fitted model
 and its feature names are exactly those of `TfidfVectorizer`. When scoring, a row's columns are left in the
 order they were counted, so its values can differ from sklearn's in the last bit (summation order), never more.
+`StaticEmbedding`, the optional third block, reads the same whitespace tokens as word pieces.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from pipeline import embedding
 from pipeline.ngrams import (CharCounter, TokenRows, Tokens, WordCounter, char_analyser, check_codes_fit, counts,
                              ngram_codes, sequence, terms_by_column, token_counts, whitespace_tokens,
                              word_analyser)
@@ -22,15 +25,19 @@ from pipeline.ngrams import (CharCounter, TokenRows, Tokens, WordCounter, char_a
 _LAST_BATCH: tuple = ()  # (the documents, as a list, decode settings, their Tokens) of the latest batch
 
 
-def _whitespace_tokens(vectorizer: TfidfVectorizer, raw_documents) -> Tokens:
-    """All documents' whitespace tokens as written. A FeatureUnion hands its vectorisers the same batch,
-    so the second one reuses the first one's tokens (when the documents are equal, checked one by one)."""
+def _whitespace_tokens(vectorizer, raw_documents) -> Tokens:
+    """All documents' whitespace tokens as written (decoded by a vectoriser's settings; strings as they are
+    for the embedding). A FeatureUnion hands its blocks the same batch, so the later ones reuse the first
+    one's tokens (when the documents and settings are equal, checked one by one)."""
     documents = list(raw_documents)
-    settings = (vectorizer.input, vectorizer.encoding, vectorizer.decode_error)
+    if isinstance(vectorizer, TfidfVectorizer):
+        settings, decode = (vectorizer.input, vectorizer.encoding, vectorizer.decode_error), vectorizer.decode
+    else:
+        settings, decode = ("content", "utf-8", "strict"), str
     latest = _LAST_BATCH
     if latest and latest[1] == settings and latest[0] == documents:
         return latest[2]
-    found = whitespace_tokens(map(vectorizer.decode, documents))
+    found = whitespace_tokens(map(decode, documents))
     globals()["_LAST_BATCH"] = (documents, settings, found)
     return found
 
@@ -164,3 +171,47 @@ class WordCachedWordVectorizer(TfidfVectorizer):
 
     def __setstate__(self, state):
         super().__setstate__(_restored_state(state))
+
+
+class StaticEmbedding(TransformerMixin, BaseEstimator):
+    """An English paragraph's meaning: the L2-normalised sum of its word pieces' static MiniLM vectors
+    (`pipeline.embedding`; zeros for Chinese text), times `weight` (its scale beside the unit-length TF-IDF
+    blocks), `dims` wide.
+
+    Fitting reads the pinned vectors; the fitted transformer carries them (`vocabulary_`, `vectors_`), so
+    scoring needs only the `tokenizers` package. Each distinct whitespace token is split into pieces once.
+    """
+
+    def __init__(self, dims: int = 128, weight: float = 0.5):
+        self.dims, self.weight = dims, weight
+
+    def fit(self, X, y=None):
+        self.vocabulary_, self.vectors_ = embedding.marked(*embedding.static_vectors(self.dims))
+        return self
+
+    def _counter(self) -> CharCounter:
+        """Per-process piece counter over the fitted vocabulary (never saved)."""
+        counter = self.__dict__.get("_piece_counter")
+        if counter is None:
+            counter = CharCounter(dict(zip(self.vocabulary_, range(len(self.vocabulary_)))),
+                                  embedding.piece_analyser(self.vocabulary_))
+            self.__dict__["_piece_counter"] = counter
+        return counter
+
+    def transform(self, X) -> np.ndarray:
+        sums, inverse = embedding.meaning(self._counter()(_whitespace_tokens(self, X), np.float64), self.vectors_)
+        return sums * (self.weight * inverse)[:, None]
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.array([f"meaning{i}" for i in range(self.dims)], dtype=object)
+
+    def __getstate__(self):
+        state = {k: v for k, v in super().__getstate__().items() if k != "_piece_counter"}
+        if state.get("vocabulary_") and not any(_SEPARATOR in piece for piece in state["vocabulary_"]):
+            state["vocabulary_"] = _SEPARATOR.join(state["vocabulary_"])  # skops stores one string at once
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("vocabulary_"), str):
+            state = {**state, "vocabulary_": state["vocabulary_"].split(_SEPARATOR)}
+        super().__setstate__(state)

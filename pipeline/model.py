@@ -1,8 +1,9 @@
-"""The classifier: one scikit-learn Pipeline (TF-IDF -> one linear model per signal) plus tuned thresholds.
+"""The classifier: one scikit-learn Pipeline (TF-IDF, optionally static embeddings -> one linear model per
+signal) plus tuned thresholds.
 
-Stock scikit-learn estimators, except the two vectorisers: TfidfVectorizer subclasses
-(`pipeline.features`) that give the same matrices several times faster. Loading the model needs this
-package (MLflow ships it with the model as code).
+Stock scikit-learn estimators, except the feature blocks of `pipeline.features`: two TfidfVectorizer
+subclasses that give the same matrices several times faster, and the optional static-embedding block.
+Loading the model needs this package (MLflow ships it with the model as code).
 """
 from __future__ import annotations
 
@@ -21,13 +22,13 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
 from pipeline.config import InputError
-from pipeline.features import WordCachedCharVectorizer, WordCachedWordVectorizer
+from pipeline.features import StaticEmbedding, WordCachedCharVectorizer, WordCachedWordVectorizer
 from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
 
 
 # Types in the saved Pipeline that skops does not trust by default; MLflow's skops loading trusts exactly these.
-SKOPS_TRUSTED = ("numpy.ravel", "pipeline.features.WordCachedCharVectorizer",
+SKOPS_TRUSTED = ("numpy.ravel", "pipeline.features.StaticEmbedding", "pipeline.features.WordCachedCharVectorizer",
                  "pipeline.features.WordCachedWordVectorizer")
 CALIBRATION_FOLDS = 3  # svm: CalibratedClassifierCV's stratified folds; every fold needs a positive
 MIN_LANGUAGE_ROWS = 200  # a language needs this many labelled paragraphs for thresholds of its own
@@ -39,7 +40,8 @@ TOKEN_PATTERN = rf"[{_HAN}]|(?<![^\W{_HAN}])[^\W{_HAN}]{{2,}}(?![^\W{_HAN}])"
 
 
 def build(train: dict, seed: int) -> Pipeline:
-    """TF-IDF word (and optional char) n-grams -> one linear classifier per signal."""
+    """TF-IDF word (and optional char) n-grams, and optionally the paragraph's static-embedding meaning ->
+    one linear classifier per signal."""
     features = [("word", WordCachedWordVectorizer(
         ngram_range=(1, train["word_ngram_max"]), min_df=train["word_min_df"], token_pattern=TOKEN_PATTERN,
         max_features=train["word_max_features"], sublinear_tf=train["sublinear_tf"],
@@ -49,6 +51,8 @@ def build(train: dict, seed: int) -> Pipeline:
             analyzer="char_wb", ngram_range=(train["char_ngram_min"], train["char_ngram_max"]),
             max_features=train["char_max_features"], sublinear_tf=train["sublinear_tf"],
             strip_accents="unicode", lowercase=True, dtype=np.float64)))
+    if train["embedding_weight"] > 0:
+        features.append(("meaning", StaticEmbedding(dims=train["embedding_dims"], weight=train["embedding_weight"])))
     weight = None if train["class_weight"] == "none" else train["class_weight"]
     if train["classifier"] == "logreg":
         # Dual: with fewer paragraphs than features (8k against 160k) liblinear reaches the same optimum

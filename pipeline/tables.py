@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from pipeline import ngrams
+from pipeline import embedding, ngrams
 
 MAGIC = b"policy-signals scoring tables 2\n"  # the body as it is: inflating it took ~0.05 s of every start
 COMPRESSED = b"policy-signals scoring tables 1\n"  # version 1, the same body zlib-compressed: still read
@@ -83,6 +83,28 @@ class Block:
             rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
             norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=found.shape[0]))
             data /= np.where(norms == 0, 1.0, norms)[rows]
+        return found
+
+
+@dataclass(eq=False)
+class PieceBlock(Block):
+    """The static-embedding block, as word-piece columns: a piece's value is its count x weight / |the sum of
+    the paragraph's piece vectors|, and its weights are its vector times the classifier's weights for the
+    embedding's dimensions. x . weights is then the embedding's contribution exactly, explanations name the
+    word pieces that carried it, and scoring adds no dense matrix product of the classifier's."""
+    vectors: np.ndarray = None  # (pieces, dims): each term's static vector
+
+    def __post_init__(self):
+        if self.kind != "piece" or set(self.settings) != {"weight"} or self.idf is not None \
+                or self.vectors is None or self.vectors.ndim != 2 or len(self.vectors) != len(self.terms):
+            raise ValueError(f"a {self.kind!r} block with settings {sorted(self.settings)} is not a piece block")
+        self.counter = ngrams.CharCounter(dict(zip(self.terms, range(len(self.terms)))),
+                                          embedding.piece_analyser(self.terms))
+
+    def transform(self, tokens: ngrams.Tokens) -> sp.csr_matrix:
+        found = self.counter(tokens, np.float64)
+        scale = self.settings["weight"] * embedding.meaning(found, self.vectors)[1]
+        found.data *= scale[np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))]
         return found
 
 
@@ -157,6 +179,8 @@ class Tables:
         for i, block in enumerate(self.blocks):
             header["blocks"].append({"kind": block.kind, "settings": block.settings, "idf": block.idf is not None})
             arrays[f"terms{i}"], arrays[f"ends{i}"] = _packed(block.terms)
+            if isinstance(block, PieceBlock):
+                arrays[f"vectors{i}"] = block.vectors
             if block.idf is not None:
                 arrays[f"idf{i}"] = block.idf
             if tokens:  # optional arrays: a reader that does not know them scores the same, only slower
@@ -192,7 +216,9 @@ class Tables:
             at, length = header["arrays"][name]
             return np.load(io.BytesIO(blobs[at:at + length]), allow_pickle=False)
 
-        blocks = [Block(spec["kind"], _unpacked(array(f"terms{i}"), array(f"ends{i}")),
+        blocks = [PieceBlock("piece", _unpacked(array(f"terms{i}"), array(f"ends{i}")), None, spec["settings"],
+                             array(f"vectors{i}")) if spec["kind"] == "piece" else
+                  Block(spec["kind"], _unpacked(array(f"terms{i}"), array(f"ends{i}")),
                         array(f"idf{i}") if spec["idf"] else None, spec["settings"])
                   for i, spec in enumerate(header["blocks"])]
         tokens = _unpacked(array("tokens"), array("token_ends")) if "tokens" in header["arrays"] else []
@@ -214,8 +240,14 @@ def _unpacked(data: np.ndarray, ends: np.ndarray) -> list[str]:
 
 
 def _block(vectorizer) -> Block:
-    """A fitted TfidfVectorizer (our WordCached* subclasses included) as a Block; ValueError for anything
-    the Block would not reproduce exactly. Transforming uses the settings of its fitted `_tfidf`."""
+    """A fitted TfidfVectorizer (our WordCached* subclasses included) as a Block, or our StaticEmbedding as a
+    PieceBlock; ValueError for anything the Block would not reproduce exactly. Transforming uses the settings
+    of its fitted `_tfidf`."""
+    from pipeline.features import StaticEmbedding
+
+    if isinstance(vectorizer, StaticEmbedding):
+        return PieceBlock("piece", list(vectorizer.vocabulary_), None, {"weight": float(vectorizer.weight)},
+                          np.asarray(vectorizer.vectors_))
     tfidf = vectorizer._tfidf
     kind = next((k for k, analyzer in KINDS.items() if analyzer == vectorizer.analyzer), None)
     if kind is None or vectorizer.input != "content" or vectorizer.preprocessor or vectorizer.tokenizer \
@@ -257,11 +289,18 @@ def from_pipeline(model, model_sha256: str | None = None, tokens: list[str] = ()
     if union.transformer_weights or not classify.multilabel_:
         raise ValueError("only unweighted feature blocks and multi-label one-vs-rest can be exported")
     blocks = [_block(vectorizer) for _, vectorizer in union.transformer_list]
-    width = sum(len(b.terms) for b in blocks)
+    # The classifier's columns per block: a piece block's are the embedding's dimensions, which its vectors
+    # turn into per-piece weights.
+    widths = [b.vectors.shape[1] if isinstance(b, PieceBlock) else len(b.terms) for b in blocks]
+    starts = np.cumsum([0, *widths])
+
+    def per_term(weights: np.ndarray) -> np.ndarray:
+        return np.concatenate([b.vectors.astype(np.float64) @ weights[a:z] if isinstance(b, PieceBlock)
+                               else weights[a:z] for b, a, z in zip(blocks, starts[:-1], starts[1:])])
     columns, offset, scale, shift, signal = [], [], [], [], []
     for j, estimator in enumerate(classify.estimators_):
-        for weights, b, a, s in _terms(estimator, width):
-            columns.append(weights)
+        for weights, b, a, s in _terms(estimator, int(starts[-1])):
+            columns.append(per_term(weights))
             offset.append(b), scale.append(a), shift.append(s), signal.append(j)
     tokens = list(tokens)  # one list, held by every block (`Tables.tokens` compares them)
     for block in blocks if tokens else ():

@@ -1,4 +1,5 @@
-"""Why a paragraph was flagged: the n-grams whose tf-idf value x coefficient contributed most.
+"""Why a paragraph was flagged: the n-grams (and word pieces, through their meaning) whose value x coefficient
+contributed most.
 
 Exact for the linear models: a signal's decision score is the sum of these
 contributions plus the intercept. For the calibrated SVM the coefficients are
@@ -18,23 +19,29 @@ _HAN_GAP = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 
 class FeatureNames(dict):
     """Readable name of a feature column (column -> name), made when first asked for: word n-grams as they are
-    (Chinese character bigrams written as in the text, 包钢 not 包 钢), character n-grams quoted. Naming all
+    (Chinese character bigrams written as in the text, 包钢 not 包 钢), character n-grams quoted; a word piece of
+    the embedding block, whose contribution is its meaning's, as a word, or quoted (without its ##) when it
+    continues a word or is punctuation. Naming all
     ~180,000 columns up front would cost a third of a second of every cold start. A dict that names what it
     lacks (`__missing__`), so a known column is a plain dict lookup in `top_contributions`' hot loop."""
 
     def __init__(self, blocks):
         """`blocks`: the model's feature blocks (`pipeline.tables.Block`), in column order."""
         super().__init__()
-        self.parts, offset = [], 0  # (first column, terms by column, is word n-grams) per block
+        self.parts, offset = [], 0  # (first column, terms by column, block kind) per block
         for block in blocks:
-            self.parts.append((offset, block.terms, block.kind == "word"))
+            self.parts.append((offset, block.terms, block.kind))
             offset += len(block.terms)
 
     def __missing__(self, column) -> str:
         column = int(column)
-        offset, terms, word = next(p for p in reversed(self.parts) if p[0] <= column)
+        offset, terms, kind = next(p for p in reversed(self.parts) if p[0] <= column)
         term = terms[column - offset]
-        name = self[column] = _HAN_GAP.sub("", term) if word else repr(term)
+        if kind == "piece":
+            name = term if term.isalnum() else repr(term.removeprefix("##"))  # punctuation quoted too
+        else:
+            name = _HAN_GAP.sub("", term) if kind == "word" else repr(term)
+        self[column] = name
         return name
 
 

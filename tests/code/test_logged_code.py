@@ -44,7 +44,8 @@ print(json.dumps({"proba": [list(map(float, row)) for row in proba], "code": pip
 @pytest.fixture
 def char_bundle(tmp_path, table):
     params = load_params(PARAMS)
-    params["train"] = {**params["train"], "cv_folds": 3, "char_max_features": 5000, "word_max_features": 5000}
+    params["train"] = {**params["train"], "cv_folds": 3, "char_max_features": 5000, "word_max_features": 5000,
+                       "embedding_weight": 0.5}  # every kind of feature block, the (optional) embedding's too
     rows = training_rows(table[0], False)
     rows = rows[rows["source"].eq("seeds") | rows["article_id"].isin(sorted(rows["article_id"].unique())[:12])]
     fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows.reset_index(drop=True))
@@ -58,8 +59,8 @@ def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path,
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
     fitted, card = bundle.load(directory)
-    assert {type(t).__name__ for _, t in fitted["features"].transformer_list} == {"WordCachedWordVectorizer",
-                                                                                 "WordCachedCharVectorizer"}
+    assert {type(t).__name__ for _, t in fitted["features"].transformer_list} == {
+        "WordCachedWordVectorizer", "WordCachedCharVectorizer", "StaticEmbedding"}
     metrics = {"cv": {"macro_f1": 0.8, "micro_f1": 0.8}}
     register.register(fitted, card, metrics, params, bundle.sha256(directory / bundle.MODEL))
     done = subprocess.run([sys.executable, "-c", FRESH, str(REPO), uri, json.dumps(TEXTS)], cwd=tmp_path,
