@@ -25,19 +25,20 @@ from pipeline.ngrams import (CharCounter, TokenRows, Tokens, WordCounter, char_a
 _LAST_BATCH: tuple = ()  # (the documents, as a list, decode settings, their Tokens) of the latest batch
 
 
+_DEFAULT_DECODING = TfidfVectorizer()  # how the embedding block reads documents: as a vectoriser's defaults do
+
+
 def _whitespace_tokens(vectorizer, raw_documents) -> Tokens:
-    """All documents' whitespace tokens as written (decoded by a vectoriser's settings; strings as they are
-    for the embedding). A FeatureUnion hands its blocks the same batch, so the later ones reuse the first
+    """All documents' whitespace tokens as written (decoded by a vectoriser's settings, its defaults' for the
+    embedding). A FeatureUnion hands its blocks the same batch, so the later ones reuse the first
     one's tokens (when the documents and settings are equal, checked one by one)."""
     documents = list(raw_documents)
-    if isinstance(vectorizer, TfidfVectorizer):
-        settings, decode = (vectorizer.input, vectorizer.encoding, vectorizer.decode_error), vectorizer.decode
-    else:
-        settings, decode = ("content", "utf-8", "strict"), str
+    vectorizer = vectorizer if isinstance(vectorizer, TfidfVectorizer) else _DEFAULT_DECODING
+    settings = (vectorizer.input, vectorizer.encoding, vectorizer.decode_error)
     latest = _LAST_BATCH
     if latest and latest[1] == settings and latest[0] == documents:
         return latest[2]
-    found = whitespace_tokens(map(decode, documents))
+    found = whitespace_tokens(map(vectorizer.decode, documents))
     globals()["_LAST_BATCH"] = (documents, settings, found)
     return found
 
@@ -175,11 +176,12 @@ class WordCachedWordVectorizer(TfidfVectorizer):
 
 class StaticEmbedding(TransformerMixin, BaseEstimator):
     """An English paragraph's meaning: the L2-normalised sum of its word pieces' static MiniLM vectors
-    (`pipeline.embedding`; zeros for Chinese text), times `weight` (its scale beside the unit-length TF-IDF
-    blocks), `dims` wide.
+    (`pipeline.embedding`; zeros for text with Chinese characters), times `weight` (its scale beside the
+    unit-length TF-IDF blocks), `dims` wide.
 
-    Fitting reads the pinned vectors; the fitted transformer carries them (`vocabulary_`, `vectors_`), so
-    scoring needs only the `tokenizers` package. Each distinct whitespace token is split into pieces once.
+    Fitting reads the pinned vectors; the fitted transformer carries them (`vocabulary_`: piece -> column, and
+    `vectors_`), so scoring needs only the `tokenizers` package. Each distinct whitespace token is split into
+    pieces once. Saved like the vectorisers (`_saved_state`).
     """
 
     def __init__(self, dims: int = 128, weight: float = 0.5):
@@ -189,29 +191,16 @@ class StaticEmbedding(TransformerMixin, BaseEstimator):
         self.vocabulary_, self.vectors_ = embedding.marked(*embedding.static_vectors(self.dims))
         return self
 
-    def _counter(self) -> CharCounter:
-        """Per-process piece counter over the fitted vocabulary (never saved)."""
-        counter = self.__dict__.get("_piece_counter")
-        if counter is None:
-            counter = CharCounter(dict(zip(self.vocabulary_, range(len(self.vocabulary_)))),
-                                  embedding.piece_analyser(self.vocabulary_))
-            self.__dict__["_piece_counter"] = counter
-        return counter
-
     def transform(self, X) -> np.ndarray:
-        sums, inverse = embedding.meaning(self._counter()(_whitespace_tokens(self, X), np.float64), self.vectors_)
+        counter = _scoring_counter(self, lambda: embedding.piece_counter(self.vocabulary_))
+        sums, inverse = embedding.meaning(counter(_whitespace_tokens(self, X), np.float64), self.vectors_)
         return sums * (self.weight * inverse)[:, None]
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return np.array([f"meaning{i}" for i in range(self.dims)], dtype=object)
 
     def __getstate__(self):
-        state = {k: v for k, v in super().__getstate__().items() if k != "_piece_counter"}
-        if state.get("vocabulary_") and not any(_SEPARATOR in piece for piece in state["vocabulary_"]):
-            state["vocabulary_"] = _SEPARATOR.join(state["vocabulary_"])  # skops stores one string at once
-        return state
+        return _saved_state(super().__getstate__())
 
     def __setstate__(self, state):
-        if isinstance(state.get("vocabulary_"), str):
-            state = {**state, "vocabulary_": state["vocabulary_"].split(_SEPARATOR)}
-        super().__setstate__(state)
+        super().__setstate__(_restored_state(state))

@@ -95,11 +95,11 @@ class PieceBlock(Block):
     vectors: np.ndarray = None  # (pieces, dims): each term's static vector
 
     def __post_init__(self):
+        vocabulary = dict(zip(self.terms, range(len(self.terms))))
         if self.kind != "piece" or set(self.settings) != {"weight"} or self.idf is not None \
-                or self.vectors is None or self.vectors.ndim != 2 or len(self.vectors) != len(self.terms):
+                or self.vectors is None or self.vectors.ndim != 2 or not embedding.is_marked(vocabulary, self.vectors):
             raise ValueError(f"a {self.kind!r} block with settings {sorted(self.settings)} is not a piece block")
-        self.counter = ngrams.CharCounter(dict(zip(self.terms, range(len(self.terms)))),
-                                          embedding.piece_analyser(self.terms))
+        self.counter = embedding.piece_counter(vocabulary)
 
     def transform(self, tokens: ngrams.Tokens) -> sp.csr_matrix:
         found = self.counter(tokens, np.float64)
@@ -246,8 +246,8 @@ def _block(vectorizer) -> Block:
     from pipeline.features import StaticEmbedding
 
     if isinstance(vectorizer, StaticEmbedding):
-        return PieceBlock("piece", list(vectorizer.vocabulary_), None, {"weight": float(vectorizer.weight)},
-                          np.asarray(vectorizer.vectors_))
+        return PieceBlock("piece", ngrams.terms_by_column(vectorizer.vocabulary_), None,
+                          {"weight": float(vectorizer.weight)}, np.asarray(vectorizer.vectors_))
     tfidf = vectorizer._tfidf
     kind = next((k for k, analyzer in KINDS.items() if analyzer == vectorizer.analyzer), None)
     if kind is None or vectorizer.input != "content" or vectorizer.preprocessor or vectorizer.tokenizer \

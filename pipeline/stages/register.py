@@ -26,7 +26,7 @@ from pipeline.stages import champion
 GATE_METRIC = champion.GATE_METRIC
 # What loading the logged pipeline imports (its code ships with it): pinned to what trained it, so MLflow
 # need not infer them by loading the model in a subprocess, and never lists this package or test tools.
-LOAD_REQUIREMENTS = ("scikit-learn", "numpy", "scipy", "pandas", "pyyaml", "tokenizers")
+LOAD_REQUIREMENTS = ("scikit-learn", "numpy", "scipy", "pandas", "pyyaml")
 EXAMPLE = ["MOFCOM tightened export licences for terbium and dysprosium.",
            "The Party committee held a study session and pledged to cut costs."]
 
@@ -71,7 +71,9 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
         how = serialization(mlflow)
         skops = how == "skops"
         extra = {"serialization_format": "skops", "skops_trusted_types": trusted_types(fitted)} if skops else {}
-        needs = [*LOAD_REQUIREMENTS, how]  # the package that unpickles it
+        needs = [*LOAD_REQUIREMENTS, how]  # the package that unpickles it; the embedding block's tokenizer
+        if any(type(t).__name__ == "StaticEmbedding" for _, t in fitted.named_steps["features"].transformer_list):
+            needs.append("tokenizers")
         # The pipeline holds our own vectoriser class, so the package ships with the model as code.
         info = mlflow.sklearn.log_model(fitted, name="model", signature=signature, input_example=example,
                                         pyfunc_predict_fn="predict_proba",

@@ -3,7 +3,8 @@
 DVC deletes a stage's previous outputs before running it, so a bad param or label row that only
 the stage itself noticed would leave `models/` empty. This stage runs first (`split` depends on
 its output) and checks params.yaml, the labels, the rules, the articles and the real-text gold sets, and
-that the labelled rows can train and evaluate every model the later stages fit; when it fails, nothing
+that the labelled rows can train and evaluate every model the later stages fit (with the pinned embedding
+files, when the embedding block is on); when it fails, nothing
 downstream has been touched.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline import model, tracking
+from pipeline import embedding, model, tracking
 from pipeline import rules as rules_mod
 from pipeline.config import load_params, write_json
 from pipeline.corpus import labels as labels_mod
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     check_evaluable(rows, args.labels)
     check_holdout(rows, settings["holdout_source"], args.params)
     check_fits(params, rows, args.params, args.labels)
+    if train["embedding_weight"] > 0:
+        embedding.pinned_bytes()
     goldsets.present(settings["real_text"], tracking.repo_root())
     # Constant content: a valid change upstream must not make `split` rerun on this file's account.
     write_json(args.out, {"valid": [str(p) for p in (args.params, args.labels, args.rules, args.articles)]})

@@ -41,11 +41,12 @@ print(json.dumps({"proba": [list(map(float, row)) for row in proba], "code": pip
 """
 
 
-@pytest.fixture
-def char_bundle(tmp_path, table):
+@pytest.fixture(params=[0, 0.5], ids=["ngrams", "with-embedding"])
+def char_bundle(request, tmp_path, table):
+    """Word and char n-grams, as shipped; and with the optional embedding block too."""
     params = load_params(PARAMS)
     params["train"] = {**params["train"], "cv_folds": 3, "char_max_features": 5000, "word_max_features": 5000,
-                       "embedding_weight": 0.5}  # every kind of feature block, the (optional) embedding's too
+                       "embedding_weight": request.param}
     rows = training_rows(table[0], False)
     rows = rows[rows["source"].eq("seeds") | rows["article_id"].isin(sorted(rows["article_id"].unique())[:12])]
     fitted, thresholds, oof = model.fit(params["train"], params["seed"], rows.reset_index(drop=True))
@@ -59,8 +60,9 @@ def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path,
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
     fitted, card = bundle.load(directory)
+    embedded = params["train"]["embedding_weight"] > 0
     assert {type(t).__name__ for _, t in fitted["features"].transformer_list} == {
-        "WordCachedWordVectorizer", "WordCachedCharVectorizer", "StaticEmbedding"}
+        "WordCachedWordVectorizer", "WordCachedCharVectorizer", *(["StaticEmbedding"] if embedded else [])}
     metrics = {"cv": {"macro_f1": 0.8, "micro_f1": 0.8}}
     register.register(fitted, card, metrics, params, bundle.sha256(directory / bundle.MODEL))
     done = subprocess.run([sys.executable, "-c", FRESH, str(REPO), uri, json.dumps(TEXTS)], cwd=tmp_path,
@@ -74,6 +76,7 @@ def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path,
     from importlib.metadata import version
     needs = Path(mlflow.pyfunc.get_model_dependencies("models:/policy-signals@champion")).read_text().split()
     assert f"scikit-learn=={version('scikit-learn')}" in needs and f"skops=={version('skops')}" in needs, needs
+    assert (f"tokenizers=={version('tokenizers')}" in needs) == embedded, needs
     assert not [n for n in needs if n.startswith(("policy-signals", "pytest"))], needs
 
 
