@@ -21,9 +21,9 @@ class FeatureNames(dict):
     """Readable name of a feature column (column -> name), made when first asked for: word n-grams as they are
     (Chinese character bigrams written as in the text, 包钢 not 包 钢), character n-grams quoted; a word piece of
     the embedding block, whose contribution is its meaning's, as a word, or quoted (without its ##) when it
-    continues a word or is punctuation. Naming all
-    ~180,000 columns up front would cost a third of a second of every cold start. A dict that names what it
-    lacks (`__missing__`), so a known column is a plain dict lookup in `top_contributions`' hot loop."""
+    continues a word or is punctuation. Naming all ~180,000 columns up front would cost a third of a second of
+    every cold start. A dict that names what it lacks (`__missing__`), so a known column is a plain dict lookup
+    in `top_contributions`' hot loop."""
 
     def __init__(self, blocks):
         """`blocks`: the model's feature blocks (`pipeline.tables.Block`), in column order."""

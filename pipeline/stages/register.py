@@ -60,6 +60,8 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
     """Log the pipeline (skops where MLflow offers it) in the run that evaluated it, and register it."""
     from mlflow.models import infer_signature
 
+    from pipeline.features import StaticEmbedding
+
     fitted = fitted() if callable(fitted) else fitted
 
     example = pd.DataFrame({"text": EXAMPLE})
@@ -72,7 +74,7 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
         skops = how == "skops"
         extra = {"serialization_format": "skops", "skops_trusted_types": trusted_types(fitted)} if skops else {}
         needs = [*LOAD_REQUIREMENTS, how]  # the package that unpickles it; the embedding block's tokenizer
-        if any(type(t).__name__ == "StaticEmbedding" for _, t in fitted.named_steps["features"].transformer_list):
+        if any(isinstance(t, StaticEmbedding) for _, t in fitted.named_steps["features"].transformer_list):
             needs.append("tokenizers")
         # The pipeline holds our own vectoriser class, so the package ships with the model as code.
         info = mlflow.sklearn.log_model(fitted, name="model", signature=signature, input_example=example,

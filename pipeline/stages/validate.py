@@ -4,8 +4,7 @@ DVC deletes a stage's previous outputs before running it, so a bad param or labe
 the stage itself noticed would leave `models/` empty. This stage runs first (`split` depends on
 its output) and checks params.yaml, the labels, the rules, the articles and the real-text gold sets, and
 that the labelled rows can train and evaluate every model the later stages fit (with the pinned embedding
-files, when the embedding block is on); when it fails, nothing
-downstream has been touched.
+files, when the embedding block is on); when it fails, nothing downstream has been touched.
 """
 from __future__ import annotations
 
