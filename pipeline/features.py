@@ -28,12 +28,11 @@ _LAST_BATCH: tuple = ()  # (the documents, as a list, decode settings, their Tok
 _DEFAULT_DECODING = TfidfVectorizer()  # how the embedding block reads documents: as a vectoriser's defaults do
 
 
-def _whitespace_tokens(vectorizer, raw_documents) -> Tokens:
-    """All documents' whitespace tokens as written (decoded by a vectoriser's settings, its defaults' for the
-    embedding). A FeatureUnion hands its blocks the same batch, so the later ones reuse the first
-    one's tokens (when the documents and settings are equal, checked one by one)."""
+def _whitespace_tokens(vectorizer: TfidfVectorizer, raw_documents) -> Tokens:
+    """All documents' whitespace tokens as written, decoded by the vectoriser's settings. A FeatureUnion hands
+    its blocks the same batch, so the later ones reuse the first one's tokens (when the documents and settings
+    are equal, checked one by one)."""
     documents = list(raw_documents)
-    vectorizer = vectorizer if isinstance(vectorizer, TfidfVectorizer) else _DEFAULT_DECODING
     settings = (vectorizer.input, vectorizer.encoding, vectorizer.decode_error)
     latest = _LAST_BATCH
     if latest and latest[1] == settings and latest[0] == documents:
@@ -193,7 +192,8 @@ class StaticEmbedding(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         counter = _scoring_counter(self, lambda: embedding.piece_counter(self.vocabulary_))
-        sums, inverse = embedding.meaning(counter(_whitespace_tokens(self, X), np.float64), self.vectors_)
+        sums, inverse = embedding.meaning(counter(_whitespace_tokens(_DEFAULT_DECODING, X), np.float64),
+                                          self.vectors_)
         return sums * (self.weight * inverse)[:, None]
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:

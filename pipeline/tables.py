@@ -104,7 +104,7 @@ class PieceBlock(Block):
     def transform(self, tokens: ngrams.Tokens) -> sp.csr_matrix:
         found = self.counter(tokens, np.float64)
         scale = self.settings["weight"] * embedding.meaning(found, self.vectors)[1]
-        found.data *= scale[np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))]
+        found.data *= np.repeat(scale, np.diff(found.indptr))
         return found
 
 
