@@ -25,11 +25,12 @@ from pipeline.config import InputError
 from pipeline.features import StaticEmbedding, WordCachedCharVectorizer, WordCachedWordVectorizer
 from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
+from pipeline.text import cleaned
 
 
 # Types in the saved Pipeline that skops does not trust by default; MLflow's skops loading trusts exactly these.
-SKOPS_TRUSTED = ("numpy.ravel", "pipeline.features.StaticEmbedding", "pipeline.features.WordCachedCharVectorizer",
-                 "pipeline.features.WordCachedWordVectorizer")
+SKOPS_TRUSTED = ("pipeline.text.cleaned", "pipeline.features.StaticEmbedding",
+                 "pipeline.features.WordCachedCharVectorizer", "pipeline.features.WordCachedWordVectorizer")
 CALIBRATION_FOLDS = 3  # svm: CalibratedClassifierCV's stratified folds; every fold needs a positive
 MIN_LANGUAGE_ROWS = 200  # a language needs this many labelled paragraphs for thresholds of its own
 
@@ -65,9 +66,9 @@ def build(train: dict, seed: int) -> Pipeline:
     else:  # sgd: alpha is the inverse of C, scaled to SGD's usual range
         clf = SGDClassifier(loss="log_loss", alpha=1e-4 / train["C"], class_weight=weight,
                             max_iter=train["max_iter"], random_state=seed, tol=1e-4)
-    # np.ravel turns a one-column `text` DataFrame (MLflow pyfunc, CSV input) into the 1-D
-    # array of strings TF-IDF expects, and leaves a list of strings as it is.
-    return Pipeline([("text", FunctionTransformer(np.ravel)), ("features", FeatureUnion(features)),
+    # `cleaned` turns a one-column `text` DataFrame (MLflow pyfunc, CSV input) or a list into the repaired
+    # strings TF-IDF expects, as the splitter repairs every training paragraph.
+    return Pipeline([("text", FunctionTransformer(cleaned)), ("features", FeatureUnion(features)),
                      ("classify", OneVsRestClassifier(clf))])
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from pipeline import embedding, ngrams
+from pipeline.text import cleaned
 
 MAGIC = b"policy-signals scoring tables 2\n"  # the body as it is: inflating it took ~0.05 s of every start
 COMPRESSED = b"policy-signals scoring tables 1\n"  # version 1, the same body zlib-compressed: still read
@@ -121,6 +122,7 @@ class Tables:
     shift: np.ndarray
     signal: np.ndarray  # the signal each term belongs to
     model_sha256: str | None = None
+    repair: bool = False  # repair texts first, as a Pipeline whose first step is `text.cleaned` does (older: not)
 
     def __post_init__(self):
         width, terms = sum(len(b.terms) for b in self.blocks), len(self.signal)
@@ -146,9 +148,10 @@ class Tables:
         """One term per signal with scale 1 and shift 0: p = expit(x . w + b), no averaging."""
         return len(self.signal) == self.signals and bool((self.scale == 1).all() and (self.shift == 0).all())
 
-    def features(self, texts: list[str]) -> list[sp.csr_matrix]:
-        """Each block's tf-idf matrix for these texts (strings), tokenised once for all blocks."""
-        tokens = ngrams.whitespace_tokens(texts)
+    def features(self, texts: list[str], repaired: bool = False) -> list[sp.csr_matrix]:
+        """Each block's tf-idf matrix for these texts (strings), repaired first where the model repairs them
+        (`repaired`: they already are `text.clean`'s output), tokenised once for all blocks."""
+        tokens = ngrams.whitespace_tokens(cleaned(texts) if self.repair and not repaired else texts)
         return [block.transform(tokens) for block in self.blocks]
 
     def proba(self, blocks: list[sp.csr_matrix]) -> np.ndarray:
@@ -175,7 +178,7 @@ class Tables:
 
     def dumps(self) -> bytes:
         """The tables as bytes: deterministic for the same model."""
-        header, arrays, tokens = {"blocks": [], "model_sha256": self.model_sha256}, {}, self.tokens
+        header, arrays, tokens = {"blocks": [], "model_sha256": self.model_sha256, "repair": self.repair}, {}, self.tokens
         for i, block in enumerate(self.blocks):
             header["blocks"].append({"kind": block.kind, "settings": block.settings, "idf": block.idf is not None})
             arrays[f"terms{i}"], arrays[f"ends{i}"] = _packed(block.terms)
@@ -225,7 +228,7 @@ class Tables:
         for i, block in enumerate(blocks if tokens else ()):
             block.preload(tokens, (array(f"known_indptr{i}"), array(f"known_indices{i}")))
         return cls(blocks, *(array(name) for name in ("weights", "offset", "scale", "shift", "signal")),
-                   model_sha256=header["model_sha256"])
+                   model_sha256=header["model_sha256"], repair=header.get("repair", False))
 
 
 def _packed(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -306,4 +309,15 @@ def from_pipeline(model, model_sha256: str | None = None, tokens: list[str] = ()
     for block in blocks if tokens else ():
         block.preload(tokens)
     return Tables(blocks, np.column_stack(columns), np.array(offset), np.array(scale), np.array(shift),
-                  np.array(signal, dtype=np.int64), model_sha256)
+                  np.array(signal, dtype=np.int64), model_sha256, repair=_repairs(model))
+
+
+def _repairs(model) -> bool:
+    """Whether the Pipeline's first step is `text.cleaned` (older models' was np.ravel, which repairs nothing)."""
+    step = model.steps[0][1]
+    func = getattr(step, "func", None)
+    if func is cleaned:
+        return True
+    if func is np.ravel:
+        return False
+    raise ValueError(f"the tables cannot reproduce the first step {step!r}")

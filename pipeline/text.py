@@ -52,6 +52,14 @@ def clean(text: str) -> str:
     return _clean_short(text) if len(text) <= 200 else _clean(text)
 
 
+def cleaned(texts) -> list[str]:
+    """`clean` of every text of a list or a one-column table: the model's first step, so a text scored
+    as it comes (a table row, a gold set, an API call) is read as the splitter read the training text."""
+    import numpy as np  # loaded by then: the model's features need it
+
+    return [clean(text) for text in np.ravel(texts)]
+
+
 @functools.lru_cache(maxsize=1 << 14)
 def _clean_short(text: str) -> str:
     """Short lines repeat (headings, furniture, files of one-character lines): repair each once."""

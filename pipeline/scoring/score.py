@@ -30,6 +30,7 @@ from pipeline.scoring import heap, inputs, sources, workers
 from pipeline.scoring.outputs import Summary, Writer, output_format
 from pipeline.scoring.scorer import Scorer
 from pipeline.stages.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
+from pipeline.text import clean
 
 
 class NothingScored(Exception):
@@ -61,10 +62,12 @@ def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
 
 
 def _paragraph_rows(doc_id: str, article_id: str, text: str, split: bool, furniture=()) -> Iterator[tuple]:
-    """(doc_id, paragraph_id, position, kind, text) of one document, lazily; an unsplit row stays whole.
+    """(doc_id, paragraph_id, position, kind, text) of one document, lazily; an unsplit row stays whole,
+    repaired as a split paragraph is.
     Paragraph ids start with `article_id`, as in training."""
     if not split:
-        if text.strip():
+        text = clean(text)  # as the splitter repairs every paragraph it makes
+        if text:
             yield doc_id, paragraph_ids(article_id, [text])[0], 0, "row", text
         return
     parts, for_ids = itertools.tee(iter_paragraphs(text, furniture if isinstance(furniture, frozenset) else ()))
@@ -164,7 +167,7 @@ def _process(scorer: Scorer, docs: pd.DataFrame, keep_text: bool) -> pd.DataFram
     """Split, score and annotate one batch; the text goes only where it is kept (not back to the parent)."""
     rows = docs if "paragraph_id" in docs else paragraphs(docs)
     rows = rows.drop(columns=[f for f in metadata.FIELDS if f in rows])  # annotate adds them, in one order
-    scored = pd.concat([rows, scorer.score(rows["text"].tolist())], axis=1) if len(rows) else \
+    scored = pd.concat([rows, scorer.score(rows["text"].tolist(), repaired=True)], axis=1) if len(rows) else \
         scorer.empty(include_text=True)
     scored = metadata.annotate(scored, docs)
     return scored if keep_text else scored.drop(columns=["text"])

@@ -16,6 +16,7 @@ from pipeline.config import InputError
 from pipeline.scoring import explain
 from pipeline.signals import SIGNALS
 from pipeline.tables import Tables, from_pipeline
+from pipeline.text import cleaned
 from pipeline.thresholds import by_language, flags as flags_at
 
 METADATA = ("date", "source", "title", "entities")  # added to each scored batch by reporting.metadata.annotate
@@ -64,15 +65,18 @@ class Scorer:
         columns.update({c: "string" for c in METADATA})
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
 
-    def score(self, texts: list[str]) -> pd.DataFrame:
+    def score(self, texts: list[str], repaired: bool = False) -> pd.DataFrame:
         """One row per text: lang, p_<signal>, <signal> flag at the language's thresholds, and
-        explain_<signal> when explaining."""
+        explain_<signal> when explaining. Texts are repaired as training text was (`text.clean`) unless
+        `repaired` says they already are (the splitter's paragraphs)."""
         if not texts:
             return self.empty(include_text=False).drop(columns=["doc_id", "paragraph_id", "position", "kind", *METADATA])
         codes, unique = pd.factorize(pd.Series(texts, dtype=object))
         if len(unique) < len(texts):  # repeated paragraphs (boilerplate, files of short lines) are scored once
-            return self.score(list(unique)).iloc[codes].reset_index(drop=True)
-        blocks = self.tables.features(texts)
+            return self.score(list(unique), repaired).iloc[codes].reset_index(drop=True)
+        if self.tables.repair and not repaired:
+            texts = cleaned(texts)
+        blocks = self.tables.features(texts, repaired=True)
         proba = self.tables.proba(blocks)
         langs = language.detect_all(texts)
         flags = flags_at(proba, self.thresholds, langs)

@@ -19,6 +19,7 @@ from pipeline.config import InputError
 from pipeline.corpus.labels import csv_line
 from pipeline.signals import SIGNALS
 from pipeline.stages.metrics import summary
+from pipeline.text import cleaned
 from pipeline.thresholds import flags
 
 SUFFIXES = (".jsonl", ".csv")
@@ -95,8 +96,9 @@ def evaluate(fitted, thresholds: dict[str, float], sets: dict[str, str], root: P
         if frame is None:
             out[name] = {"missing": relative}
             continue
-        proba = fitted.predict_proba(frame["text"].tolist())
+        texts = cleaned(frame["text"])  # as the model reads them: languages are detected on the same text
+        proba = fitted.predict_proba(texts)
         truth = frame[list(SIGNALS)].to_numpy(dtype=np.int8)
-        langs = language.detect_all(frame["text"].tolist())
+        langs = language.detect_all(texts)
         out[name] = {"paragraphs": int(len(frame)), **summary(truth, proba, flags(proba, thresholds, langs))}
     return out

@@ -26,7 +26,7 @@ from pipeline.stages import champion
 GATE_METRIC = champion.GATE_METRIC
 # What loading the logged pipeline imports (its code ships with it): pinned to what trained it, so MLflow
 # need not infer them by loading the model in a subprocess, and never lists this package or test tools.
-LOAD_REQUIREMENTS = ("scikit-learn", "numpy", "scipy", "pandas", "pyyaml")
+LOAD_REQUIREMENTS = ("scikit-learn", "numpy", "scipy", "pandas", "pyyaml", "ftfy", "opencc")  # ftfy, opencc: its text repair
 EXAMPLE = ["MOFCOM tightened export licences for terbium and dysprosium.",
            "The Party committee held a study session and pledged to cut costs."]
 

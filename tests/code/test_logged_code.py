@@ -15,7 +15,9 @@ from pipeline.stages import register
 from pipeline.stages.train import model_card
 from tests.conftest import PARAMS, REPO
 
-TEXTS = ["MOFCOM tightened export licences for terbium.", "包钢集团党委召开理论学习中心组学习会。"]
+# The last two need the model's text repair (mojibake; Traditional characters), which travels with it too.
+TEXTS = ["MOFCOM tightened export licences for terbium.", "包钢集团党委召开理论学习中心组学习会。",
+         "Baogangâ€™s board merged two smelting units.", "包鋼集團黨委召開理論學習中心組學習會。"]
 
 FRESH = r"""
 import json, sys
@@ -72,11 +74,14 @@ def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path,
     assert not result["code"].startswith(str(REPO)) and "code" in result["code"]
     assert not result["entities"].startswith(str(REPO)) and result["found"] == ["MOFCOM"]
     np.testing.assert_allclose(result["proba"], fitted.predict_proba(TEXTS), rtol=0, atol=1e-12)
+    repaired = fitted.predict_proba(["Baogang's board merged two smelting units.", TEXTS[1]])
+    np.testing.assert_allclose(result["proba"][2:], repaired, rtol=0, atol=1e-12)
     import mlflow  # what a served environment installs: pinned loading dependencies, never this package
     from importlib.metadata import version
     needs = Path(mlflow.pyfunc.get_model_dependencies("models:/policy-signals@champion")).read_text().split()
     assert f"scikit-learn=={version('scikit-learn')}" in needs and f"skops=={version('skops')}" in needs, needs
     assert (f"tokenizers=={version('tokenizers')}" in needs) == embedded, needs
+    assert f"ftfy=={version('ftfy')}" in needs and f"opencc=={version('opencc')}" in needs, needs
     assert not [n for n in needs if n.startswith(("policy-signals", "pytest"))], needs
 
 

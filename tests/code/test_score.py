@@ -12,6 +12,7 @@ from pipeline.scoring import workers
 from pipeline.scoring.score import _flag_last
 from pipeline.scoring.scorer import Scorer, score_texts
 from pipeline.signals import SIGNALS
+from pipeline.text import clean
 from tests.conftest import ARTICLES, LABELS, REPO
 
 PAGE = """<html><head><script>document.write('tracking')</script><title>Licences</title></head><body>
@@ -107,6 +108,33 @@ def test_cli_python_api_and_bundle_give_identical_probabilities(mixed, model_dir
     # the bundle's scoring tables add the word and char blocks' sums apart: the last bits may differ
     np.testing.assert_allclose(api, fitted.predict_proba(texts), rtol=0, atol=1e-12)
     np.testing.assert_allclose(cli, api, rtol=0, atol=1e-15)  # JSON round trip of float64 is exact
+
+
+def test_a_table_row_an_api_call_and_a_document_paragraph_are_scored_as_the_same_repaired_text(model_dir, tmp_path,
+                                                                                                 capsys):
+    """Training reads text repaired by the splitter (mojibake, NFKC, Traditional characters, link notes), so a
+    row scored as it is, an API call and the model's own Pipeline read it the same way."""
+    dirty = ["Baogangâ€™s board approved the merger of two smelting units.",
+             "包鋼集團黨委召開理論學習中心組學習會議，傳達學習重要講話精神。",
+             "ＭＯＦＣＯＭ tightened export licences (opens in a new tab) for terbium and dysprosium."]
+    repaired = [clean(t) for t in dirty]
+    assert all(a != b for a, b in zip(dirty, repaired))
+    pd.DataFrame({"text": dirty}).to_csv(tmp_path / "rows.csv", index=False)
+    (tmp_path / "doc.txt").write_text("\n\n".join(dirty))
+    outs = {}
+    for name, extra in (("rows.csv", ["--no-split"]), ("doc.txt", [])):
+        outs[name] = tmp_path / f"{name}.jsonl"
+        assert score([tmp_path / name, "-o", outs[name], "--model", model_dir, "--include-text", *extra], capsys)[0] == 0
+    rows, doc = (pd.read_json(outs[n], lines=True) for n in ("rows.csv", "doc.txt"))
+    assert rows["text"].tolist() == doc["text"].tolist() == repaired
+    assert rows["lang"].tolist() == doc["lang"].tolist() == ["en", "zh", "en"]
+    columns = [f"p_{s}" for s in SIGNALS]
+    np.testing.assert_allclose(rows[columns].to_numpy(), doc[columns].to_numpy(), rtol=0, atol=1e-15)
+    api = score_texts(dirty, model=str(model_dir))
+    np.testing.assert_allclose(api[columns].to_numpy(), rows[columns].to_numpy(), rtol=0, atol=1e-15)
+    fitted, _ = bundle.load(model_dir)
+    np.testing.assert_allclose(fitted.predict_proba(dirty), fitted.predict_proba(repaired), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(api[columns].to_numpy(), fitted.predict_proba(dirty), rtol=0, atol=1e-12)
 
 
 def test_output_formats_and_stdin(model_dir, tmp_path):
