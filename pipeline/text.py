@@ -28,10 +28,16 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")  # Han, w
 # Mirror sites annotate characters with pinyin: 會(huì)議 -> 會議. A tone mark or tone digit marks pinyin.
 _PINYIN = re.compile(r"(?<=[\u3400-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ1-5])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]{1,6}[1-5]?\)")
 _T2S = None
-# Text made only of these characters comes out of ftfy as NFKC with uncurled quotes and nothing else (a
-# property test checks this against ftfy): most paragraphs are such text, and ftfy costs ~100 µs each.
-_PLAIN = re.compile("[^\t\n\x20-\x25\x27-\x7e\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00a0\u00b7"
+# Text made only of these characters, with no HTML entity, comes out of ftfy as NFKC with uncurled quotes and
+# nothing else (a property test checks this against ftfy): most paragraphs are such text, and ftfy costs ~100 µs
+# each. An ampersand alone ("R&D", "S&P") is plain: ftfy changes only entities ("&amp;"), found by its pattern.
+_PLAIN = re.compile("[^\t\n\x20-\x7e\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00a0\u00b7"
                     "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]")
+_ENTITY = re.compile(r"&#?[0-9A-Za-z]{1,24};")  # ftfy.chardata.HTML_ENTITY_RE
+# UTF-8 punctuation (bytes E2 80 xx: quotes, dashes, bullets) read as the Windows Thai code page, as some
+# scraped pages carry it: "Baogangโ€™s". ftfy does not undo this one. "โ€" then a character that stands for a
+# continuation byte is never Thai; the byte a page dropped (0x9D, undefined in both code pages) is "”".
+_THAI_MOJIBAKE = re.compile("\u0e42\u20ac(.?)", re.DOTALL)
 _UNCURL = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 
 
@@ -66,12 +72,28 @@ def _clean_short(text: str) -> str:
     return _clean(text)
 
 
+def _thai_byte(match: re.Match) -> str:
+    """One E2 80 xx character read back from its Windows-874 (or, for bytes it leaves undefined, 1252) form."""
+    char = match.group(1)
+    for codec in ("cp874", "cp1252", "latin-1"):
+        try:
+            byte = char.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        if len(byte) == 1 and 0x80 <= byte[0] <= 0xBF:
+            return (b"\xe2\x80" + byte).decode("utf-8")
+    return "\u201d" + char
+
+
 def repaired(text: str) -> str:
-    """ftfy's repair (mojibake, quotes, NFKC), skipped for text it would only normalise."""
-    if _PLAIN.search(text) is None:
+    """ftfy's repair (mojibake, quotes, NFKC), skipped for text it would only normalise, and the Thai
+    code page's mojibake, which ftfy leaves."""
+    if _PLAIN.search(text) is None and ("&" not in text or _ENTITY.search(text) is None):
         for curly, straight in _UNCURL.items():  # str.replace: a fast scan when absent, unlike str.translate
             text = text.replace(curly, straight)
         return unicodedata.normalize("NFKC", text)
+    if "\u0e42\u20ac" in text:
+        text = _THAI_MOJIBAKE.sub(_thai_byte, text)
     ftfy, config = _ftfy_config()
     return ftfy.fix_text(text, config=config)
 
@@ -83,4 +105,6 @@ def _clean(text: str) -> str:
     if "in a new" in text.lower():
         text = _INLINE_FURNITURE.sub("", text)
     text = _GLUED.sub(r"\g<0> ", text)
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text  # no whitespace but single inner spaces (isprintable is false for every other kind)
     return " ".join(text.split())  # runs of whitespace as one space, as `\s+` would

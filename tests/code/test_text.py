@@ -27,10 +27,25 @@ def test_every_line_of_the_bundled_articles_is_repaired_as_ftfy_repairs_it():
     assert [text.repaired(line) for line in lines] == [ftfy_only(line) for line in lines]
 
 
+@settings(max_examples=2000)
+@given(st.text(alphabet=st.sampled_from([*"&#;amplgtAMPLG01x9 .", "\u2019", "\u00e9"]), max_size=40))
+def test_ampersands_are_repaired_exactly_as_ftfy_repairs_them(raw):
+    """A bare "&" takes the fast path; anything ftfy could read as an entity still goes through ftfy."""
+    assert text.repaired(raw) == ftfy_only(raw)
+
+
 def test_mojibake_and_entities_still_go_through_ftfy():
     assert text.repaired("Baogangâ€™s caf\u00c3\u00a9") == "Baogang's café"
-    assert text.repaired("R&amp;D") == "R&D"
-    assert text._PLAIN.search("R&amp;D") and text._PLAIN.search("caf\u00c3\u00a9")
+    assert text.repaired("R&amp;D") == "R&D" and text.repaired("R&D, S&P and M&A") == "R&D, S&P and M&A"
+    assert text._ENTITY.search("R&amp;D") and text._PLAIN.search("caf\u00c3\u00a9")
+
+
+def test_utf8_punctuation_read_as_the_thai_code_page_is_read_back():
+    """Pages that went through Windows-874 show "โ€™" for "’"; ftfy leaves it, and it splits words ("Baogangโ")."""
+    assert text.clean("Baogangโ€™s chair: โ€œComplacency has no placeโ€. โ€ข Jobs โ€” cut โ€ฆ") == \
+        "Baogang's chair: \"Complacency has no place\". • Jobs — cut ..."
+    assert text.clean("placeโ€") == 'place"'
+    assert text.clean("โรงงานผลิตเหล็ก") == "โรงงานผลิตเหล็ก"  # Thai itself is left alone
 
 
 def test_glued_sentences_link_notes_and_whitespace():
