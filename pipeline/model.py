@@ -29,7 +29,8 @@ from pipeline.text import cleaned
 
 
 # Types in the saved Pipeline that skops does not trust by default; MLflow's skops loading trusts exactly these.
-SKOPS_TRUSTED = ("pipeline.text.cleaned", "pipeline.features.StaticEmbedding",
+# (numpy.ravel: the first step of models from before `pipeline.text.cleaned`.)
+SKOPS_TRUSTED = ("numpy.ravel", "pipeline.text.cleaned", "pipeline.features.StaticEmbedding",
                  "pipeline.features.WordCachedCharVectorizer", "pipeline.features.WordCachedWordVectorizer")
 CALIBRATION_FOLDS = 3  # svm: CalibratedClassifierCV's stratified folds; every fold needs a positive
 MIN_LANGUAGE_ROWS = 200  # a language needs this many labelled paragraphs for thresholds of its own

@@ -19,8 +19,9 @@ import scipy.sparse as sp
 from pipeline import embedding, ngrams
 from pipeline.text import cleaned
 
-MAGIC = b"policy-signals scoring tables 2\n"  # the body as it is: inflating it took ~0.05 s of every start
-COMPRESSED = b"policy-signals scoring tables 1\n"  # version 1, the same body zlib-compressed: still read
+MAGIC = b"policy-signals scoring tables 3\n"  # 3: the header says whether texts are repaired first
+UNREPAIRED = b"policy-signals scoring tables 2\n"  # version 2, the body as it is, never repairing: still read
+COMPRESSED = b"policy-signals scoring tables 1\n"  # version 1, version 2's body zlib-compressed: still read
 SETTINGS = {"ngram_range", "lowercase", "strip_accents", "token_pattern", "binary", "sublinear_tf", "norm"}
 KINDS = {"word": "word", "char": "char_wb"}  # block kind -> TfidfVectorizer analyzer
 
@@ -206,7 +207,7 @@ class Tables:
     @classmethod
     def loads(cls, data: bytes) -> "Tables":
         """The inverse of `dumps`, checked for shape; raises (ValueError, KeyError, zlib.error) otherwise."""
-        if data.startswith(MAGIC):
+        if data.startswith((MAGIC, UNREPAIRED)):
             body = memoryview(data)[len(MAGIC):]
         elif data.startswith(COMPRESSED):
             body = memoryview(zlib.decompress(data[len(COMPRESSED):]))
@@ -313,8 +314,10 @@ def from_pipeline(model, model_sha256: str | None = None, tokens: list[str] = ()
 
 
 def _repairs(model) -> bool:
-    """Whether the Pipeline's first step is `text.cleaned` (older models' was np.ravel, which repairs nothing)."""
-    step = model.steps[0][1]
+    """Whether the Pipeline's first step is `text.cleaned` (older models': np.ravel or none, which repair nothing)."""
+    step = model.named_steps.get("text")
+    if step is None:
+        return False
     func = getattr(step, "func", None)
     if func is cleaned:
         return True

@@ -37,7 +37,22 @@ _ENTITY = re.compile(r"&#?[0-9A-Za-z]{1,24};")  # ftfy.chardata.HTML_ENTITY_RE
 # UTF-8 punctuation (bytes E2 80 xx: quotes, dashes, bullets) read as the Windows Thai code page, as some
 # scraped pages carry it: "Baogangโ€™s". ftfy does not undo this one. "โ€" then a character that stands for a
 # continuation byte is never Thai; the byte a page dropped (0x9D, undefined in both code pages) is "”".
-_THAI_MOJIBAKE = re.compile("\u0e42\u20ac(.?)", re.DOTALL)
+def _continuation_chars() -> dict[str, str]:
+    """Each character that stands for a continuation byte 0x80-0xBF in Windows-874 (else 1252, else Latin-1)
+    -> the character E2 80 <that byte> is in UTF-8."""
+    found = {}
+    for byte in range(0x80, 0xC0):
+        for codec in ("cp874", "cp1252", "latin-1"):
+            try:
+                found.setdefault(bytes([byte]).decode(codec), bytes([0xE2, 0x80, byte]).decode("utf-8"))
+                break
+            except UnicodeDecodeError:
+                continue
+    return found
+
+
+_THAI_BYTES = _continuation_chars()
+_THAI_MOJIBAKE = re.compile("\u0e42\u20ac([" + re.escape("".join(_THAI_BYTES)) + "])?")
 _UNCURL = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 
 
@@ -61,9 +76,11 @@ def clean(text: str) -> str:
 def cleaned(texts) -> list[str]:
     """`clean` of every text of a list or a one-column table: the model's first step, so a text scored
     as it comes (a table row, a gold set, an API call) is read as the splitter read the training text."""
-    import numpy as np  # loaded by then: the model's features need it
+    if not isinstance(texts, list):
+        import numpy as np  # loaded by then: the model's features need it
 
-    return [clean(text) for text in np.ravel(texts)]
+        texts = np.asarray(texts, dtype=object).ravel()  # object: no fixed-width copy of the longest text
+    return [clean(str(text)) for text in texts]
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -73,38 +90,54 @@ def _clean_short(text: str) -> str:
 
 
 def _thai_byte(match: re.Match) -> str:
-    """One E2 80 xx character read back from its Windows-874 (or, for bytes it leaves undefined, 1252) form."""
-    char = match.group(1)
-    for codec in ("cp874", "cp1252", "latin-1"):
-        try:
-            byte = char.encode(codec)
-        except UnicodeEncodeError:
-            continue
-        if len(byte) == 1 and 0x80 <= byte[0] <= 0xBF:
-            return (b"\xe2\x80" + byte).decode("utf-8")
-    return "\u201d" + char
+    return _THAI_BYTES[match.group(1)] if match.group(1) else "\u201d"
 
 
 def repaired(text: str) -> str:
     """ftfy's repair (mojibake, quotes, NFKC), skipped for text it would only normalise, and the Thai
     code page's mojibake, which ftfy leaves."""
-    if _PLAIN.search(text) is None and ("&" not in text or _ENTITY.search(text) is None):
-        for curly, straight in _UNCURL.items():  # str.replace: a fast scan when absent, unlike str.translate
-            text = text.replace(curly, straight)
-        return unicodedata.normalize("NFKC", text)
+    if "&" not in text or _ENTITY.search(text) is None:
+        if text.isascii() and text.isprintable():
+            return text  # NFKC and straight quotes leave printable ASCII as it is
+        if _PLAIN.search(text) is None:
+            for curly, straight in _UNCURL.items():  # str.replace: a fast scan when absent, unlike str.translate
+                text = text.replace(curly, straight)
+            text = unicodedata.normalize("NFKC", text)
+            if "&" not in text or _ENTITY.search(text) is None:
+                return text  # else full-width forms made an entity, which ftfy unescapes below
     if "\u0e42\u20ac" in text:
         text = _THAI_MOJIBAKE.sub(_thai_byte, text)
     ftfy, config = _ftfy_config()
-    return ftfy.fix_text(text, config=config)
+    text = ftfy.fix_text(text, config=config)
+    # ftfy's NFKC runs last, so full-width "＆ａｍｐ；" becomes an entity only then: unescape until none is
+    # left, or a second repair would change the text again
+    while "&" in text and _ENTITY.search(text) and (again := ftfy.fix_text(text, config=config)) != text:
+        text = again
+    return text
 
 
 def _clean(text: str) -> str:
+    """Repair passes to a fixed point: once whitespace is collapsed or a link note removed, ftfy may find more
+    ("Ã\n" -> "Ã " -> "à"), and training text is repaired twice (splitter, model). Text left with only plain
+    characters and no entity is a fixed point already; others take one more pass (at most four in all)."""
+    for _ in range(4):
+        again = _clean_pass(text)
+        if again == text or _PLAIN.search(again) is None and ("&" not in again or _ENTITY.search(again) is None):
+            return again
+        text = again
+    return text
+
+
+def _clean_pass(text: str) -> str:
     text = repaired(text)
     if not text.isascii() and CJK.search(text):
         text = simplified(_PINYIN.sub("", text))
     if "in a new" in text.lower():
-        text = _INLINE_FURNITURE.sub("", text)
-    text = _GLUED.sub(r"\g<0> ", text)
+        stripped = _INLINE_FURNITURE.sub("", text)
+        if stripped != text:  # what the note stood between is read again: it may join into mojibake
+            return _clean_pass(stripped)
+    if _GLUED.search(text):  # rare: searching first is the cheaper scan
+        text = _GLUED.sub(r"\g<0> ", text)
     if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
         return text  # no whitespace but single inner spaces (isprintable is false for every other kind)
     return " ".join(text.split())  # runs of whitespace as one space, as `\s+` would

@@ -32,7 +32,7 @@ CHUNK_ROWS = 5000
 
 @dataclass
 class Unit:
-    """A document to split (`text`), or table rows scored as they are or split (`rows`)."""
+    """A document to split (`text`), or table rows scored whole or split (`rows`)."""
     doc_id: str | None = None
     text: str | None = None
     meta: dict | None = None  # date, source, title found by the reader (a saved page's metadata)

@@ -50,7 +50,7 @@ class Restart(Exception):
 
 
 def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
-    """One row per document to split, or per table row to score as it is: doc_id, article_id (what
+    """One row per document to split, or per table row to score whole: doc_id, article_id (what
     paragraph ids start with: a document's id without its file suffix, as in training), text, split, and
     the page furniture an extractor found in a document."""
     if unit.text is not None:  # object dtype: a long document's text is not copied into an Arrow string
@@ -66,8 +66,8 @@ def _paragraph_rows(doc_id: str, article_id: str, text: str, split: bool, furnit
     repaired as a split paragraph is.
     Paragraph ids start with `article_id`, as in training."""
     if not split:
-        text = clean(text)  # as the splitter repairs every paragraph it makes
-        if text:
+        if text.strip():  # a row whose repair leaves nothing ("(opens in a new tab)") is still scored, as ""
+            text = clean(text)  # as the splitter repairs every paragraph it makes
             yield doc_id, paragraph_ids(article_id, [text])[0], 0, "row", text
         return
     parts, for_ids = itertools.tee(iter_paragraphs(text, furniture if isinstance(furniture, frozenset) else ()))
@@ -271,7 +271,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", default="models", help="bundle directory or MLflow URI (models:/policy-signals@champion)")
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--id-column")
-    parser.add_argument("--no-split", action="store_true", help="score table rows as they are")
+    parser.add_argument("--no-split", action="store_true", help="score each table row whole (repaired as training paragraphs were), not split")
     parser.add_argument("--coerce-text", action="store_true",
                         help="score a table text that is a number or list as its text form, and null as empty "
                              "(default: refuse the table, naming the row)")

@@ -67,14 +67,14 @@ class Scorer:
 
     def score(self, texts: list[str], repaired: bool = False) -> pd.DataFrame:
         """One row per text: lang, p_<signal>, <signal> flag at the language's thresholds, and
-        explain_<signal> when explaining. Texts are repaired as training text was (`text.clean`) unless
-        `repaired` says they already are (the splitter's paragraphs)."""
+        explain_<signal> when explaining. Texts are repaired as the splitter repaired every training paragraph
+        (`text.clean`; for any model) unless `repaired` says they already are (the splitter's paragraphs)."""
         if not texts:
             return self.empty(include_text=False).drop(columns=["doc_id", "paragraph_id", "position", "kind", *METADATA])
         codes, unique = pd.factorize(pd.Series(texts, dtype=object))
         if len(unique) < len(texts):  # repeated paragraphs (boilerplate, files of short lines) are scored once
             return self.score(list(unique), repaired).iloc[codes].reset_index(drop=True)
-        if self.tables.repair and not repaired:
+        if not repaired:
             texts = cleaned(texts)
         blocks = self.tables.features(texts, repaired=True)
         proba = self.tables.proba(blocks)

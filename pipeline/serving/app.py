@@ -53,12 +53,13 @@ def error_response(status: int, field: str, problem: str, headers: dict | None =
 
 
 class ScoreRequest(BaseModel):
-    """Either `texts` (each scored as it is) or `document` (split into paragraphs like the CLI)."""
+    """Either `texts` (each scored whole, repaired as training paragraphs were) or `document` (split into
+    paragraphs like the CLI)."""
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"texts": ["MOFCOM tightened export licences for terbium."]},
         {"document": "Baogang to cut output\n\nThe group said on Monday...", "format": "txt", "id": "note-17"}]})
 
-    texts: list[StrictStr] | None = Field(None, description="paragraphs to score as they are")
+    texts: list[StrictStr] | None = Field(None, description="paragraphs, each scored whole")
     ids: list[StrictStr] | None = Field(None, description="one id per text (default: its index)")
     document: StrictStr | None = Field(None, description="an article, split into paragraphs like the CLI")
     format: Literal["txt", "html"] = Field("txt", description="how to read `document`")
@@ -282,7 +283,8 @@ def create_app(settings: Settings, scorer: Scorer, about: dict):
         413: {"description": "request body larger than max_body_bytes"},
         422: {"description": "invalid field, or a limit exceeded; `field` names it"}})
     async def score(body: ScoreRequest):
-        """Score `texts` as given, or split `document` (txt or html) into paragraphs first, like the CLI."""
+        """Score `texts` each whole (repaired as training paragraphs were), or split `document` (txt or html)
+        into paragraphs first, like the CLI."""
         rows = await run_in_threadpool(split, body, settings)
         scored = await batcher.score(rows["text"].tolist())
         return await run_in_threadpool(lambda: JSONResponse({"model": brief, "paragraphs": records(rows, scored)}))

@@ -57,8 +57,9 @@ class Batcher:
             while self.pending:
                 batch = self._take()
                 try:
-                    scored = await loop.run_in_executor(self.executor, self.scorer.score,
-                                                        [text for texts, _ in batch for text in texts])
+                    scored = await loop.run_in_executor(  # the rows of `documents`: repaired already
+                        self.executor, lambda texts: self.scorer.score(texts, repaired=True),
+                        [text for texts, _ in batch for text in texts])
                 except Exception as exc:  # noqa: BLE001 (handed to each waiting request)
                     for _, future in batch:
                         if not future.done():

@@ -19,7 +19,6 @@ from pipeline.config import InputError
 from pipeline.corpus.labels import csv_line
 from pipeline.signals import SIGNALS
 from pipeline.stages.metrics import summary
-from pipeline.text import cleaned
 from pipeline.thresholds import flags
 
 SUFFIXES = (".jsonl", ".csv")
@@ -96,8 +95,8 @@ def evaluate(fitted, thresholds: dict[str, float], sets: dict[str, str], root: P
         if frame is None:
             out[name] = {"missing": relative}
             continue
-        texts = cleaned(frame["text"])  # as the model reads them: languages are detected on the same text
-        proba = fitted.predict_proba(texts)
+        texts = list(fitted[0].transform(frame[["text"]]))  # as the model reads them (its repair, once);
+        proba = fitted[1:].predict_proba(texts)  # languages are detected on the same text
         truth = frame[list(SIGNALS)].to_numpy(dtype=np.int8)
         langs = language.detect_all(texts)
         out[name] = {"paragraphs": int(len(frame)), **summary(truth, proba, flags(proba, thresholds, langs))}

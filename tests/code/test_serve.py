@@ -87,16 +87,20 @@ def test_document_and_html_page_score_exactly_like_the_cli(server, model_dir, tm
     assert licence["flags"]["export"] and licence["explanations"]["export"]
 
 
-def test_texts_score_as_given_like_the_cli_without_splitting(server, model_dir, tmp_path, capsys):
+def test_texts_score_whole_like_the_cli_without_splitting(server, model_dir, tmp_path, capsys):
     texts = ["MOFCOM tightened export licences for terbium.\n\nA second paragraph stays in this text.",
-             "Baowu opened an AI-driven smart factory with a digital twin.", "Leave a Reply"]
+             "Baowu opened an AI-driven smart factory with a digital twin.", "Leave a Reply",
+             "Baogang\u00e2\u20ac\u2122s board merged two units.", "(opens in a new tab)"]
+    ids = ["a", "b", "c", "d", "e"]
     table = tmp_path / "rows.csv"
-    pd.DataFrame({"id": ["a", "b", "c"], "text": texts}).to_csv(table, index=False)
+    pd.DataFrame({"id": ids, "text": texts}).to_csv(table, index=False)
     cli = cli_rows([table, "--model", model_dir, "--no-split", "--id-column", "id"], tmp_path, capsys)
-    api = post(server, {"texts": texts, "ids": ["a", "b", "c"]}).json()["paragraphs"]
+    api = post(server, {"texts": texts, "ids": ids}).json()["paragraphs"]
     assert_same_as_cli(api, cli)
-    assert [p["kind"] for p in api] == ["row"] * 3
-    assert [p["doc_id"] for p in post(server, {"texts": texts[1:]}).json()["paragraphs"]] == ["0", "1"]
+    assert [p["kind"] for p in api] == ["row"] * 5
+    # repaired as training paragraphs were; a text the repair empties still gets its row
+    assert [p["text"] for p in api][2:] == ["Leave a Reply", "Baogang's board merged two units.", ""]
+    assert [p["doc_id"] for p in post(server, {"texts": texts[1:3]}).json()["paragraphs"]] == ["0", "1"]
     assert post(server, {"texts": []}).json()["paragraphs"] == []
 
 

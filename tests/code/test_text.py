@@ -40,11 +40,46 @@ def test_mojibake_and_entities_still_go_through_ftfy():
     assert text._ENTITY.search("R&amp;D") and text._PLAIN.search("caf\u00c3\u00a9")
 
 
+def test_the_entity_pattern_is_ftfys_and_only_the_space_is_both_printable_and_whitespace():
+    """The fast paths' two assumptions about ftfy and Python, checked here so an upgrade cannot break them quietly."""
+    from ftfy.chardata import HTML_ENTITY_RE
+
+    assert text._ENTITY.pattern == HTML_ENTITY_RE.pattern
+    assert [c for c in map(chr, range(0x110000)) if c.isspace() and c.isprintable()] == [" "]
+
+
+def thai_page(raw: str) -> str:
+    """`raw` as a page decoded as Windows-874 shows it: 1252's character where 874 has none, a dropped byte
+    where neither has one."""
+    out = []
+    for byte in raw.encode("utf-8"):
+        for codec in ("cp874", "cp1252"):
+            try:
+                out.append(bytes([byte]).decode(codec))
+                break
+            except UnicodeDecodeError:
+                continue
+    return "".join(out)
+
+
+@settings(max_examples=1500)
+@given(st.lists(st.sampled_from([*"ab .&;#", "\u2019", "\u201c", "\u201d", "\u2014", "\u2022", "\u2026", "\u00e9",
+                                  "\uff06\uff41\uff4d\uff50\uff1b", "\u0e42", "\u20ac", "\u2122", "\u00a0", "\t", "\n",
+                                  "(opens in a new tab)", "\u5305\u92fc", "x.Y"]), max_size=30).map("".join))
+def test_repair_is_idempotent_so_repairing_twice_changes_nothing(raw):
+    """Training text is repaired by the splitter and again by the model's first step; a page in the Thai code
+    page's mojibake too."""
+    for page in (raw, thai_page(raw)):
+        once = text.clean(page)
+        assert text.clean(once) == once
+
+
 def test_utf8_punctuation_read_as_the_thai_code_page_is_read_back():
     """Pages that went through Windows-874 show "โ€™" for "’"; ftfy leaves it, and it splits words ("Baogangโ")."""
     assert text.clean("Baogangโ€™s chair: โ€œComplacency has no placeโ€. โ€ข Jobs โ€” cut โ€ฆ") == \
         "Baogang's chair: \"Complacency has no place\". • Jobs — cut ..."
     assert text.clean("placeโ€") == 'place"'
+    assert text.clean(thai_page("\u201cQuote\u201d\u2014he said it\u2019s")) == '"Quote"\u2014he said it\'s'
     assert text.clean("โรงงานผลิตเหล็ก") == "โรงงานผลิตเหล็ก"  # Thai itself is left alone
 
 
