@@ -123,7 +123,7 @@ class Tables:
     shift: np.ndarray
     signal: np.ndarray  # the signal each term belongs to
     model_sha256: str | None = None
-    repair: bool = False  # repair texts first, as a Pipeline whose first step is `text.cleaned` does (older: not)
+    repair: bool = False  # repair texts first, as a Pipeline whose first step is `text.cleaned` (older: none)
 
     def __post_init__(self):
         width, terms = sum(len(b.terms) for b in self.blocks), len(self.signal)

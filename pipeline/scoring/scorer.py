@@ -67,8 +67,8 @@ class Scorer:
 
     def score(self, texts: list[str], repaired: bool = False) -> pd.DataFrame:
         """One row per text: lang, p_<signal>, <signal> flag at the language's thresholds, and
-        explain_<signal> when explaining. Texts are repaired as the splitter repaired every training paragraph
-        (`text.clean`; for any model) unless `repaired` says they already are (the splitter's paragraphs)."""
+        explain_<signal> when explaining. Texts are repaired as the splitter repaired every training
+        paragraph (`text.clean`; for any model) unless `repaired` says they already are (its paragraphs)."""
         if not texts:
             return self.empty(include_text=False).drop(columns=["doc_id", "paragraph_id", "position", "kind", *METADATA])
         codes, unique = pd.factorize(pd.Series(texts, dtype=object))

@@ -21,6 +21,7 @@ from pipeline.config import InputError, load_params
 
 GATE_METRIC = "cv.macro_f1"
 SHA_TAG, EVAL_TAG, DECISION_TAG = "model.sha256", "eval.key", "gate.decision"
+CODE_TAG = "code.sha256"  # the code logged with the model, which its behaviour depends on too
 
 
 def evaluation_key(card: dict, params: dict) -> str:
@@ -48,18 +49,20 @@ def gate(version: str, score: float, key: str, champion, allow_worse: bool) -> t
                    f"(`policy-signals models promote {version}` overrides)")
 
 
-def versions_by_sha(api, name: str, sha: str) -> list:
-    """Registered versions of `name` whose model file has this SHA-256, oldest first."""
+def versions_by_sha(api, name: str, sha: str, code: str | None = None) -> list:
+    """Registered versions of `name` whose model file has this SHA-256 (and, if given, whose logged code has
+    SHA-256 `code`), oldest first."""
     found = api.search_model_versions(f"name = '{name}'")
-    return sorted((v for v in found if _model_sha(api, v) == sha), key=lambda v: int(v.version))
+    mine = (v for v in found if _tag(api, v, SHA_TAG) == sha and (code is None or _tag(api, v, CODE_TAG) == code))
+    return sorted(mine, key=lambda v: int(v.version))
 
 
-def _model_sha(api, version) -> str | None:
-    """A version's model SHA-256: its tag, or, for a version the store failed to tag after registering it,
-    the tag of the run that logged it (`register` sets that before logging the model)."""
-    if SHA_TAG in version.tags or not version.run_id:
-        return version.tags.get(SHA_TAG)
-    return api.get_run(version.run_id).data.tags.get(SHA_TAG)
+def _tag(api, version, tag: str) -> str | None:
+    """A version's tag, or, for a version the store failed to tag after registering it, the tag of the run
+    that logged it (`register` sets the model's and its code's SHA-256 there before logging the model)."""
+    if tag in version.tags or not version.run_id:
+        return version.tags.get(tag)
+    return api.get_run(version.run_id).data.tags.get(tag)
 
 
 def current_champion(api, name: str):
@@ -93,8 +96,8 @@ def record(api, name: str, sha: str) -> dict:
            "champion_" + GATE_METRIC: _number(live.tags.get(GATE_METRIC)) if live else None,
            "models_is_champion": live is not None and live.tags.get(SHA_TAG) == sha}
     mine = versions_by_sha(api, name, sha)
-    if mine:
-        version = api.get_model_version(name, mine[0].version)
+    if mine:  # the latest logging of these bytes (an earlier one may carry older code)
+        version = api.get_model_version(name, mine[-1].version)
         out.update({"registered": True, "version": str(version.version), "uri": f"models:/{name}/{version.version}",
                     "run_id": version.run_id, "aliases": sorted(version.aliases),
                     "evaluation": version.tags.get(EVAL_TAG), GATE_METRIC: _number(version.tags.get(GATE_METRIC)),

@@ -1,7 +1,7 @@
 """Stage `register`: log the trained pipeline to MLflow, register it, and gate the champion alias.
 
-Model bytes already registered (same SHA-256) are not registered again: their version becomes
-`challenger` once more. `champion` moves only through the gate in `pipeline.stages.champion` (never to
+Model bytes already registered (same SHA-256) with the same code are not registered again: their version
+becomes `challenger` once more; the same bytes with other code (the package changed) are a new version. `champion` moves only through the gate in `pipeline.stages.champion` (never to
 a worse or incomparable model unless `register.allow_worse`). The stage runs on every `dvc repro`
 (a registration that failed is retried once the store is reachable). It writes no file (and removes
 the models/registry.json older versions kept): `policy-signals models` reads the record of the live
@@ -11,6 +11,7 @@ from the store and must not enter dvc.lock either).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from importlib.metadata import version as installed
@@ -26,9 +27,23 @@ from pipeline.stages import champion
 GATE_METRIC = champion.GATE_METRIC
 # What loading the logged pipeline imports (its code ships with it): pinned to what trained it, so MLflow
 # need not infer them by loading the model in a subprocess, and never lists this package or test tools.
-LOAD_REQUIREMENTS = ("scikit-learn", "numpy", "scipy", "pandas", "pyyaml", "ftfy", "opencc")  # ftfy, opencc: its text repair
+# (ftfy and opencc: its text repair.)
+LOAD_REQUIREMENTS = ("scikit-learn", "numpy", "scipy", "pandas", "pyyaml", "ftfy", "opencc")
 EXAMPLE = ["MOFCOM tightened export licences for terbium and dysprosium.",
            "The Party committee held a study session and pledged to cut costs."]
+
+
+PACKAGE = Path(__file__).resolve().parents[1]  # logged with the model as its code
+
+
+def code_sha256(package: Path = PACKAGE) -> str:
+    """SHA-256 of the package as it is logged with the model (its files but caches). The model's behaviour is
+    its bytes and this code (the text repair, the vectorisers), so bytes logged with other code are logged
+    again: a registered model always carries the code that evaluated it."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _logged_run(mlflow, model_sha256: str) -> str | None:
@@ -56,7 +71,7 @@ def serialization(mlflow) -> str:
     return "skops" if "skops" in getattr(mlflow.sklearn, "SUPPORTED_SERIALIZATION_FORMATS", ()) else "cloudpickle"
 
 
-def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sha256: str):
+def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sha256: str, code: str):
     """Log the pipeline (skops where MLflow offers it) in the run that evaluated it, and register it."""
     from mlflow.models import infer_signature
 
@@ -70,6 +85,7 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
     with mlflow.start_run(run_id=run_id):
         if run_id is None:  # tracking was off or failed during evaluate: record the essentials here
             tracking.log_contents(mlflow, params, metrics, tracking.run_tags(card, model_sha256), [])
+        mlflow.set_tag(champion.CODE_TAG, code)  # before logging: a version left untagged is still recognised
         how = serialization(mlflow)
         skops = how == "skops"
         extra = {"serialization_format": "skops", "skops_trusted_types": trusted_types(fitted)} if skops else {}
@@ -81,7 +97,7 @@ def _log_model(mlflow, fitted, card: dict, metrics: dict, params: dict, model_sh
                                         pyfunc_predict_fn="predict_proba",
                                         registered_model_name=params["register"]["model_name"],
                                         metadata={"signals": list(SIGNALS), "thresholds": card["thresholds"]},
-                                        code_paths=[str(Path(__file__).resolve().parents[1])],
+                                        code_paths=[str(PACKAGE)],
                                         pip_requirements=[f"{name}=={installed(name)}" for name in needs], **extra)
     return str(info.registered_model_version), how
 
@@ -103,14 +119,15 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
     name, allow_worse = params["register"]["model_name"], params["register"]["allow_worse"]
     score = tracking.numeric(metrics)
     key = champion.evaluation_key(card, params)
-    known = champion.versions_by_sha(api, name, model_sha256)
+    code = code_sha256()
+    known = champion.versions_by_sha(api, name, model_sha256, code)
     if known:
         # a version the store failed to tag was logged moments ago, by this MLflow
-        version, how = str(known[0].version), known[0].tags.get("serialization") or serialization(mlflow)
+        version, how = str(known[-1].version), known[-1].tags.get("serialization") or serialization(mlflow)
     else:
-        version, how = _log_model(mlflow, fitted, card, metrics, params, model_sha256)
+        version, how = _log_model(mlflow, fitted, card, metrics, params, model_sha256, code)
     # The latest evaluation of these bytes is what the gate compares.
-    tag_version(api, name, version, {champion.SHA_TAG: model_sha256, champion.EVAL_TAG: key,
+    tag_version(api, name, version, {champion.SHA_TAG: model_sha256, champion.CODE_TAG: code, champion.EVAL_TAG: key,
                                      GATE_METRIC: str(score[GATE_METRIC]), "serialization": how})
     api.set_registered_model_alias(name, "challenger", version)
     before = champion.current_champion(api, name)

@@ -114,6 +114,23 @@ def test_same_model_bytes_are_registered_once(store, small_bundle):
     assert len(store.MlflowClient().search_model_versions("name = 'policy-signals'")) == 1
 
 
+def test_the_same_bytes_with_other_code_are_registered_again_and_take_over(store, small_bundle, monkeypatch):
+    """A model's behaviour is its bytes and its code (the text repair, say): the registered model carries the
+    code that evaluated it, whatever the bytes."""
+    directory, params = small_bundle
+    fitted, card = bundle.load(directory)
+    sha, code = bundle.sha256(directory / bundle.MODEL), register.code_sha256()
+    assert code == register.code_sha256() and len(code) == 64
+    first = register.register(fitted, card, metrics(0.80), gated(params), sha)
+    monkeypatch.setattr(register, "code_sha256", lambda: "c" * 64)  # the package changed, the bytes did not
+    changed = register.register(fitted, card, metrics(0.80), gated(params), sha)
+    again = register.register(fitted, card, metrics(0.80), gated(params), sha)
+    assert (first["version"], changed["version"], again["version"]) == ("1", "2", "2")
+    assert changed["new_version"] and not again["new_version"] and changed["champion_version"] == "2"
+    client = store.MlflowClient()
+    assert [client.get_model_version("policy-signals", v).tags["code.sha256"] for v in "12"] == [code, "c" * 64]
+
+
 def test_registration_cut_off_before_tagging_is_completed_not_repeated(store, small_bundle, monkeypatch):
     directory, params = small_bundle
     fitted, card = bundle.load(directory)
