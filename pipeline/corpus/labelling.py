@@ -29,7 +29,8 @@ CONTEXT = ["article_id", "uncertainty", *PROBA, "text"]  # export-only columns t
 def suggestions(table: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
     """Rows without gold labels, with suggested flags and probabilities, most uncertain first."""
     todo = table[table["label_source"].ne("gold")].reset_index(drop=True)
-    proba = scorer.score(todo["text"].tolist(), repaired=True)[PROBA].to_numpy() if len(todo) else np.zeros((0, len(SIGNALS)))
+    proba = scorer.score(todo["text"].tolist(), repaired=True)[PROBA].to_numpy() if len(todo) else \
+        np.zeros((0, len(SIGNALS)))  # split paragraphs: repaired already
     cut = cutoffs(scorer.thresholds, len(todo), todo["lang"])
     # distance of the least certain signal from its threshold, scaled to that side's range
     margin = np.where(proba >= cut, (proba - cut) / (1 - cut), (cut - proba) / cut).min(axis=1, initial=1.0)

@@ -271,7 +271,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", default="models", help="bundle directory or MLflow URI (models:/policy-signals@champion)")
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--id-column")
-    parser.add_argument("--no-split", action="store_true", help="score each table row whole (repaired as training paragraphs were), not split")
+    parser.add_argument("--no-split", action="store_true",
+                        help="score each table row whole (repaired as training paragraphs were), not split")
     parser.add_argument("--coerce-text", action="store_true",
                         help="score a table text that is a number or list as its text form, and null as empty "
                              "(default: refuse the table, naming the row)")

@@ -95,8 +95,9 @@ def evaluate(fitted, thresholds: dict[str, float], sets: dict[str, str], root: P
         if frame is None:
             out[name] = {"missing": relative}
             continue
-        texts = list(fitted[0].transform(frame[["text"]]))  # as the model reads them (its repair, once);
-        proba = fitted[1:].predict_proba(texts)  # languages are detected on the same text
+        # the texts as the model's first step reads them (its repair, once); languages are detected on them too
+        texts = list(fitted[0].transform(frame[["text"]]))
+        proba = fitted[1:].predict_proba(texts)
         truth = frame[list(SIGNALS)].to_numpy(dtype=np.int8)
         langs = language.detect_all(texts)
         out[name] = {"paragraphs": int(len(frame)), **summary(truth, proba, flags(proba, thresholds, langs))}

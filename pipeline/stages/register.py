@@ -1,8 +1,9 @@
 """Stage `register`: log the trained pipeline to MLflow, register it, and gate the champion alias.
 
 Model bytes already registered (same SHA-256) with the same code are not registered again: their version
-becomes `challenger` once more; the same bytes with other code (the package changed) are a new version. `champion` moves only through the gate in `pipeline.stages.champion` (never to
-a worse or incomparable model unless `register.allow_worse`). The stage runs on every `dvc repro`
+becomes `challenger` once more; the same bytes with other code (the package changed) are a new version.
+`champion` moves only through the gate in `pipeline.stages.champion` (never to a worse or incomparable model
+unless `register.allow_worse`). The stage runs on every `dvc repro`
 (a registration that failed is retried once the store is reachable). It writes no file (and removes
 the models/registry.json older versions kept): `policy-signals models` reads the record of the live
 model from the store, so it always describes what `models/` holds now (run ids and versions come
@@ -127,8 +128,9 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
     else:
         version, how = _log_model(mlflow, fitted, card, metrics, params, model_sha256, code)
     # The latest evaluation of these bytes is what the gate compares.
-    tag_version(api, name, version, {champion.SHA_TAG: model_sha256, champion.CODE_TAG: code, champion.EVAL_TAG: key,
-                                     GATE_METRIC: str(score[GATE_METRIC]), "serialization": how})
+    tag_version(api, name, version, {champion.SHA_TAG: model_sha256, champion.CODE_TAG: code,
+                                     champion.EVAL_TAG: key, GATE_METRIC: str(score[GATE_METRIC]),
+                                     "serialization": how})
     api.set_registered_model_alias(name, "challenger", version)
     before = champion.current_champion(api, name)
     promoted, decision = champion.gate(version, score[GATE_METRIC], key, before, allow_worse)
