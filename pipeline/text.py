@@ -34,9 +34,8 @@ _T2S = None
 _PLAIN = re.compile("[^\t\n\x20-\x7e\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00a0\u00b7"
                     "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]")
 _ENTITY = re.compile(r"&#?[0-9A-Za-z]{1,24};")  # ftfy.chardata.HTML_ENTITY_RE
-# UTF-8 punctuation (bytes E2 80 xx: quotes, dashes, bullets) read as the Windows Thai code page, as some
-# scraped pages carry it: "Baogangโ€™s". ftfy does not undo this one. "โ€" then a character that stands for a
-# continuation byte is never Thai; the byte a page dropped (0x9D, undefined in both code pages) is "”".
+
+
 def _continuation_chars() -> dict[str, str]:
     """Each character that stands for a continuation byte 0x80-0xBF in Windows-874 (else 1252, else Latin-1)
     -> the character E2 80 <that byte> is in UTF-8."""
@@ -51,6 +50,9 @@ def _continuation_chars() -> dict[str, str]:
     return found
 
 
+# UTF-8 punctuation (bytes E2 80 xx: quotes, dashes, bullets) read as the Windows Thai code page, as some
+# scraped pages carry it: "Baogangโ€™s". ftfy does not undo this one. "โ€" then a character that stands for a
+# continuation byte is never Thai; the byte a page dropped (0x9D, undefined in both code pages) is "”".
 _THAI_BYTES = _continuation_chars()
 _THAI_MOJIBAKE = re.compile("\u0e42\u20ac([" + re.escape("".join(_THAI_BYTES)) + "])?")
 _UNCURL = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
@@ -93,36 +95,34 @@ def _thai_byte(match: re.Match) -> str:
     return _THAI_BYTES[match.group(1)] if match.group(1) else "\u201d"
 
 
+def _has_entity(text: str) -> bool:
+    return "&" in text and _ENTITY.search(text) is not None
+
+
 def repaired(text: str) -> str:
     """ftfy's repair (mojibake, quotes, NFKC), skipped for text it would only normalise, and the Thai
-    code page's mojibake, which ftfy leaves."""
-    if "&" not in text or _ENTITY.search(text) is None:
+    code page's mojibake, which ftfy leaves. One pass: `clean` repeats it while it can change the text."""
+    if not _has_entity(text):
         if text.isascii() and text.isprintable():
             return text  # NFKC and straight quotes leave printable ASCII as it is
         if _PLAIN.search(text) is None:
             for curly, straight in _UNCURL.items():  # str.replace: a fast scan when absent, unlike str.translate
                 text = text.replace(curly, straight)
-            text = unicodedata.normalize("NFKC", text)
-            if "&" not in text or _ENTITY.search(text) is None:
-                return text  # else full-width forms made an entity, which ftfy unescapes below
+            return unicodedata.normalize("NFKC", text)
     if "\u0e42\u20ac" in text:
         text = _THAI_MOJIBAKE.sub(_thai_byte, text)
     ftfy, config = _ftfy_config()
-    text = ftfy.fix_text(text, config=config)
-    # ftfy's NFKC runs last, so full-width "＆ａｍｐ；" becomes an entity only then: unescape until none is
-    # left, or a second repair would change the text again
-    while "&" in text and _ENTITY.search(text) and (again := ftfy.fix_text(text, config=config)) != text:
-        text = again
-    return text
+    return ftfy.fix_text(text, config=config)
 
 
 def _clean(text: str) -> str:
-    """Repair passes to a fixed point: once whitespace is collapsed or a link note removed, ftfy may find more
-    ("Ã\n" -> "Ã " -> "à"), and training text is repaired twice (splitter, model). Text left with only plain
-    characters and no entity is a fixed point already; others take one more pass (at most four in all)."""
+    """Repair passes to a fixed point, since training text is repaired twice (splitter, model): once whitespace
+    is collapsed or a link note removed, ftfy may find more ("Ã\n" -> "Ã " -> "à"), and NFKC can make an
+    entity of full-width forms ("＆ａｍｐ；"). Text left with only plain characters and no entity is a fixed point
+    already; others take one more pass (at most four in all)."""
     for _ in range(4):
         again = _clean_pass(text)
-        if again == text or _PLAIN.search(again) is None and ("&" not in again or _ENTITY.search(again) is None):
+        if again == text or _PLAIN.search(again) is None and not _has_entity(again):
             return again
         text = again
     return text
@@ -132,10 +132,8 @@ def _clean_pass(text: str) -> str:
     text = repaired(text)
     if not text.isascii() and CJK.search(text):
         text = simplified(_PINYIN.sub("", text))
-    if "in a new" in text.lower():
-        stripped = _INLINE_FURNITURE.sub("", text)
-        if stripped != text:  # what the note stood between is read again: it may join into mojibake
-            return _clean_pass(stripped)
+    if "in a new" in text.lower():  # what a note stood between may join into mojibake: `_clean`'s next pass
+        text = _INLINE_FURNITURE.sub("", text)
     if _GLUED.search(text):  # rare: searching first is the cheaper scan
         text = _GLUED.sub(r"\g<0> ", text)
     if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
