@@ -128,9 +128,11 @@ REFORM_BOUNDARY = [
                  marks=pytest.mark.xfail(strict=True, reason="a foreign stake in a restructuring reads as reform")),
     ("reform", "Japan's JOGMEC and Sojitz invested in Lynas in exchange for supply to Japanese buyers.", 0),
     ("reform", "Lynas named a new chief executive and split its business into two divisions.", 0),
-    # Flagged until round 10 (the re-read bare quota figures were mostly 2024's, and the model had learnt those
-    # figures rather than the rule); round 10's bare figures of other years taught the rule.
-    ("reform", "The 2021 smelting and separation quota was 162,000 tonnes.", 0),
+    # A known weakness (data card, "Known gaps"): the model learns bare quota figures rather than the rule, so a
+    # figure the corpus labels none is not flagged (2021's 162,000 tonnes, in round 10) but one it has never seen
+    # still is. The figure here is in no article. Strict.
+    pytest.param("reform", "The 2023 smelting and separation quota was 230,000 tonnes.", 0,
+                 marks=pytest.mark.xfail(strict=True, reason="bare quota figures the corpus lacks read as reform")),
 ]
 
 
