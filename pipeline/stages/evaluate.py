@@ -31,7 +31,7 @@ def cross_validate(params: dict, rows: pd.DataFrame, folds: int) -> tuple[np.nda
     proba = np.zeros((len(rows), len(SIGNALS)))
     pred = np.zeros_like(proba, dtype=np.int8)
     fold_of = np.zeros(len(rows), dtype=int)
-    for fold, (fit_idx, test_idx) in enumerate(model.grouped_folds(rows, folds)):
+    for fold, (fit_idx, test_idx) in enumerate(model.grouped_folds(rows, folds, model.EVALUATE_SALT)):
         fitted, thresholds, _ = model.fit(train, seed, rows.iloc[fit_idx])
         proba[test_idx] = fitted.predict_proba(rows["text"].iloc[test_idx])
         pred[test_idx] = flags(proba[test_idx], thresholds, rows["lang"].iloc[test_idx])

@@ -26,7 +26,7 @@ def check_fits(params: dict, rows, params_source, labels_source) -> None:
     its cross-validation (cut as there) and the holdout's without its source folder."""
     train = params["train"]
     model.check_fits(train, rows, params_source, labels_source)
-    for fit, test in model.grouped_folds(rows, params["evaluate"]["cv_folds"]):
+    for fit, test in model.grouped_folds(rows, params["evaluate"]["cv_folds"], model.EVALUATE_SALT):
         model.check_fits(train, rows.iloc[fit], params_source, labels_source, set(rows["article_id"].iloc[test]))
     fit, _ = holdout_split(rows, params["evaluate"]["holdout_source"])
     model.check_fits(train, rows[fit], params_source, labels_source, set(rows.loc[~fit, "article_id"]))
