@@ -95,12 +95,13 @@ def grouped_folds(frame: pd.DataFrame, folds: int, salt: str = "") -> list[tuple
     Where too few articles leave a hashed fold empty, GroupKFold deals them.
     """
     articles = frame["article_id"].to_numpy()
-    k = min(folds, len(set(articles)))
+    distinct = set(articles)
+    k = min(folds, len(distinct))
     fold_of = {a: int.from_bytes(hashlib.blake2b(f"{salt}/{a}".encode(), digest_size=8).digest(), "big") % k
-               for a in set(articles)}
-    fold = np.array([fold_of[a] for a in articles], dtype=int)
+               for a in distinct}
     if len(set(fold_of.values())) < k:
         return list(GroupKFold(n_splits=k).split(frame, groups=articles))
+    fold = np.array([fold_of[a] for a in articles], dtype=int)
     return [(np.flatnonzero(fold != i), np.flatnonzero(fold == i)) for i in range(k)]
 
 

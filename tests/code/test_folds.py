@@ -4,14 +4,16 @@ import numpy as np
 from pipeline import model
 
 
+def folds_of(rows) -> dict[str, int]:
+    """Each article's fold number."""
+    return {article: fold for fold, (_, test) in enumerate(model.grouped_folds(rows, 5))
+            for article in rows["article_id"].iloc[test]}
+
+
 def test_articles_added_elsewhere_move_no_article_to_another_fold(table):
     """Chinese articles keep their folds when English ones are added (GroupKFold re-dealt them: data card, step 21)."""
     rows = table[0]
-    chinese = rows[rows["lang"].eq("zh")]
-    alone = {article: fold for fold, (_, test) in enumerate(model.grouped_folds(chinese, 5))
-             for article in chinese["article_id"].iloc[test]}
-    together = {article: fold for fold, (_, test) in enumerate(model.grouped_folds(rows, 5))
-                for article in rows["article_id"].iloc[test]}
+    alone, together = folds_of(rows[rows["lang"].eq("zh")]), folds_of(rows)
     assert len(set(alone.values())) == 5 and all(together[a] == fold for a, fold in alone.items())
 
 
