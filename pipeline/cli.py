@@ -8,8 +8,9 @@ from __future__ import annotations
 import gc
 import importlib
 import os
-import signal
 import sys
+
+from pipeline import interrupts
 
 COMMANDS = {
     "validate": "pipeline.stages.validate",
@@ -29,19 +30,6 @@ COMMANDS = {
 USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-signals COMMAND --help)"
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread so that cleanup runs as it does for Ctrl-C."""
-
-
-_MAIN_PID = os.getpid()
-
-
-def _terminate(signum, frame):
-    if os.getpid() != _MAIN_PID:  # a forked worker (a pool being shut down): die quietly, as by default
-        os._exit(128 + signum)
-    raise Terminated()
-
-
 def _stage_hint() -> str:
     """Under `dvc repro`, DVC removed the stage's previous outputs before running it: say how to get them back."""
     stage = os.environ.get("DVC_STAGE")
@@ -58,20 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
+        with interrupts.handled():
+            return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
     except InputError as exc:
         print(f"error: {exc}{_stage_hint()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"policy-signals {argv[0]}: interrupted; no partial output was left", file=sys.stderr)
         return 130
-    except Terminated:
+    except interrupts.Terminated:
         print(f"policy-signals {argv[0]}: terminated; no partial output was left", file=sys.stderr)
         return 143
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run() -> None:

@@ -24,6 +24,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from pipeline import interrupts
 from pipeline.config import InputError, atomic_path
 from pipeline.reporting import batchlog, metadata
 from pipeline.scoring import heap, inputs, sources, workers
@@ -371,6 +372,7 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
                                                             args.scheduler, keep_text=args.include_text)))
         marks = None
         for batch in stream:
+            interrupts.check()  # a Ctrl-C that pyarrow swallowed while the last batch was written
             if isinstance(batch, Mark):
                 marks = writer.mark(), summary.mark() if summary else 0
             elif isinstance(batch, Drop):
@@ -390,6 +392,7 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
         writer.close(scorer.empty(args.include_text))
         if summary is not None:
             Writer(summary_tmp, output_format(args.summary)).close(summary.frame())
+        interrupts.check()  # last chance: the outputs are renamed into place on leaving this block
     return writer.rows
 
 
