@@ -1,6 +1,8 @@
 """Shared fixtures: the repository, its bundled data, and a model trained on it."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -28,6 +30,25 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     """Run a command with this interpreter's bin directory first on PATH (as `dvc.yaml` expects)."""
     environ = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **env}
     return subprocess.run(args, cwd=cwd, env=environ, capture_output=True, text=True)
+
+
+def run_here(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """`python -m pipeline ARGS` in `cwd`, run in this process: for commands whose process start is not what
+    a test is about (each `models` call started an interpreter and imported MLflow, ~3 s of CPU)."""
+    from pipeline.cli import main
+    saved = {name: os.environ.get(name) for name in env}
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.update(env)
+        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(args)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 # A small corpus for tests that run the whole pipeline (`dvc repro` in a copy): every seed article and

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import copy_repo, run
+from tests.conftest import copy_repo, run, run_here
 
 SEED = "data/articles/seeds/000_4351a19fe1e57ad0.txt"
 
@@ -37,7 +37,7 @@ def store(repo):
 
 
 def models_status(repo) -> dict:
-    done = run(["python", "-m", "pipeline", "models", "--json"], cwd=repo)
+    done = run_here(["models", "--json"], cwd=repo)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -1,6 +1,7 @@
 """MLflow tracking and registry against real stores: a SQLite file in a temp dir and a real
 `mlflow server` on 127.0.0.1; the champion gate; pyfunc parity; the local bundle's checks."""
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from pipeline import bundle, tracking
 from pipeline.cli import main
 from pipeline.config import InputError
 from pipeline.stages import register
-from tests.conftest import PARAMS, REPO, run
+from tests.conftest import PARAMS, REPO, run, run_here
 
 TEXTS = ["MOFCOM tightened export licences for terbium.", "The Party committee studied Xi's speech.",
          "A tailings dam breach halted output.", "Leave a Reply"]
@@ -208,21 +209,21 @@ def test_failed_registration_is_one_line_with_the_real_cause_and_retried(small_b
     (tmp_path / "params.yaml").write_text(PARAMS.read_text())
     db = tmp_path / "mlflow.db"
     command = ["python", "-m", "pipeline", "register", "--model", "models", "--metrics", "metrics.json"]
-    status = ["python", "-m", "pipeline", "models", "--json"]
-    assert run(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").returncode == 0  # creates the store
+    status = ["models", "--json"]
+    assert run_here(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").returncode == 0  # creates the store
     done = run(command, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///file:{db}?mode=ro&uri=true")
     assert done.returncode == 0
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert "model registration was not logged" in done.stderr and "attempt to write a readonly database" in done.stderr
     assert not (directory / "registry.json").exists()  # a stale record is never left beside the model
-    record = json.loads(run(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").stdout)
+    record = json.loads(run_here(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").stdout)
     assert record["registered"] is False and "version" not in record
-    said = run(status[:-1], cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").stdout
+    said = run_here(status[:-1], cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").stdout
     assert "not registered (`dvc repro` registers it)" in said, said
     done = run(command, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}")  # the store is writable again
     assert done.returncode == 0 and done.stderr.count("\n") == 1, done.stderr
     assert "register: models registered as models:/policy-signals/1 (challenger)" in done.stderr
-    record = json.loads(run(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").stdout)
+    record = json.loads(run_here(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").stdout)
     assert record["registered"] and record["version"] == "1" and record["model_sha256"] == bundle.sha256(
         directory / bundle.MODEL)
     off = run(command, cwd=tmp_path, POLICY_SIGNALS_TRACKING="off")
@@ -261,7 +262,8 @@ def test_real_mlflow_server_receives_runs(small_bundle, tmp_path, monkeypatch):
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
          "--artifacts-destination", str(tmp_path / "artefacts"), "--workers", "1"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})  # no job-runner process: ~3 s of CPU
     try:
         deadline = time.time() + 90
         while True:
