@@ -56,9 +56,9 @@ def char_bundle(request, tmp_path, table):
     return tmp_path / "bundle", params
 
 
-def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path, monkeypatch):
+def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path, mlflow_db, monkeypatch):
     directory, params = char_bundle
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = f"sqlite:///{mlflow_db}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)
     fitted, card = bundle.load(directory)

@@ -24,10 +24,10 @@ TEXTS = ["MOFCOM tightened export licences for terbium.", "The Party committee s
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+def store(mlflow_db, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{mlflow_db}")
     monkeypatch.delenv(tracking.SWITCH, raising=False)
-    monkeypatch.chdir(tmp_path)  # artefacts land under the temp dir
+    monkeypatch.chdir(mlflow_db.parent)  # artefacts land under the test's temp dir
     import mlflow
     return mlflow
 
