@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     try:
         with interrupts.handled():
-            return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
+            code = importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
+            interrupts.check()  # a signal swallowed after the last output was written: still not a success
+            return code
     except InputError as exc:
         print(f"error: {exc}{_stage_hint()}", file=sys.stderr)
         return 2

@@ -18,6 +18,8 @@ from typing import Any, Iterator
 
 import yaml
 
+from pipeline import interrupts
+
 
 class InputError(Exception):
     """Bad input: the message names the file and the problem on one line."""
@@ -229,6 +231,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         raise InputError(target, f"cannot write here ({problem})") from exc
     try:
         yield Path(tmp)
+        interrupts.check()  # a Ctrl-C or SIGTERM that library code swallowed while the file was written
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

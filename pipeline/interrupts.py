@@ -1,9 +1,10 @@
 """Ctrl-C and SIGTERM as exceptions in the main process, noted so that none is lost.
 
-C code that probes an attribute clears whatever the probe raised, a KeyboardInterrupt from the signal
-handler included: pyarrow asks each pandas column for `__arrow_array__` while `score` writes a batch, and
-about one Ctrl-C in 30 landed there, was dropped, and the run went on to write its output. The handlers
-note each signal, and long loops call `check()` to raise one that was swallowed.
+C code that clears whatever a call it makes raised clears a KeyboardInterrupt from the signal handler too:
+numpy's dtype comparison does so when converting its other side fails, and pandas compares dtypes while
+pyarrow reads a column, so about one Ctrl-C in 30 during `score` was dropped and the run wrote its output.
+The handlers note each signal; `check()` raises a noted one again, before each output is renamed into
+place (`config.atomic_path`), between `score`'s batches, and when a command returns.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class Terminated(BaseException):
 
 _MAIN_PID = os.getpid()
 _received: list[int] = []
+_active = False
 
 
 def _exception(signum: int) -> BaseException:
@@ -25,8 +27,8 @@ def _exception(signum: int) -> BaseException:
 
 
 def _handle(signum, frame):
-    if os.getpid() != _MAIN_PID and signum == signal.SIGTERM:  # a forked worker (a pool being shut down)
-        os._exit(128 + signum)  # die quietly, as by default
+    if os.getpid() != _MAIN_PID:  # a forked worker before its initializer ran, or a pool being shut down:
+        os._exit(128 + signum)  # die quietly, as by default (the parent handles the signal)
     _received.append(signum)
     raise _exception(signum)
 
@@ -39,17 +41,22 @@ def check() -> None:
 
 @contextmanager
 def handled():
-    """While the block runs, SIGTERM and (unless ignored, as in a background job) SIGINT raise and are
-    noted; the previous handlers come back after it."""
-    global _MAIN_PID
-    _MAIN_PID = os.getpid()
+    """While the block runs, SIGINT and SIGTERM raise and are noted, each only where it has its default
+    disposition (a background job's ignored SIGINT stays ignored); the previous handlers come back after
+    it. A nested block leaves the outer one in charge."""
+    global _MAIN_PID, _active
+    if _active:
+        yield
+        return
+    _MAIN_PID, _active = os.getpid(), True
     _received.clear()
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _handle)}
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _handle)
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    previous = {signum: signal.signal(signum, _handle) for signum, default in defaults.items()
+                if signal.getsignal(signum) is default}
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         _received.clear()
+        _active = False

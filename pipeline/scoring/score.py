@@ -372,7 +372,7 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
                                                             args.scheduler, keep_text=args.include_text)))
         marks = None
         for batch in stream:
-            interrupts.check()  # a Ctrl-C that pyarrow swallowed while the last batch was written
+            interrupts.check()  # stop at the next batch, not at the end, after a swallowed Ctrl-C
             if isinstance(batch, Mark):
                 marks = writer.mark(), summary.mark() if summary else 0
             elif isinstance(batch, Drop):
@@ -392,7 +392,6 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
         writer.close(scorer.empty(args.include_text))
         if summary is not None:
             Writer(summary_tmp, output_format(args.summary)).close(summary.frame())
-        interrupts.check()  # last chance: the outputs are renamed into place on leaving this block
     return writer.rows
 
 

@@ -1,7 +1,7 @@
-"""A Ctrl-C that library code swallows is still honoured. numpy's dtype comparison clears whatever its
-conversion of the other side raised; pandas compares dtypes with strings when pyarrow probes a column while
-`score` writes Parquet, so a Ctrl-C landing there was lost and the run wrote its output (about one run in
-30 under load). The handlers note the signal, and `score` raises it again."""
+"""A Ctrl-C that library code swallows is still honoured. numpy's dtype comparison clears whatever converting
+its other side raised; pandas compares dtypes while pyarrow reads a column as `score` writes Parquet, so a
+Ctrl-C landing there was lost and the run wrote its output (about one run in 30 under load). The handlers
+note the signal; it is raised again between batches and before any output is renamed into place."""
 import os
 import signal
 
@@ -11,6 +11,7 @@ import pytest
 
 from pipeline import interrupts
 from pipeline.cli import main
+from pipeline.config import atomic_path
 from pipeline.scoring.outputs import Writer
 
 
@@ -24,6 +25,14 @@ class CtrlCWhileConverted:
         return "not a dtype"
 
 
+def swallow_a_ctrl_c() -> None:
+    """Press Ctrl-C where numpy drops the KeyboardInterrupt, as it did inside pandas inside pyarrow."""
+    try:
+        assert not np.dtype("int64") == CtrlCWhileConverted()
+    except KeyboardInterrupt:
+        pytest.fail("numpy no longer swallows a KeyboardInterrupt: this test's premise is gone")
+
+
 @pytest.fixture
 def ctrl_c_enabled():
     """SIGINT at Python's default, as in a terminal (a test worker may have it ignored)."""
@@ -32,20 +41,34 @@ def ctrl_c_enabled():
     signal.signal(signal.SIGINT, previous)
 
 
-def test_numpy_swallows_a_ctrl_c_and_check_raises_it(ctrl_c_enabled):
+def test_a_swallowed_ctrl_c_is_raised_by_check_even_after_a_nested_block(ctrl_c_enabled):
     with interrupts.handled():
-        assert not np.dtype("int64") == CtrlCWhileConverted()  # no KeyboardInterrupt escapes ...
+        swallow_a_ctrl_c()  # no KeyboardInterrupt escapes ...
+        with interrupts.handled():  # (a command run from within another)
+            pass
         with pytest.raises(KeyboardInterrupt):
             interrupts.check()  # ... but it was noted
     interrupts.check()  # and nothing is carried over to the next command
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_score_whose_ctrl_c_was_swallowed_writes_nothing(ctrl_c_enabled, small_bundle, tmp_path, monkeypatch,
-                                                         capsys):
-    write = Writer.write
+def test_no_output_is_renamed_into_place_after_a_swallowed_ctrl_c(ctrl_c_enabled, tmp_path):
+    target = tmp_path / "out.json"
+    with interrupts.handled(), pytest.raises(KeyboardInterrupt):
+        with atomic_path(target) as tmp:
+            tmp.write_text("{}")
+            swallow_a_ctrl_c()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_score_stops_at_the_batch_after_a_swallowed_ctrl_c_and_writes_nothing(ctrl_c_enabled, small_bundle,
+                                                                              tmp_path, monkeypatch, capsys):
+    write, written = Writer.write, []
 
     def write_swallowing_a_ctrl_c(self, frame):
-        np.dtype("int64") == CtrlCWhileConverted()  # as pandas' dtype checks inside pyarrow did
+        written.append(len(frame))
+        if len(written) == 1:
+            swallow_a_ctrl_c()
         write(self, frame)
 
     monkeypatch.setattr(Writer, "write", write_swallowing_a_ctrl_c)
@@ -55,4 +78,5 @@ def test_score_whose_ctrl_c_was_swallowed_writes_nothing(ctrl_c_enabled, small_b
     code = main(["score", str(texts), "-o", str(out), "--batch-size", "10", "--model", str(small_bundle[0])])
     err = capsys.readouterr().err
     assert (code, err) == (130, "policy-signals score: interrupted; no partial output was left\n")
+    assert written == [10]  # not one batch more
     assert sorted(p.name for p in tmp_path.iterdir()) == ["texts.csv"]
