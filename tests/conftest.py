@@ -34,20 +34,25 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
 
 def run_here(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     """`python -m pipeline ARGS` in `cwd`, run in this process: for commands whose process start is not what
-    a test is about (each `models` call started an interpreter and imported MLflow, ~3 s of CPU)."""
+    a test is about (each `models` call started an interpreter and imported MLflow, ~3 s of CPU). The
+    environment and MLflow's tracking URI (which the command sets, in both) are put back afterwards."""
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+
     from pipeline.cli import main
-    saved = {name: os.environ.get(name) for name in env}
+    environ, uri = dict(os.environ), utils._tracking_uri
     out, err = io.StringIO(), io.StringIO()
     try:
         os.environ.update(env)
         with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(args)
+            try:
+                code = main(args)
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        mlflow.set_tracking_uri(uri)
+        os.environ.clear()
+        os.environ.update(environ)
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
@@ -149,7 +154,7 @@ def empty_store(tmp_path_factory) -> Path:
 
     from pipeline import tracking
     path = tmp_path_factory.mktemp("store") / "mlflow.db"
-    with tracking.quiet():
+    with tracking.quiet(), contextlib.chdir(path.parent):  # its Default experiment's artefacts: not in the repo
         MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
     return path
 
