@@ -18,7 +18,7 @@ class Terminated(BaseException):
 
 
 _MAIN_PID = os.getpid()
-_received: list[int] = []
+_noted: int | None = None  # the last signal handled under `handled()`
 _active = False
 
 
@@ -27,16 +27,17 @@ def _exception(signum: int) -> BaseException:
 
 
 def _handle(signum, frame):
+    global _noted
     if os.getpid() != _MAIN_PID:  # a forked worker before its initializer ran, or a pool being shut down:
         os._exit(128 + signum)  # die quietly, as by default (the parent handles the signal)
-    _received.append(signum)
+    _noted = signum
     raise _exception(signum)
 
 
 def check() -> None:
     """Raise a Ctrl-C or SIGTERM that arrived under `handled()` but whose exception library code dropped."""
-    if _received:
-        raise _exception(_received[-1])
+    if _noted is not None:
+        raise _exception(_noted)
 
 
 @contextmanager
@@ -44,12 +45,11 @@ def handled():
     """While the block runs, SIGINT and SIGTERM raise and are noted, each only where it has its default
     disposition (a background job's ignored SIGINT stays ignored); the previous handlers come back after
     it. A nested block leaves the outer one in charge."""
-    global _MAIN_PID, _active
+    global _MAIN_PID, _active, _noted
     if _active:
         yield
         return
-    _MAIN_PID, _active = os.getpid(), True
-    _received.clear()
+    _MAIN_PID, _active, _noted = os.getpid(), True, None
     defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
     previous = {signum: signal.signal(signum, _handle) for signum, default in defaults.items()
                 if signal.getsignal(signum) is default}
@@ -58,5 +58,4 @@ def handled():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        _received.clear()
-        _active = False
+        _active, _noted = False, None
