@@ -13,7 +13,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.config import InputError, atomic_path, write_json
+from pipeline.config import InputError, atomic_paths, json_text
 from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
 
@@ -50,7 +50,7 @@ def loads(path: Path):
 
 
 def save(directory: Path, model: Pipeline, card: dict, texts=()) -> None:
-    """Write model, scoring tables, card and manifest; each file lands atomically, the manifest last. The
+    """Write model, scoring tables, card and manifest, renamed into place together. The
     tables carry the analysis of the training `texts`' frequent tokens, so scoring starts with it."""
     from pipeline.ngrams import frequent_tokens
     from pipeline.tables import from_pipeline
@@ -60,14 +60,13 @@ def save(directory: Path, model: Pipeline, card: dict, texts=()) -> None:
     digests = {MODEL: hashlib.sha256(pickled).hexdigest()}
     tables = from_pipeline(model, digests[MODEL], frequent_tokens(texts)).dumps()
     digests[TABLES] = hashlib.sha256(tables).hexdigest()
-    for name, data in ((MODEL, pickled), (TABLES, tables)):
-        with atomic_path(directory / name) as tmp:
+    card_text = json_text(card).encode()
+    digests[CARD] = hashlib.sha256(card_text).hexdigest()
+    lines = "".join(f"{digests[name]}  {name}\n" for name in (MODEL, TABLES, CARD)).encode()
+    # renamed into place together: a Ctrl-C never leaves a new model beside an old manifest
+    with atomic_paths(*(directory / name for name in (MODEL, TABLES, CARD, MANIFEST))) as tmps:
+        for tmp, data in zip(tmps, (pickled, tables, card_text, lines)):
             tmp.write_bytes(data)
-    write_json(directory / CARD, card)
-    digests[CARD] = sha256(directory / CARD)
-    lines = "".join(f"{digests[name]}  {name}\n" for name in (MODEL, TABLES, CARD))
-    with atomic_path(directory / MANIFEST) as tmp:
-        tmp.write_text(lines, encoding="utf-8")
 
 
 def verify(directory: Path) -> tuple[dict, str]:

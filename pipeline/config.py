@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Hashable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -241,7 +241,25 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def atomic_paths(*targets: str | os.PathLike) -> Iterator[list[Path]]:
+    """`atomic_path` for several outputs that belong together (a model and its manifest, scores and their
+    summary): all are renamed into place only on success, in the order given, with a Ctrl-C or SIGTERM held
+    until the last is (`interrupts.deferred`), so they are never a mix of this run's files and older ones."""
+    held = ExitStack()
+    with held, ExitStack() as stack:
+        tmps = [stack.enter_context(atomic_path(target)) for target in reversed(targets)][::-1]  # left in order
+        yield tmps
+        interrupts.check()  # one that library code swallowed while they were written: rename none
+        held.enter_context(interrupts.deferred())  # left after `stack`'s renames
+
+
+def json_text(data: Any) -> str:
+    """JSON with stable key order, so DVC hashes are reproducible."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON atomically with stable key order, so DVC hashes are reproducible."""
+    """Write `json_text(data)` atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.write_text(json_text(data), encoding="utf-8")

@@ -4,7 +4,8 @@ C code that clears whatever a call it makes raised clears a KeyboardInterrupt fr
 numpy's dtype comparison does so when converting its other side fails, and pandas compares dtypes while
 pyarrow reads a column, so about one Ctrl-C in 30 during `score` was dropped and the run wrote its output.
 The handlers note each signal; `check()` raises a noted one again, before each output is renamed into
-place (`config.atomic_path`), between `score`'s batches, and when a command returns.
+place (`config.atomic_path`), between `score`'s batches, and when a command returns. Inside `deferred()`
+they are only noted, and raised when it ends, so outputs renamed into place together are never half renamed.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class Terminated(BaseException):
 _MAIN_PID = os.getpid()
 _noted: int | None = None  # the last signal handled under `handled()`
 _active = False
+_deferring = False
 
 
 def _exception(signum: int) -> BaseException:
@@ -31,13 +33,28 @@ def _handle(signum, frame):
     if os.getpid() != _MAIN_PID:  # a forked worker before its initializer ran, or a pool being shut down:
         os._exit(128 + signum)  # die quietly, as by default (the parent handles the signal)
     _noted = signum
-    raise _exception(signum)
+    if not _deferring:
+        raise _exception(signum)
 
 
 def check() -> None:
-    """Raise a Ctrl-C or SIGTERM that arrived under `handled()` but whose exception library code dropped."""
-    if _noted is not None:
+    """Raise a Ctrl-C or SIGTERM that arrived under `handled()` but whose exception library code dropped
+    (inside `deferred()`, its end does)."""
+    if _noted is not None and not _deferring:
         raise _exception(_noted)
+
+
+@contextmanager
+def deferred():
+    """Under `handled()`, a Ctrl-C or SIGTERM during the block is noted and raised only when the block has
+    finished: for steps that must not be cut in half, such as renaming several outputs into place."""
+    global _deferring
+    outer, _deferring = _deferring, True
+    try:
+        yield
+    finally:
+        _deferring = outer
+    check()
 
 
 @contextmanager

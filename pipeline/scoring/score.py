@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import interrupts
-from pipeline.config import InputError, atomic_path
+from pipeline.config import InputError, atomic_paths
 from pipeline.reporting import batchlog, metadata
 from pipeline.scoring import heap, inputs, sources, workers
 from pipeline.scoring.outputs import Summary, Writer, output_format
@@ -363,8 +363,8 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
     outcome.read = []
     summary = Summary() if args.summary else None
     with ExitStack() as stack:
-        tmp = stack.enter_context(atomic_path(args.output))  # both outputs are claimed before any work
-        summary_tmp = stack.enter_context(atomic_path(args.summary)) if args.summary else None
+        # both outputs are claimed before any work, and renamed into place together
+        tmp, *summary_tmp = stack.enter_context(atomic_paths(args.output, *filter(None, [args.summary])))
         writer = Writer(tmp, output_format(args.output))
         progress = tqdm(unit=" paragraphs", disable=not sys.stderr.isatty(), file=sys.stderr)
         work = batches(presplit(frames(args, found, outcome), args.batch_size), args.batch_size)
@@ -391,7 +391,7 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
             raise NothingScored
         writer.close(scorer.empty(args.include_text))
         if summary is not None:
-            Writer(summary_tmp, output_format(args.summary)).close(summary.frame())
+            Writer(summary_tmp[0], output_format(args.summary)).close(summary.frame())
     return writer.rows
 
 

@@ -1,17 +1,21 @@
 """A Ctrl-C that library code swallows is still honoured. numpy's dtype comparison clears whatever converting
 its other side raised; pandas compares dtypes while pyarrow reads a column as `score` writes Parquet, so a
 Ctrl-C landing there was lost and the run wrote its output (about one run in 30 under load). The handlers
-note the signal; it is raised again between batches and before any output is renamed into place."""
+note the signal; it is raised again between batches and before any output is renamed into place. Outputs that
+belong together (a model and its manifest, scores and their summary) are renamed into place together: a Ctrl-C
+during the renames waits until the last."""
 import os
 import signal
+
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import interrupts
+from pipeline import bundle, interrupts
 from pipeline.cli import main
-from pipeline.config import atomic_path
+from pipeline.config import atomic_path, atomic_paths
 from pipeline.scoring.outputs import Writer
 
 
@@ -80,3 +84,45 @@ def test_score_stops_at_the_batch_after_a_swallowed_ctrl_c_and_writes_nothing(ct
     assert (code, err) == (130, "policy-signals score: interrupted; no partial output was left\n")
     assert written == [10]  # not one batch more
     assert sorted(p.name for p in tmp_path.iterdir()) == ["texts.csv"]
+
+
+@pytest.fixture
+def ctrl_c_after_first_rename(monkeypatch):
+    """Ctrl-C (a real SIGINT) is pressed just after the first of several files is renamed into place."""
+    replace, renamed = os.replace, []
+
+    def replace_then_press(source, target):
+        replace(source, target)
+        renamed.append(os.path.basename(target))
+        if len(renamed) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace_then_press)
+    return renamed
+
+
+def test_outputs_that_belong_together_are_all_renamed_before_a_ctrl_c_between_them(ctrl_c_enabled, tmp_path,
+                                                                                   ctrl_c_after_first_rename):
+    targets = [tmp_path / name for name in ("scores.csv", "summary.csv")]
+    for target in targets:
+        target.write_text("old")
+    with interrupts.handled(), pytest.raises(KeyboardInterrupt):
+        with atomic_paths(*targets) as tmps:
+            for tmp in tmps:
+                tmp.write_text("new")
+    assert ctrl_c_after_first_rename == ["scores.csv", "summary.csv"]  # in the order given
+    assert [t.read_text() for t in targets] == ["new", "new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.csv", "summary.csv"]
+
+
+def test_a_ctrl_c_while_a_model_is_saved_over_another_leaves_one_whole_bundle(ctrl_c_enabled, small_bundle, tmp_path,
+                                                                              ctrl_c_after_first_rename):
+    """Never a new model file beside the old manifest, which would make the live model unloadable."""
+    live = tmp_path / "models"
+    shutil.copytree(small_bundle[0], live)
+    fitted, card = bundle.load(small_bundle[0])
+    with interrupts.handled(), pytest.raises(KeyboardInterrupt):
+        bundle.save(live, fitted, {**card, "note": "newer"})
+    assert ctrl_c_after_first_rename == [bundle.MODEL, bundle.TABLES, bundle.CARD, bundle.MANIFEST]
+    assert bundle.verify(live)[0]["note"] == "newer"
+    assert sorted(p.name for p in live.iterdir()) == sorted(p.name for p in small_bundle[0].iterdir())
