@@ -245,13 +245,15 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
 def atomic_paths(*targets: str | os.PathLike) -> Iterator[list[Path]]:
     """`atomic_path` for several outputs that belong together (a model and its manifest, scores and their
     summary): all are renamed into place only on success, in the order given, with a Ctrl-C or SIGTERM held
-    until the last is (`interrupts.deferred`), so they are never a mix of this run's files and older ones."""
-    held = ExitStack()
-    with held, ExitStack() as stack:
+    until the last is (under `interrupts.handled()`, as every command runs), so a signal never leaves them a mix
+    of this run's files and older ones. A rename that fails (the disk, permissions) can leave the targets before it
+    renamed; a bundle's manifest, renamed last, then names other bytes, and the bundle is refused, not misread."""
+    with ExitStack() as stack:
         tmps = [stack.enter_context(atomic_path(target)) for target in reversed(targets)][::-1]  # left in order
         yield tmps
         interrupts.check()  # one that library code swallowed while they were written: rename none
-        held.enter_context(interrupts.deferred())  # left after `stack`'s renames
+        with interrupts.deferred():
+            stack.close()
 
 
 def json_text(data: Any) -> str:

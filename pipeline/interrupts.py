@@ -5,7 +5,8 @@ numpy's dtype comparison does so when converting its other side fails, and panda
 pyarrow reads a column, so about one Ctrl-C in 30 during `score` was dropped and the run wrote its output.
 The handlers note each signal; `check()` raises a noted one again, before each output is renamed into
 place (`config.atomic_path`), between `score`'s batches, and when a command returns. Inside `deferred()`
-they are only noted, and raised when it ends, so outputs renamed into place together are never half renamed.
+they are only noted, and raised when it ends, so a Ctrl-C never leaves outputs renamed into place together half
+renamed.
 """
 from __future__ import annotations
 
@@ -47,11 +48,17 @@ def check() -> None:
 @contextmanager
 def deferred():
     """Under `handled()`, a Ctrl-C or SIGTERM during the block is noted and raised only when the block has
-    finished: for steps that must not be cut in half, such as renaming several outputs into place."""
+    finished (or failed): for steps that must not be cut in half, such as renaming several outputs into place.
+    Outside `handled()` Python's own handler raises at once."""
     global _deferring
     outer, _deferring = _deferring, True
     try:
         yield
+    except BaseException as error:
+        _deferring = outer
+        if not isinstance(error, (KeyboardInterrupt, Terminated)):
+            check()  # a signal held during the block outranks the error that ended it (a failed rename)
+        raise
     finally:
         _deferring = outer
     check()

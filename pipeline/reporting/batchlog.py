@@ -6,8 +6,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from pipeline.config import write_json
-
 MAX_PROBLEMS = 1000  # date problems kept by name; the count is always exact
 
 
@@ -16,12 +14,13 @@ def path_for(output: str | Path) -> Path:
     return output.with_name(output.name + ".run.json")
 
 
-def write(output: str | Path, inputs: list[str], failed: list[str], problems: list[str], paragraphs: int) -> None:
-    write_json(path_for(output), {
+def record(output: str | Path, inputs: list[str], failed: list[str], problems: list[str], paragraphs: int) -> dict:
+    """The run record of `output`, written beside it (`path_for`) and renamed into place with it."""
+    return {
         "output": Path(output).name, "inputs": list(map(str, inputs)), "failed_inputs": list(map(str, failed)),
         "paragraphs": int(paragraphs), "date_problems": len(problems), "date_problem_examples": problems[:MAX_PROBLEMS],
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    })
+    }
 
 
 def read(scores: str | Path) -> dict | None:

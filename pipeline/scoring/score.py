@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import interrupts
-from pipeline.config import InputError, atomic_paths
+from pipeline.config import InputError, atomic_paths, json_text
 from pipeline.reporting import batchlog, metadata
 from pipeline.scoring import heap, inputs, sources, workers
 from pipeline.scoring.outputs import Summary, Writer, output_format
@@ -354,17 +354,22 @@ def frames(args: argparse.Namespace, found: list[sources.Source], outcome: Outco
                 yield Drop()  # last: the consumer may end this generator here (Restart)
 
 
+def outputs(args: argparse.Namespace) -> list[Path]:
+    """What a run writes: the scores, the summary if asked for, and the run record (`batchlog`)."""
+    return [args.output, *filter(None, [args.summary]), batchlog.path_for(args.output)]
+
+
 def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer, outcome: Outcome) -> int:
-    """Score the inputs into the output (and the summary), renamed into place only when complete; the
-    number of paragraphs written. A Drop takes a failed table's rows back out, or raises Restart where a
-    Parquet row group already holds some of them."""
+    """Score the inputs into the output (and the summary) and its run record, renamed into place together
+    when complete; the number of paragraphs written. A Drop takes a failed table's rows back out, or raises
+    Restart where a Parquet row group already holds some of them."""
     from tqdm import tqdm
 
     outcome.read = []
     summary = Summary() if args.summary else None
     with ExitStack() as stack:
-        # both outputs are claimed before any work, and renamed into place together
-        tmp, *summary_tmp = stack.enter_context(atomic_paths(args.output, *filter(None, [args.summary])))
+        tmps = stack.enter_context(atomic_paths(*outputs(args)))  # every output is claimed before any work
+        tmp, summary_tmp, log_tmp = tmps[0], tmps[1] if args.summary else None, tmps[-1]
         writer = Writer(tmp, output_format(args.output))
         progress = tqdm(unit=" paragraphs", disable=not sys.stderr.isatty(), file=sys.stderr)
         work = batches(presplit(frames(args, found, outcome), args.batch_size), args.batch_size)
@@ -391,7 +396,9 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
             raise NothingScored
         writer.close(scorer.empty(args.include_text))
         if summary is not None:
-            Writer(summary_tmp[0], output_format(args.summary)).close(summary.frame())
+            Writer(summary_tmp, output_format(args.summary)).close(summary.frame())
+        log_tmp.write_text(json_text(batchlog.record(args.output, args.inputs, outcome.failed, args.meta.problems,
+                                                     writer.rows)), encoding="utf-8")
     return writer.rows
 
 
@@ -402,8 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         output_format(args.summary)
     outcome = Outcome(failed=[])
     found = sources.collect(args.inputs, outcome.failed, args.strict)
-    sources.check_outputs([args.output, *([args.summary] if args.summary else []), batchlog.path_for(args.output)],
-                          args.inputs, found, args.catalog)
+    sources.check_outputs(outputs(args), args.inputs, found, args.catalog)
     if not found:
         return nothing_scored(args.output, outcome.failed)
     heap.keep_freed_memory()  # before loading and forking: workers inherit it
@@ -418,7 +424,6 @@ def main(argv: list[str] | None = None) -> int:
         except NothingScored:
             return nothing_scored(args.output, outcome.failed)
     failed, read, partial = outcome.failed, outcome.read, outcome.partial
-    batchlog.write(args.output, args.inputs, failed, args.meta.problems, rows)
     line = f"score: {rows} paragraphs from {len(read) + len(partial)} input(s) -> {args.output}"
     if failed:
         line += f"; {len(failed)} input(s) failed and were skipped whole: {', '.join(failed)}"

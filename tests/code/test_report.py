@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
+from pipeline.config import write_json
 from pipeline.reporting import batchlog, report
 from pipeline.reporting.index import moves
 from pipeline.signals import SIGNALS
@@ -94,7 +95,8 @@ def test_failed_inputs_caps_and_missing_text_are_shown(tmp_path, capsys):
             for i in range(400)]
     path = tmp_path / "s.parquet"
     scores(rows).to_parquet(path)
-    batchlog.write(path, ["in/"], ["in/broken.txt", "in/bad.csv"], ["x: date 'soon' has no four-digit year"], 400)
+    write_json(batchlog.path_for(path), batchlog.record(path, ["in/"], ["in/broken.txt", "in/bad.csv"],
+                                                      ["x: date 'soon' has no four-digit year"], 400))
     out = tmp_path / "r.html"
     assert main(["report", str(path), "-o", str(out), "--max-documents", "10", "--entities", "1"]) == 0
     page = lxml.html.fromstring(out.read_bytes())
