@@ -105,31 +105,37 @@ def signal_after_first_rename(monkeypatch, signum=signal.SIGINT, then_fail=False
     return renamed
 
 
+def old_files(directory, *names) -> list:
+    """Files an earlier run left, each reading "old"."""
+    for name in names:
+        (directory / name).write_text("old")
+    return [directory / name for name in names]
+
+
+def write_together(targets, before_renaming=lambda: None) -> None:
+    """"new" written to every target through `atomic_paths`; `before_renaming` runs once all are written."""
+    with atomic_paths(*targets) as tmps:
+        for tmp in tmps:
+            tmp.write_text("new")
+        before_renaming()
+
+
 @pytest.mark.parametrize("signum, raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, interrupts.Terminated)])
 def test_outputs_that_belong_together_are_all_renamed_before_a_signal_between_them(signals_enabled, tmp_path,
                                                                                   monkeypatch, signum, raised):
-    targets = [tmp_path / name for name in ("scores.csv", "summary.csv")]
-    for target in targets:
-        target.write_text("old")
+    targets = old_files(tmp_path, "scores.csv", "summary.csv")
     renamed = signal_after_first_rename(monkeypatch, signum)
     with interrupts.handled(), pytest.raises(raised):
-        with atomic_paths(*targets) as tmps:
-            for tmp in tmps:
-                tmp.write_text("new")
+        write_together(targets)
     assert renamed == ["scores.csv", "summary.csv"]  # in the order given
     assert [t.read_text() for t in targets] == ["new", "new"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.csv", "summary.csv"]
 
 
 def test_outputs_that_belong_together_are_none_renamed_after_a_swallowed_ctrl_c(signals_enabled, tmp_path):
-    targets = [tmp_path / name for name in ("scores.csv", "summary.csv")]
-    for target in targets:
-        target.write_text("old")
+    targets = old_files(tmp_path, "scores.csv", "summary.csv")
     with interrupts.handled(), pytest.raises(KeyboardInterrupt):
-        with atomic_paths(*targets) as tmps:
-            for tmp in tmps:
-                tmp.write_text("new")
-            swallow_a_ctrl_c()
+        write_together(targets, before_renaming=swallow_a_ctrl_c)
     assert [t.read_text() for t in targets] == ["old", "old"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.csv", "summary.csv"]
 
@@ -137,9 +143,7 @@ def test_outputs_that_belong_together_are_none_renamed_after_a_swallowed_ctrl_c(
 def test_a_ctrl_c_held_while_a_later_rename_fails_is_not_lost(signals_enabled, tmp_path, monkeypatch):
     signal_after_first_rename(monkeypatch, then_fail=True)
     with interrupts.handled(), pytest.raises(KeyboardInterrupt):
-        with atomic_paths(tmp_path / "a.csv", tmp_path / "b.csv") as tmps:
-            for tmp in tmps:
-                tmp.write_text("new")
+        write_together([tmp_path / "a.csv", tmp_path / "b.csv"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]  # the failed one's temporary is removed
 
 
