@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import bundle
 from pipeline.config import InputError
+from tests.conftest import rehash
 
 TEXTS = ["MOFCOM tightened export licences for terbium.", "The Party committee held a study session."]
 
@@ -28,8 +29,7 @@ def test_a_bundle_saved_by_joblib_still_loads(small_bundle, tmp_path):
     old = tmp_path / "old"
     shutil.copytree(directory, old)
     joblib.dump(fitted, old / bundle.MODEL, compress=3)
-    (old / bundle.MANIFEST).write_text("".join(f"{bundle.sha256(old / n)}  {n}\n"
-                                               for n in (bundle.MODEL, bundle.TABLES, bundle.CARD)))
+    rehash(old)
     loaded, _ = bundle.load(old)
     assert np.array_equal(loaded.predict_proba(TEXTS), fitted.predict_proba(TEXTS))
 
@@ -39,7 +39,6 @@ def test_a_truncated_model_file_with_a_matching_hash_is_refused_in_one_line(smal
     copy = tmp_path / "cut"
     shutil.copytree(small_bundle[0], copy)
     (copy / bundle.MODEL).write_bytes((copy / bundle.MODEL).read_bytes()[:5000])
-    (copy / bundle.MANIFEST).write_text("".join(f"{bundle.sha256(copy / n)}  {n}\n"
-                                                for n in (bundle.MODEL, bundle.TABLES, bundle.CARD)))
+    rehash(copy)
     with pytest.raises(InputError, match="model.joblib: cannot load the model"):
         bundle.load(copy)
