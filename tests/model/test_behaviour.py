@@ -89,11 +89,9 @@ DIRECTIONAL = [
      " The commerce ministry also tightened export licences for rare earth magnets."),
     ("risk", "Chinalco signed a new bauxite supply contract in Guinea.",
      " A gas explosion at one of its smelters killed two workers last month."),
-    # A known weakness (data card, "Known gaps"): a calm opening dilutes the hazard (+0.216 before the risk
-    # re-reading, +0.197 since). Strict, so that a model that lifts it again is noticed.
-    pytest.param("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
-                 " A gas explosion at one of its smelters killed two workers last month.",
-                 marks=pytest.mark.xfail(strict=True, reason="a calm opening dilutes a hazard")),
+    # A calm opening no longer dilutes the hazard below +0.2 (+0.17-0.22 before round 11; data card, step 24).
+    ("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
+     " A gas explosion at one of its smelters killed two workers last month."),
     ("ideology", "Chinalco signed a new bauxite supply contract in Guinea.",
      " The Party committee then convened a study session on Xi Jinping Thought."),
     ("technology", "Ansteel's Anshan plant produced 2 million tonnes of rebar this year.",
