@@ -89,7 +89,8 @@ DIRECTIONAL = [
      " The commerce ministry also tightened export licences for rare earth magnets."),
     ("risk", "Chinalco signed a new bauxite supply contract in Guinea.",
      " A gas explosion at one of its smelters killed two workers last month."),
-    # A calm opening no longer dilutes the hazard below +0.2 (+0.17-0.22 before round 11; data card, step 24).
+    # A calm opening no longer dilutes the hazard below +0.2 (+0.17-0.20 after the risk re-reading, before
+    # round 11; data card, step 24).
     ("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
      " A gas explosion at one of its smelters killed two workers last month."),
     ("ideology", "Chinalco signed a new bauxite supply contract in Guinea.",
