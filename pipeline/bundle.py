@@ -62,11 +62,16 @@ def save(directory: Path, model: Pipeline, card: dict, texts=()) -> None:
     digests[TABLES] = hashlib.sha256(tables).hexdigest()
     card_text = json_text(card).encode()
     digests[CARD] = hashlib.sha256(card_text).hexdigest()
-    lines = "".join(f"{digests[name]}  {name}\n" for name in (MODEL, TABLES, CARD)).encode()
+    lines = manifest(digests).encode()
     # renamed into place together: a Ctrl-C never leaves a new model beside an old manifest
     with atomic_paths(*(directory / name for name in (MODEL, TABLES, CARD, MANIFEST))) as tmps:
         for tmp, data in zip(tmps, (pickled, tables, card_text, lines)):
             tmp.write_bytes(data)
+
+
+def manifest(digests: dict[str, str]) -> str:
+    """`SHA256SUMS` for these files' SHA-256 digests (model, tables, card), as `_checked` reads it."""
+    return "".join(f"{digests[name]}  {name}\n" for name in (MODEL, TABLES, CARD))
 
 
 def verify(directory: Path) -> tuple[dict, str]:

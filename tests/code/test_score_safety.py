@@ -16,7 +16,7 @@ from pipeline import bundle
 from pipeline.cli import main
 from pipeline.reporting import metadata
 from pipeline.scoring import inputs, sources
-from tests.conftest import ARTICLES
+from tests.conftest import ARTICLES, rehash
 
 ARTICLE = ARTICLES / "seeds" / "000_4351a19fe1e57ad0.txt"
 
@@ -311,8 +311,7 @@ def test_bundles_whose_hashes_match_but_are_broken_are_refused_in_one_line(model
         copy = tmp_path / f"m{len(list(tmp_path.iterdir()))}"
         shutil.copytree(model_dir, copy)
         change(copy)
-        (copy / bundle.MANIFEST).write_text("".join(f"{bundle.sha256(copy / name)}  {name}\n"
-                                                    for name in (bundle.MODEL, bundle.TABLES, bundle.CARD)))
+        rehash(copy)
         return copy
 
     def card_edit(edit):

@@ -17,7 +17,7 @@ from pipeline import bundle, tracking
 from pipeline.cli import main
 from pipeline.config import InputError
 from pipeline.stages import register
-from tests.conftest import PARAMS, REPO, run, run_here
+from tests.conftest import PARAMS, REPO, rehash, run, run_here
 
 TEXTS = ["MOFCOM tightened export licences for terbium.", "The Party committee studied Xi's speech.",
          "A tailings dam breach halted output.", "Leave a Reply"]
@@ -303,9 +303,7 @@ def test_tampered_or_mismatched_local_model_is_refused(small_bundle, tmp_path):
     card = json.loads((copy / bundle.CARD).read_text())
     card["signals"] = ["ideology", "reform"]
     (copy / bundle.CARD).write_text(json.dumps(card))
-    lines = (copy / bundle.MANIFEST).read_text().splitlines()
-    fixed = [f"{bundle.sha256(copy / bundle.CARD)}  {bundle.CARD}" if l.endswith(bundle.CARD) else l for l in lines]
-    (copy / bundle.MANIFEST).write_text("\n".join(fixed) + "\n")
+    rehash(copy)
     with pytest.raises(InputError, match="do not match"):
         bundle.load(copy)
     (copy / bundle.MANIFEST).unlink()
