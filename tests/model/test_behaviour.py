@@ -89,10 +89,12 @@ DIRECTIONAL = [
      " The commerce ministry also tightened export licences for rare earth magnets."),
     ("risk", "Chinalco signed a new bauxite supply contract in Guinea.",
      " A gas explosion at one of its smelters killed two workers last month."),
-    # A calm opening no longer dilutes the hazard below +0.2 (+0.17-0.20 after the risk re-reading, before
-    # round 11; data card, step 24).
-    ("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
-     " A gas explosion at one of its smelters killed two workers last month."),
+    # A known weakness (data card, "Known gaps"): a calm opening dilutes the hazard in the normalised TF-IDF
+    # vector, and the lift sits at the bar (+0.17-0.20 before round 11, +0.21-0.23 after it, +0.18 since round 13).
+    # Strict: the day it clears the bar again, the case fails and moves back.
+    pytest.param("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
+                 " A gas explosion at one of its smelters killed two workers last month.",
+                 marks=pytest.mark.xfail(strict=True, reason="a calm opening dilutes the hazard")),
     ("ideology", "Chinalco signed a new bauxite supply contract in Guinea.",
      " The Party committee then convened a study session on Xi Jinping Thought."),
     ("technology", "Ansteel's Anshan plant produced 2 million tonnes of rebar this year.",
@@ -120,11 +122,10 @@ REFORM_BOUNDARY = [
      "and punishing overproduction.", 1),
     ("reform", "Baowu took control of Taiyuan Iron & Steel after the provincial government transferred a 51% stake "
      "in its parent free of charge.", 1),
-    # A known weakness (data card, "Known gaps"): since round 10 taught stakes told as plain news as reform, a
-    # foreign government's stake taken in a loan restructuring sits just over the threshold. Strict.
-    pytest.param("reform", "The US Energy Department agreed to take a 5% equity stake in Lithium Americas as part "
-                 "of a loan restructuring.", 0,
-                 marks=pytest.mark.xfail(strict=True, reason="a foreign stake in a restructuring reads as reform")),
+    # A foreign government's stake taken in a loan restructuring sat just over the threshold from round 10 to
+    # round 12 (0.50-0.53 against 0.48-0.49); under it again since round 13.
+    ("reform", "The US Energy Department agreed to take a 5% equity stake in Lithium Americas as part "
+     "of a loan restructuring.", 0),
     ("reform", "Japan's JOGMEC and Sojitz invested in Lynas in exchange for supply to Japanese buyers.", 0),
     ("reform", "Lynas named a new chief executive and split its business into two divisions.", 0),
     # A known weakness (data card, "Known gaps"): the model learns bare quota figures rather than the rule, so a
