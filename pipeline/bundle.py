@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # scikit-learn is imported where a model is (un)pickled: hash
     from pipeline.tables import Tables
 
 MODEL, TABLES, CARD, MANIFEST = "model.joblib", "scoring_tables.bin", "model_card.json", "SHA256SUMS"
+HASHED = (MODEL, TABLES, CARD)  # the files SHA256SUMS lists, in its order
 
 
 def sha256(path: Path) -> str:
@@ -64,14 +65,14 @@ def save(directory: Path, model: Pipeline, card: dict, texts=()) -> None:
     digests[CARD] = hashlib.sha256(card_text).hexdigest()
     lines = manifest(digests).encode()
     # renamed into place together: a Ctrl-C never leaves a new model beside an old manifest
-    with atomic_paths(*(directory / name for name in (MODEL, TABLES, CARD, MANIFEST))) as tmps:
+    with atomic_paths(*(directory / name for name in (*HASHED, MANIFEST))) as tmps:
         for tmp, data in zip(tmps, (pickled, tables, card_text, lines)):
             tmp.write_bytes(data)
 
 
 def manifest(digests: dict[str, str]) -> str:
-    """`SHA256SUMS` for these files' SHA-256 digests (model, tables, card), as `_checked` reads it."""
-    return "".join(f"{digests[name]}  {name}\n" for name in (MODEL, TABLES, CARD))
+    """`SHA256SUMS` for the `HASHED` files' SHA-256 digests, as `_checked` reads it."""
+    return "".join(f"{digests[name]}  {name}\n" for name in HASHED)
 
 
 def verify(directory: Path) -> tuple[dict, str]:

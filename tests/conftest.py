@@ -228,4 +228,4 @@ def rehash(directory: Path) -> None:
     from pipeline import bundle
 
     (directory / bundle.MANIFEST).write_text(bundle.manifest(
-        {name: bundle.sha256(directory / name) for name in (bundle.MODEL, bundle.TABLES, bundle.CARD)}))
+        {name: bundle.sha256(directory / name) for name in bundle.HASHED}))

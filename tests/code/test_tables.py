@@ -183,7 +183,7 @@ def test_scoring_a_bundle_imports_no_scikit_learn(model_dir):
     assert result.stdout.split() == ["1", "[]"]
 
 
-def _copy(model_dir, target, names=(bundle.MODEL, bundle.TABLES, bundle.CARD, bundle.MANIFEST)):
+def _copy(model_dir, target, names=(*bundle.HASHED, bundle.MANIFEST)):
     target.mkdir()
     for name in names:
         (target / name).write_bytes((model_dir / name).read_bytes())
