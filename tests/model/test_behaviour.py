@@ -90,7 +90,8 @@ DIRECTIONAL = [
     ("risk", "Chinalco signed a new bauxite supply contract in Guinea.",
      " A gas explosion at one of its smelters killed two workers last month."),
     # A calm opening dilutes the hazard in the normalised TF-IDF vector, and the lift sits at the bar (data card,
-    # "Known gaps": +0.17-0.20 before round 11, +0.21-0.23 after it, +0.18 at round 13, +0.22 since round 14).
+    # "Known gaps": +0.17-0.20 before round 11, +0.21-0.23 after it, +0.18 at round 13, +0.215 since round 14,
+    # just over it: a later round may send it back to a strict expected failure).
     ("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
      " A gas explosion at one of its smelters killed two workers last month."),
     ("ideology", "Chinalco signed a new bauxite supply contract in Guinea.",
