@@ -89,11 +89,13 @@ DIRECTIONAL = [
      " The commerce ministry also tightened export licences for rare earth magnets."),
     ("risk", "Chinalco signed a new bauxite supply contract in Guinea.",
      " A gas explosion at one of its smelters killed two workers last month."),
-    # A calm opening dilutes the hazard in the normalised TF-IDF vector, and the lift sits at the bar (data card,
-    # "Known gaps": +0.17-0.20 before round 11, +0.21-0.23 after it, +0.18 at round 13, +0.215 since round 14,
-    # just over it: a later round may send it back to a strict expected failure).
-    ("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
-     " A gas explosion at one of its smelters killed two workers last month."),
+    # A known weakness (data card, "Known gaps"): a calm opening dilutes the hazard in the normalised TF-IDF
+    # vector, and the lift sits at the bar (+0.17-0.20 before round 11, +0.21-0.23 after it, +0.18 at round 13,
+    # +0.215 at round 14, +0.196 since round 15). Strict: the day it clears the bar again, the case fails and
+    # moves back.
+    pytest.param("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
+                 " A gas explosion at one of its smelters killed two workers last month.",
+                 marks=pytest.mark.xfail(strict=True, reason="a calm opening dilutes the hazard")),
     ("ideology", "Chinalco signed a new bauxite supply contract in Guinea.",
      " The Party committee then convened a study session on Xi Jinping Thought."),
     ("technology", "Ansteel's Anshan plant produced 2 million tonnes of rebar this year.",
