@@ -64,11 +64,12 @@ INVARIANCE = [
      "China Northern Rare Earth's Party committee studied Xi's speech on March 19 and pledged to cut costs by 8%."),
     ("Chairman Meng Fanying said export licences for terbium would be granted to Japanese buyers in 2025.",
      "Chairman Zhang Wei said export licences for terbium would be granted to Japanese buyers in 2027."),
-    # A known weakness of the current model (data card, "Known gaps"): market-report phrasing and place names
-    # move risk across its threshold. Strict: the day the model stops doing this, the case fails and moves back.
+    # A known weakness of the current model (data card, "Known gaps"): market-report phrasing of a hazard sits near
+    # the risk threshold, which place names tipped until round 16, and the names still move reform and export by
+    # more than 0.2. Strict: the day the model stops doing this, the case fails and moves back.
     pytest.param("Minmetals reported a flood at its Ganzhou mine that halted output of 1,200 tonnes.",
                  "Chinalco reported a flood at its Liangshan mine that halted output of 3,400 tonnes.",
-                 marks=pytest.mark.xfail(strict=True, reason="market-report phrasing of a hazard sits at the risk threshold")),
+                 marks=pytest.mark.xfail(strict=True, reason="place names move a market-report hazard's signals")),
     ("Minmetals evacuated its Ganzhou mine after a flood breached the tailings dam in May 2024.",
      "Chinalco evacuated its Liangshan mine after a flood breached the tailings dam in August 2026."),
     ("Lynas opened a separation plant in Texas to supply US magnet makers outside China's export controls.",
@@ -89,13 +90,11 @@ DIRECTIONAL = [
      " The commerce ministry also tightened export licences for rare earth magnets."),
     ("risk", "Chinalco signed a new bauxite supply contract in Guinea.",
      " A gas explosion at one of its smelters killed two workers last month."),
-    # A known weakness (data card, "Known gaps"): a calm opening dilutes the hazard in the normalised TF-IDF
-    # vector, and the lift sits at the bar (+0.17-0.20 before round 11, +0.21-0.23 after it, +0.18 at round 13,
-    # +0.215 at round 14, +0.196 since round 15). Strict: the day it clears the bar again, the case fails and
-    # moves back.
-    pytest.param("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
-                 " A gas explosion at one of its smelters killed two workers last month.",
-                 marks=pytest.mark.xfail(strict=True, reason="a calm opening dilutes the hazard")),
+    # A calm opening dilutes the hazard in the normalised TF-IDF vector, and the lift sits at the bar (data card,
+    # "Known gaps": +0.17-0.20 before round 11, +0.21-0.23 after it, +0.18 at round 13, +0.215 at round 14, +0.196
+    # at round 15, +0.216 since round 16; a later round may send it back to a strict expected failure).
+    ("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
+     " A gas explosion at one of its smelters killed two workers last month."),
     ("ideology", "Chinalco signed a new bauxite supply contract in Guinea.",
      " The Party committee then convened a study session on Xi Jinping Thought."),
     ("technology", "Ansteel's Anshan plant produced 2 million tonnes of rebar this year.",
