@@ -90,9 +90,9 @@ DIRECTIONAL = [
      " The commerce ministry also tightened export licences for rare earth magnets."),
     ("risk", "Chinalco signed a new bauxite supply contract in Guinea.",
      " A gas explosion at one of its smelters killed two workers last month."),
-    # A calm opening dilutes the hazard in the normalised TF-IDF vector, and the lift sits at the bar (data card,
-    # "Known gaps": +0.17-0.20 before round 11, +0.21-0.23 after it, +0.18 at round 13, +0.215 at round 14, +0.196
-    # at round 15, +0.216 since round 16; a later round may send it back to a strict expected failure).
+    # A calm opening dilutes the hazard in the normalised TF-IDF vector, and the lift sits at the bar: each corpus
+    # round moves it across, and the data card ("Known gaps") keeps its history. A round that takes it under the
+    # bar makes this a strict expected failure again.
     ("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
      " A gas explosion at one of its smelters killed two workers last month."),
     ("ideology", "Chinalco signed a new bauxite supply contract in Guinea.",
