@@ -105,6 +105,7 @@ SCHEMA: dict[str, tuple] = {
     "train.embedding_weight": _num(0),
     "train.classifier": _choice("logreg", "svm", "sgd"),
     "train.C": _num(0, lo_open=True),
+    "train.nb_smoothing": _num(0),
     "train.class_weight": _choice("balanced", "none"),
     "train.max_iter": _num(10, 2**31 - 1, integer=True),  # the solvers take a C int
     "evaluate.cv_folds": _num(2, 20, integer=True),

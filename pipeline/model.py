@@ -1,9 +1,10 @@
 """The classifier: one scikit-learn Pipeline (TF-IDF, optionally static embeddings -> one linear model per
 signal) plus tuned thresholds.
 
-Stock scikit-learn estimators, except the feature blocks of `pipeline.features`: two TfidfVectorizer
-subclasses that give the same matrices several times faster, and the optional static-embedding block.
-Loading the model needs this package (MLflow ships it with the model as code).
+Stock scikit-learn estimators, except the feature blocks of `pipeline.features` (two TfidfVectorizer
+subclasses that give the same matrices several times faster, and the optional static-embedding block) and
+`pipeline.classifiers`' LogisticRegression subclass, fitted on naive-Bayes-scaled features. Loading the model
+needs this package (MLflow ships it with the model as code).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
+from pipeline.classifiers import NBLogisticRegression
 from pipeline.config import InputError
 from pipeline.features import StaticEmbedding, WordCachedCharVectorizer, WordCachedWordVectorizer
 from pipeline.language import DEFAULT
@@ -31,8 +33,9 @@ from pipeline.text import cleaned
 
 # Types in the saved Pipeline that skops does not trust by default; MLflow's skops loading trusts exactly these.
 # (numpy.ravel: the first step of models from before `pipeline.text.cleaned`.)
-SKOPS_TRUSTED = ("numpy.ravel", "pipeline.text.cleaned", "pipeline.features.StaticEmbedding",
-                 "pipeline.features.WordCachedCharVectorizer", "pipeline.features.WordCachedWordVectorizer")
+SKOPS_TRUSTED = ("numpy.ravel", "pipeline.text.cleaned", "pipeline.classifiers.NBLogisticRegression",
+                 "pipeline.features.StaticEmbedding", "pipeline.features.WordCachedCharVectorizer",
+                 "pipeline.features.WordCachedWordVectorizer")
 CALIBRATION_FOLDS = 3  # svm: CalibratedClassifierCV's stratified folds; every fold needs a positive
 MIN_LANGUAGE_ROWS = 200  # a language needs this many labelled paragraphs for thresholds of its own
 # evaluate's outer folds are hashed apart from the threshold folds inside them: with one hash, the articles an
@@ -63,8 +66,10 @@ def build(train: dict, seed: int) -> Pipeline:
     if train["classifier"] == "logreg":
         # Dual: with fewer paragraphs than features (8k against 160k) liblinear reaches the same optimum
         # about five times faster than in the primal.
-        clf = LogisticRegression(C=train["C"], class_weight=weight, max_iter=train["max_iter"],
-                                 solver="liblinear", dual=True, random_state=seed)
+        settings = dict(C=train["C"], class_weight=weight, max_iter=train["max_iter"], solver="liblinear", dual=True,
+                        random_state=seed)
+        clf = NBLogisticRegression(train["nb_smoothing"], **settings) if train["nb_smoothing"] > 0 else \
+            LogisticRegression(**settings)
     elif train["classifier"] == "svm":
         clf = CalibratedClassifierCV(LinearSVC(C=train["C"], class_weight=weight, max_iter=train["max_iter"],
                                                random_state=seed), cv=CALIBRATION_FOLDS, method="sigmoid")

@@ -45,10 +45,11 @@ def seed_rows(table):
     return rows[rows["source"].eq("seeds")].reset_index(drop=True)
 
 
-@pytest.mark.parametrize("classifier, char", [("svm", True), ("sgd", False), ("logreg", False)])
-def test_every_classifier_the_params_offer_scores_the_same_from_its_tables(params, seed_rows, classifier, char):
+@pytest.mark.parametrize("classifier, char, nb", [("svm", True, 0.1), ("sgd", False, 0.1), ("logreg", False, 0.1),
+                                                 ("logreg", True, 0)])
+def test_every_classifier_the_params_offer_scores_the_same_from_its_tables(params, seed_rows, classifier, char, nb):
     settings_ = {**params["train"], "classifier": classifier, "char_ngrams": char, "char_max_features": 3000,
-                 "word_min_df": 1, "sublinear_tf": classifier != "sgd"}
+                 "word_min_df": 1, "sublinear_tf": classifier != "sgd", "nb_smoothing": nb}
     fitted = model.build(settings_, params["seed"]).fit(seed_rows["text"], model.labels_matrix(seed_rows))
     _same_as_pipeline(fitted, seed_rows["text"].tolist()[:40] + ODD)
 

@@ -64,16 +64,18 @@ INVARIANCE = [
      "China Northern Rare Earth's Party committee studied Xi's speech on March 19 and pledged to cut costs by 8%."),
     ("Chairman Meng Fanying said export licences for terbium would be granted to Japanese buyers in 2025.",
      "Chairman Zhang Wei said export licences for terbium would be granted to Japanese buyers in 2027."),
-    # A known weakness of the current model (data card, "Known gaps"): market-report phrasing of a hazard sits near
-    # the risk threshold, which place names tipped until round 16, and the names still move reform and export by
-    # more than 0.2. Strict: the day the model stops doing this, the case fails and moves back.
-    pytest.param("Minmetals reported a flood at its Ganzhou mine that halted output of 1,200 tonnes.",
-                 "Chinalco reported a flood at its Liangshan mine that halted output of 3,400 tonnes.",
-                 marks=pytest.mark.xfail(strict=True, reason="place names move a market-report hazard's signals")),
+    ("Minmetals reported a flood at its Ganzhou mine that halted output of 1,200 tonnes.",
+     "Chinalco reported a flood at its Liangshan mine that halted output of 3,400 tonnes."),
     ("Minmetals evacuated its Ganzhou mine after a flood breached the tailings dam in May 2024.",
      "Chinalco evacuated its Liangshan mine after a flood breached the tailings dam in August 2026."),
-    ("Lynas opened a separation plant in Texas to supply US magnet makers outside China's export controls.",
-     "MP Materials opened a separation plant in Texas to supply US magnet makers outside China's export controls."),
+    # A known weakness (data card, "Known gaps"): supply built outside China's export controls, which the guide
+    # reads as risk only where the dependence is stated, sits at the risk threshold, and the firm's name tips it
+    # (by 0.015). Strict: the day the model stops doing this, the case fails and moves back.
+    pytest.param("Lynas opened a separation plant in Texas to supply US magnet makers outside China's export "
+                 "controls.",
+                 "MP Materials opened a separation plant in Texas to supply US magnet makers outside China's export "
+                 "controls.",
+                 marks=pytest.mark.xfail(strict=True, reason="a firm's name tips a threshold case of risk")),
 ]
 
 
