@@ -1,5 +1,5 @@
 """The registered model carries its own code: a fresh process with nothing of this repository on its path
-loads it through MLflow and scores raw text (the character vectoriser is our class)."""
+loads it through MLflow and scores raw text (the vectorisers and the classifier are our classes)."""
 import json
 import subprocess
 import sys
@@ -65,6 +65,7 @@ def test_registered_model_loads_with_only_its_logged_code(char_bundle, tmp_path,
     embedded = params["train"]["embedding_weight"] > 0
     assert {type(t).__name__ for _, t in fitted["features"].transformer_list} == {
         "WordCachedWordVectorizer", "WordCachedCharVectorizer", *(["StaticEmbedding"] if embedded else [])}
+    assert {type(e).__name__ for e in fitted["classify"].estimators_} == {"NBLogisticRegression"}
     metrics = {"cv": {"macro_f1": 0.8, "micro_f1": 0.8}}
     register.register(fitted, card, metrics, params, bundle.sha256(directory / bundle.MODEL))
     done = subprocess.run([sys.executable, "-c", FRESH, str(REPO), uri, json.dumps(TEXTS)], cwd=tmp_path,
