@@ -16,7 +16,8 @@ def log_count_ratio(X, y, smoothing: float) -> np.ndarray:
     """Per feature, log((p / |p|_1) / (q / |q|_1)) with p and q the feature's summed values over the positive
     and the negative rows, each plus `smoothing`: > 0 where the feature is likelier in positives. A column with
     a negative value is no count (the static-embedding block's dimensions): its ratio is 1, it stays as it is."""
-    positive = np.asarray(y).ravel() == 1
+    y = np.asarray(y).ravel()
+    positive = y == np.unique(y)[-1]  # the later class, as LogisticRegression's classes_[1]
     X = sp.csr_matrix(X)
     counted = np.ones(X.shape[1], dtype=bool)
     counted[X.indices[X.data < 0]] = False
@@ -30,7 +31,8 @@ def log_count_ratio(X, y, smoothing: float) -> np.ndarray:
 class NBLogisticRegression(LogisticRegression):
     """LogisticRegression fitted on features scaled by their log-count ratio (`nb_smoothing` > 0 smooths the
     counts), its `coef_` folded back onto the unscaled features. Binary targets only (one per signal, inside
-    OneVsRestClassifier)."""
+    OneVsRestClassifier). It takes only the settings `pipeline.model.build` gives: `warm_start` would start from
+    folded weights, and sample weights do not enter the ratios."""
 
     def __init__(self, nb_smoothing: float = 0.1, *, C: float = 1.0, class_weight=None, dual: bool = False,
                  max_iter: int = 100, solver: str = "lbfgs", tol: float = 1e-4, random_state=None):

@@ -17,20 +17,23 @@ def test_the_log_count_ratio_favours_the_class_a_feature_is_seen_in():
     p, q = np.array([4.0, 1.0, 3.0]), np.array([1.0, 5.0, 3.0])  # column sums + 1
     np.testing.assert_allclose(ratio, np.log(p / p.sum()) - np.log(q / q.sum()))
     assert ratio[0] > 0 > ratio[1]  # only in positives, only in negatives
+    small = log_count_ratio(X, np.array(["yes", "yes", "no", "no"]), 0.1)  # labels other than 0/1; smoothing
+    p, q = np.array([3.1, 0.1, 2.1]), np.array([0.1, 4.1, 2.1])
+    np.testing.assert_allclose(small, np.log(p / p.sum()) - np.log(q / q.sum()))
     X[3, 2] = -1.0  # a signed column (the embedding block's) is no count: left unscaled, the others as they were
     signed = log_count_ratio(X, y, 1.0)
     assert signed[2] == 1.0
-    np.testing.assert_allclose(signed[:2], np.log(p[:2] / 5) - np.log(q[:2] / 6))
+    p, q = np.array([4.0, 1.0]), np.array([1.0, 5.0])
+    np.testing.assert_allclose(signed[:2], np.log(p / 5) - np.log(q / 6))
 
 
 @pytest.fixture(scope="module")
-def rows(table):
+def rows(table, params):
     """The bundled seed articles' labelled paragraphs as TF-IDF features, and their risk labels."""
     labelled = training_rows(table[0], False)
     labelled = labelled[labelled["source"].eq("seeds")]
-    features = model.build({"word_ngram_max": 2, "word_min_df": 1, "word_max_features": 5000, "char_ngrams": False,
-                            "sublinear_tf": True, "embedding_weight": 0, "class_weight": "balanced", "C": 8.0,
-                            "max_iter": 2000, "classifier": "logreg", "nb_smoothing": 0.1}, 0)[:-1]
+    features = model.build({**params["train"], "word_min_df": 1, "word_max_features": 5000, "char_ngrams": False,
+                            "embedding_weight": 0}, 0)[:-1]
     return features.fit_transform(labelled["text"]), labelled["risk"].to_numpy()
 
 

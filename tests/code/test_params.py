@@ -41,6 +41,8 @@ def test_bundled_params_are_valid():
     ("evaluate.real_text", "x.jsonl", "must be a mapping of name -> a non-empty string, got 'x.jsonl'"),
     ("evaluate.errors_per_signal", True, "must be an integer >= 0, got True"),
     ("train.max_iter", 2**31, "must be an integer >= 10 and <= 2147483647, got 2147483648"),
+    ("train.nb_smoothing", -0.1, "must be a number >= 0, got -0.1"),
+    ("train.nb_smoothing", float("inf"), "must be a number >= 0, got inf"),
 ])
 def test_bad_values_name_the_key(tmp_path, key, value, expected):
     path = with_change(tmp_path, key, value)

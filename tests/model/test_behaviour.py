@@ -92,9 +92,8 @@ DIRECTIONAL = [
      " The commerce ministry also tightened export licences for rare earth magnets."),
     ("risk", "Chinalco signed a new bauxite supply contract in Guinea.",
      " A gas explosion at one of its smelters killed two workers last month."),
-    # A calm opening dilutes the hazard in the normalised TF-IDF vector, and the lift sits at the bar: each corpus
-    # round moves it across, and the data card ("Known gaps") keeps its history. A round that takes it under the
-    # bar makes this a strict expected failure again.
+    # A calm opening dilutes the hazard in the normalised TF-IDF vector: the lift sat at the bar, moved across it by
+    # each corpus round, until NB-LR (the data card's "Known gaps" keeps its history).
     ("risk", "China Rare Earth Group held its annual work conference in Ganzhou.",
      " A gas explosion at one of its smelters killed two workers last month."),
     ("ideology", "Chinalco signed a new bauxite supply contract in Guinea.",
