@@ -17,7 +17,7 @@ from pipeline.config import atomic_path, load_params, write_json
 from pipeline.corpus.labels import check_evaluable, check_holdout, holdout_split, training_rows
 from pipeline.signals import SIGNALS
 from pipeline.stages import goldsets, plots
-from pipeline.stages.metrics import summary
+from pipeline.stages.metrics import bootstrap_interval, summary
 from pipeline.stages.train import read_table
 from pipeline.thresholds import flags
 
@@ -76,22 +76,6 @@ def holdout(params: dict, rows: pd.DataFrame, source: str) -> dict:
     low, high = bootstrap_interval(truth, pred, params["seed"])
     return {"source": source, "paragraphs": int(test.sum()), **summary(truth, proba, pred),
             "macro_f1_ci95_low": low, "macro_f1_ci95_high": high}
-
-
-def bootstrap_interval(truth: np.ndarray, pred: np.ndarray, seed: int, rounds: int = 1000) -> tuple[float, float]:
-    """95% bootstrap interval of macro-F1 over paragraphs: how much a small test set can be trusted.
-    F1 = 2TP / (2TP + FP + FN), 0 where undefined (as `f1_score(zero_division=0)`), for all rounds at once."""
-    rng = np.random.default_rng(seed)
-    n = len(truth)
-    truth, pred = truth.astype(bool), pred.astype(bool)
-    scores = []
-    for start in range(0, rounds, 100):  # 100 resamples at a time bounds memory on large sets
-        idx = np.stack([rng.integers(0, n, n) for _ in range(start, min(start + 100, rounds))])
-        t, p = truth[idx], pred[idx]
-        tp, wrong = (t & p).sum(axis=1), (t != p).sum(axis=1)
-        scores.append(np.divide(2 * tp, 2 * tp + wrong, out=np.zeros(tp.shape), where=2 * tp + wrong > 0).mean(axis=1))
-    low, high = np.percentile(np.concatenate(scores), [2.5, 97.5])
-    return round(float(low), 4), round(float(high), 4)
 
 
 def errors(rows, truth, proba, pred, gold, per_signal: int) -> pd.DataFrame:
@@ -178,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     metrics["holdout"] = real
     metrics["real_text"] = goldsets.evaluate(fitted, card["thresholds"], settings.get("real_text") or {},
-                                             tracking.repo_root())
+                                             tracking.repo_root(), params["seed"])
     rule_report = rules_mod.report(rules, rows.loc[gold, "text"], rows[gold])
     error_table = errors(rows, truth, proba, pred, gold, settings["errors_per_signal"])
 
@@ -197,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
            f"(keyword baseline {metrics['baseline']['macro_f1']:.3f}); " \
            f"trained without '{real['source']}', macro-F1 on it {real['macro_f1']:.3f}"
     for name, result in metrics["real_text"].items():
-        line += f"; {name} " + (f"macro-F1 {result['macro_f1']:.3f}" if "macro_f1" in result
+        line += f"; {name} " + (f"macro-F1 {result['macro_f1']:.3f} (95% {result['macro_f1_ci95_low']:.2f}-"
+                                f"{result['macro_f1_ci95_high']:.2f})" if "macro_f1" in result
                                 else f"not found at {result['missing']} (skipped)")
     print(line, file=sys.stderr)
     return 0

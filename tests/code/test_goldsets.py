@@ -41,7 +41,7 @@ def test_unreadable_sets_are_input_errors_not_crashes(tmp_path, trained):
         goldsets.read(tmp_path / "latin1.jsonl")
     (tmp_path / "sets.jsonl").mkdir()
     with pytest.raises(InputError, match="sets.jsonl: is a directory"):  # not reported as missing
-        goldsets.evaluate(trained[0], trained[1], {"dir": "sets.jsonl"}, tmp_path)
+        goldsets.evaluate(trained[0], trained[1], {"dir": "sets.jsonl"}, tmp_path, seed=0)
 
 
 def test_bad_csv_value_names_its_line_in_the_file(tmp_path):
@@ -57,10 +57,26 @@ def test_missing_set_is_reported_and_present_set_scored(tmp_path, trained):
     write_jsonl(tmp_path / "gold.jsonl", [
         {"text": "MOFCOM added dysprosium and terbium magnets to the export licence list.", "labels": ["export"]},
         {"text": "The Party committee studied the General Secretary's speech.", "labels": ["ideology"]}])
-    result = goldsets.evaluate(fitted, thresholds, {"mine": "gold.jsonl", "gone": "nowhere.jsonl"}, tmp_path)
+    result = goldsets.evaluate(fitted, thresholds, {"mine": "gold.jsonl", "gone": "nowhere.jsonl"}, tmp_path, seed=0)
     assert result["gone"] == {"missing": "nowhere.jsonl"}
-    assert result["mine"]["paragraphs"] == 2 and result["mine"]["export"]["support"] == 1
-    assert 0 <= result["mine"]["macro_f1"] <= 1
+    mine = result["mine"]
+    assert mine["paragraphs"] == 2 and mine["export"]["support"] == 1
+    assert 0 <= mine["macro_f1_ci95_low"] <= mine["macro_f1_ci95_high"] <= 1
+
+
+def test_bootstrap_interval_is_the_spread_a_small_set_allows():
+    import numpy as np
+    from pipeline.stages.metrics import bootstrap_interval, summary
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 2, (400, len(SIGNALS)))
+    assert bootstrap_interval(truth, truth, seed=0) == (1.0, 1.0)  # no error to resample
+    pred = np.where(rng.random(truth.shape) < 0.2, 1 - truth, truth)  # a fifth of the flags wrong
+    macro = summary(truth, pred.astype(float), pred, per_signal=False)["macro_f1"]
+    low, high = bootstrap_interval(truth, pred, seed=0)
+    assert low < macro < high and high - low < 0.1
+    small_low, small_high = bootstrap_interval(truth[:40], pred[:40], seed=0)
+    assert small_high - small_low > 2 * (high - low)  # ten times fewer paragraphs, a much wider interval
+    assert bootstrap_interval(truth, pred, seed=0) == (low, high)  # seeded: the same interval every run
 
 
 def test_label_issues_ranks_flipped_labels_first():
