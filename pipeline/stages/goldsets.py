@@ -89,9 +89,9 @@ def present(sets: dict[str, str], root: Path) -> dict[str, pd.DataFrame | None]:
 
 
 def evaluate(fitted, thresholds: dict[str, float], sets: dict[str, str], root: Path, seed: int) -> dict[str, dict]:
-    """Per listed set: metrics of the model at its thresholds with a 95% bootstrap interval of macro-F1 (a few
-    hundred paragraphs move it by points, so experiments differ by less than their noise), or `{"missing": path}`
-    when absent."""
+    """Per listed set: metrics of the model at its thresholds with a 95% bootstrap interval of macro-F1 (on a few
+    hundred paragraphs it spans points, so a small difference between experiments can be noise), or
+    `{"missing": path}` when absent."""
     out: dict[str, dict] = {}
     for (name, relative), frame in zip(sets.items(), present(sets, root).values()):
         if frame is None:
