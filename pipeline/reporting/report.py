@@ -22,8 +22,24 @@ from pipeline.config import InputError, atomic_path
 from pipeline.reporting import batchlog, charts, index
 from pipeline.scoring import explain
 from pipeline.signals import SIGNALS
+from pipeline.text import CJK
 
 MAX_TEXT = 1500  # characters of a top paragraph shown
+# The model's word tokens (model.TOKEN_PATTERN): a Han character is a token of its own, other words are runs of
+# non-Han word characters. So a Latin word's edge is where no such character follows, and Han tokens need none.
+_LATIN = rf"[^\W{CJK.pattern[1:-1]}]"
+
+
+def _word_pattern(gram: str) -> str:
+    """A word n-gram as it appears in the text: tokens apart by non-word characters (none needed beside a Han
+    character, as in 整合), a Latin word not run on into another."""
+    tokens = gram.split()
+    pattern = re.escape(tokens[0])
+    for before, token in zip(tokens, tokens[1:]):
+        pattern += (r"\W*" if CJK.match(before[-1]) or CJK.match(token[0]) else r"\W+") + re.escape(token)
+    lead = "" if CJK.match(tokens[0][0]) else rf"(?<!{_LATIN})"
+    tail = "" if CJK.match(tokens[-1][-1]) else rf"(?!{_LATIN})"
+    return lead + pattern + tail
 
 
 def highlight(text: str, explanation: str | None) -> list[tuple[str, str | None]]:
@@ -34,14 +50,15 @@ def highlight(text: str, explanation: str | None) -> list[tuple[str, str | None]
         terms = []
     spans = []
     for gram, unit, weight in terms:
+        if not gram.strip():
+            continue
         if unit == "word":
-            pattern = r"(?<!\w)" + r"\W+".join(map(re.escape, gram.split())) + r"(?!\w)"
+            pattern = _word_pattern(gram)
         else:  # char_wb n-grams: a space marks a word edge
             core = re.escape(gram.strip())
             pattern = (r"(?<!\w)" if gram.startswith(" ") else "") + core + (r"(?!\w)" if gram.endswith(" ") else "")
-        if gram.strip():
-            spans += [(m.start(), m.end(), f"{gram.strip()} ({weight:+.2f})")
-                      for m in re.finditer(pattern, text, re.IGNORECASE)]
+        spans += [(m.start(), m.end(), f"{gram.strip()} ({weight:+.2f})")
+                  for m in re.finditer(pattern, text, re.IGNORECASE)]
     pieces, at = [], 0
     for start, end, label in sorted(spans):
         if start < at:

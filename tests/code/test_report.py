@@ -45,7 +45,9 @@ def test_the_readme_example_scores_dated_html_text_and_csv_into_an_index_and_a_r
     assert min(given.values()) > 20  # each format carries dates for many of its documents
     scored = pd.read_parquet(example / "scores.parquet")
     per_doc = scored.groupby("doc_id")[["date", "source"]].first()
-    kinds = per_doc.index.str.extract(r"(pages|notes)", expand=False).fillna("csv")
+    # a file's id starts with its folder; a CSV row's is its doc_id column (an article's name, which may hold
+    # "pages", as "line-stoppages" does)
+    kinds = per_doc.index.str.extract(r"(?:^|/)(pages|notes)/", expand=False).fillna("csv")
     assert per_doc["date"].notna().groupby(kinds.to_numpy()).sum().to_dict() == given  # every date given was read
     assert per_doc["source"].notna().all() and len(per_doc) == len(pages) + len(notes) + len(wire)
     assert scored["entities"].str.contains("Baogang").sum() > 50
@@ -116,6 +118,17 @@ def test_explaining_ngrams_are_highlighted_in_the_text():
     assert [p for p, label in pieces if label] == ["export-licences", "terbium", "licen"]
     assert "".join(p for p, _ in pieces) == text
     assert report.highlight(text, "not an explanation (") == [(text, None)]
+
+
+def test_chinese_ngrams_are_highlighted_where_the_model_reads_them():
+    # Every Han character is a word token of its own, so a Han bigram has no word edge around it or inside it;
+    # a Latin word beside Han text is still a word of its own, but not a piece of a longer one.
+    text = "集团公司深化国企改革，推动辅业资产整合重组，建设5G工厂。"
+    pieces = report.highlight(text, "整合 (+2.23); 重组 (+1.11); 改革 (+0.95); 设 5g (+0.40)")
+    assert [p for p, label in pieces if label] == ["改革", "整合", "重组", "设5G"]
+    assert "".join(p for p, _ in pieces) == text
+    assert [p for p, label in report.highlight(text, "5g (+0.40)") if label] == ["5G"]
+    assert [p for p, label in report.highlight("The 5Gx line", "5g (+0.40)") if label] == []
 
 
 class RecordingPage(browser.Page):
