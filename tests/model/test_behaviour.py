@@ -68,14 +68,10 @@ INVARIANCE = [
      "Chinalco reported a flood at its Liangshan mine that halted output of 3,400 tonnes."),
     ("Minmetals evacuated its Ganzhou mine after a flood breached the tailings dam in May 2024.",
      "Chinalco evacuated its Liangshan mine after a flood breached the tailings dam in August 2026."),
-    # A known weakness (data card, "Known gaps"): supply built outside China's export controls, which the guide
-    # reads as risk only where the dependence is stated, sits at the risk threshold, and the firm's name tips it
-    # (by 0.015). Strict: the day the model stops doing this, the case fails and moves back.
-    pytest.param("Lynas opened a separation plant in Texas to supply US magnet makers outside China's export "
-                 "controls.",
-                 "MP Materials opened a separation plant in Texas to supply US magnet makers outside China's export "
-                 "controls.",
-                 marks=pytest.mark.xfail(strict=True, reason="a firm's name tips a threshold case of risk")),
+    # Supply built outside China's export controls sits at the risk threshold; until round 19 the firm's name
+    # tipped it (data card, "Known gaps", keeps the history).
+    ("Lynas opened a separation plant in Texas to supply US magnet makers outside China's export controls.",
+     "MP Materials opened a separation plant in Texas to supply US magnet makers outside China's export controls."),
 ]
 
 
