@@ -147,6 +147,11 @@ RISK_DEPENDENCE = [
     # The effort row with the dependence stated: the same grant as above, now risk.
     ("risk", "Canada, which imports nearly all of its permanent magnets from China, awarded C$20 million to a "
      "Saskatchewan processing centre to cut the country's reliance on imported rare earths.", 1),
+    # A known weakness (data card, "Known gaps"): a plant built outside China's controls, with no dependence stated,
+    # sits at the risk threshold; since round 19 it is flagged whatever the firm's name. Strict.
+    pytest.param("risk", "Lynas opened a separation plant in Texas to supply US magnet makers outside China's export "
+                 "controls.", 0,
+                 marks=pytest.mark.xfail(strict=True, reason="a plant outside China's controls reads as risk")),
     # A known weakness (data card, "Known gaps"): a stockpile still reads as risk when only its purpose is given,
     # though the corpus's stockpile paragraphs were read again by the same rule.
     pytest.param("risk", "The EU's new stockpiling scheme aims to diversify sources of gallium and germanium and "
