@@ -28,7 +28,7 @@ from pipeline.config import InputError
 from pipeline.features import StaticEmbedding, WordCachedCharVectorizer, WordCachedWordVectorizer
 from pipeline.language import DEFAULT
 from pipeline.signals import SIGNALS
-from pipeline.text import cleaned
+from pipeline.text import TOKEN_HAN, cleaned
 
 
 # Types in the saved Pipeline that skops does not trust by default; MLflow's skops loading trusts exactly these.
@@ -44,8 +44,7 @@ EVALUATE_SALT = "evaluate"
 
 # Words of two or more letters (scikit-learn's default token, exactly, for text without Chinese), and every
 # Chinese character as a token of its own, so word n-grams are character uni- and bigrams in Chinese.
-_HAN = "\u3400-\u9fff\uf900-\ufaff"
-TOKEN_PATTERN = rf"[{_HAN}]|(?<![^\W{_HAN}])[^\W{_HAN}]{{2,}}(?![^\W{_HAN}])"
+TOKEN_PATTERN = rf"[{TOKEN_HAN}]|(?<![^\W{TOKEN_HAN}])[^\W{TOKEN_HAN}]{{2,}}(?![^\W{TOKEN_HAN}])"
 
 
 def build(train: dict, seed: int) -> Pipeline:

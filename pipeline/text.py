@@ -25,6 +25,9 @@ _GLUED = re.compile(r"[.!?](?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 # run of spaces (where the leftmost match starts anyway), so a long run is not rescanned from each space.
 _INLINE_FURNITURE = re.compile(r"(?<!\s)\s*\((?:opens|open) in a new (?:tab|window)\)", re.IGNORECASE)
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")  # Han, with the supplementary planes
+# The Han characters the model reads as word tokens of one character each (`pipeline.model.TOKEN_PATTERN`), as a
+# character-class body; the report marks explaining n-grams by the same class.
+TOKEN_HAN = "\u3400-\u9fff\uf900-\ufaff"
 # Mirror sites annotate characters with pinyin: 會(huì)議 -> 會議. A tone mark or tone digit marks pinyin.
 _PINYIN = re.compile(r"(?<=[\u3400-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ1-5])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]{1,6}[1-5]?\)")
 _T2S = None

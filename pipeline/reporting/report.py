@@ -22,12 +22,13 @@ from pipeline.config import InputError, atomic_path
 from pipeline.reporting import batchlog, charts, index
 from pipeline.scoring import explain
 from pipeline.signals import SIGNALS
-from pipeline.text import CJK
+from pipeline.text import TOKEN_HAN
 
 MAX_TEXT = 1500  # characters of a top paragraph shown
 # The model's word tokens (model.TOKEN_PATTERN): a Han character is a token of its own, other words are runs of
 # non-Han word characters. So a Latin word's edge is where no such character follows, and Han tokens need none.
-_LATIN = rf"[^\W{CJK.pattern[1:-1]}]"
+_HAN = re.compile(f"[{TOKEN_HAN}]")
+_LATIN = rf"[^\W{TOKEN_HAN}]"
 
 
 def _word_pattern(gram: str) -> str:
@@ -36,9 +37,9 @@ def _word_pattern(gram: str) -> str:
     tokens = gram.split()
     pattern = re.escape(tokens[0])
     for before, token in zip(tokens, tokens[1:]):
-        pattern += (r"\W*" if CJK.match(before[-1]) or CJK.match(token[0]) else r"\W+") + re.escape(token)
-    lead = "" if CJK.match(tokens[0][0]) else rf"(?<!{_LATIN})"
-    tail = "" if CJK.match(tokens[-1][-1]) else rf"(?!{_LATIN})"
+        pattern += (r"\W*" if _HAN.match(before[-1]) or _HAN.match(token[0]) else r"\W+") + re.escape(token)
+    lead = "" if _HAN.match(tokens[0][0]) else rf"(?<!{_LATIN})"
+    tail = "" if _HAN.match(tokens[-1][-1]) else rf"(?!{_LATIN})"
     return lead + pattern + tail
 
 
