@@ -58,8 +58,8 @@ def scored_view(con, files: list[Path]) -> None:
             raise InputError(path, f"scores must end in {', '.join(READERS)}")
         if not path.is_file():
             raise InputError(path, "no such file")
-        source = f"{reader}('{_quoted(path)}'" + (", all_varchar = true)" if reader != "read_parquet" else ")")
         try:
+            source = _reader(con, path, reader)
             columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
         except Exception as exc:  # duckdb raises its own error types for unreadable files
             raise InputError(path, f"cannot read scores ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
@@ -80,8 +80,23 @@ def scored_view(con, files: list[Path]) -> None:
     con.execute("CREATE OR REPLACE TEMP VIEW scored AS " + " UNION ALL ".join(parts))
 
 
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
+def _reader(con, path: Path, reader: str) -> str:
+    """The table function reading one scores file, text columns read as text (a doc_id of digits stays
+    "007"): CSV by DuckDB's `all_varchar`, which its JSON reader lacks, so JSONL names every column it
+    finds as VARCHAR; the SELECT in `scored_view` casts what it needs."""
+    quoted = _quoted(path)
+    if reader == "read_parquet":
+        return f"read_parquet('{quoted}')"
+    if reader == "read_csv":
+        return f"read_csv('{quoted}', all_varchar = true)"
+    found = con.execute(f"DESCRIBE SELECT * FROM read_json('{quoted}', format = 'newline_delimited')").fetchall()
+    columns = ", ".join(f"'{_quoted(row[0])}': 'VARCHAR'" for row in found)
+    return f"read_json('{quoted}', format = 'newline_delimited', columns = {{{columns}}})"
+
+
+def _quoted(text: Path | str) -> str:
+    """A path or name inside a single-quoted SQL string."""
+    return str(text).replace("'", "''")
 
 
 def groups_view(con, by: str, roll_up: bool = False, matcher=None) -> None:
@@ -177,6 +192,14 @@ def moves(index: pd.DataFrame, by: str, freq: str) -> pd.DataFrame:
     return out.reindex(out["change"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
 
 
+def refuse_input_as_output(output: Path, scores: list[Path]) -> None:
+    """An index written over one of its scores files would lose those scores: refuse it before any work."""
+    from pipeline.scoring.sources import identity
+
+    if identity(output) in {identity(path) for path in scores}:
+        raise InputError(output, "is one of the scores files; refusing to overwrite it")
+
+
 def write_table(frame: pd.DataFrame, output: Path) -> None:
     """Parquet or CSV by extension, through a temporary file renamed at the end."""
     with atomic_path(output) as tmp:
@@ -197,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.output.suffix.lower() not in (".parquet", ".csv"):
         raise InputError(args.output, "index output must end in .parquet or .csv")
+    refuse_input_as_output(args.output, args.scores)
     index, counts = build(args.scores, args.by, args.freq, args.roll_up)
     write_table(index, args.output)
     undated = f"; {counts['undated']} undated paragraph(s) left out" if counts["undated"] else ""

@@ -70,6 +70,16 @@ def test_by_source_quarterly_from_csv(scored, tmp_path, capsys):
     assert frame.set_index("source").loc["A", "norm_export"] == pytest.approx(1.0)  # a source against itself
 
 
+def test_jsonl_scores_give_the_same_index_as_parquet(scored, tmp_path, capsys):
+    """`score -o x.jsonl` writes JSON lines; `index` (and `report`, through the same view) reads them."""
+    jsonl = tmp_path / "scores.jsonl"
+    pd.read_parquet(scored).to_json(jsonl, orient="records", lines=True, force_ascii=False)
+    from_jsonl, _ = index(capsys, jsonl, "-o", tmp_path / "j.parquet", "--by", "entity")
+    from_parquet, _ = index(capsys, scored, "-o", tmp_path / "p.parquet", "--by", "entity")
+    pd.testing.assert_frame_equal(from_jsonl, from_parquet)
+    assert len(from_jsonl) == 4  # Baogang, China Northern Rare Earth, Lynas, MOFCOM
+
+
 def test_weeks_start_on_monday_and_roll_up_counts_a_paragraph_once_per_group(scored, tmp_path, capsys):
     frame, _ = index(capsys, scored, "-o", tmp_path / "i.parquet", "--freq", "W", "--roll-up")
     baogang = frame[frame["entity"] == "Baogang"]
@@ -101,3 +111,14 @@ def test_bad_scores_are_one_clear_error(tmp_path, capsys, content, message):
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}: {message}") and err.count("\n") == 1
     assert not (tmp_path / "i.parquet").exists()
+
+
+def test_an_index_over_its_own_scores_file_is_refused(scored, tmp_path, capsys):
+    """Written over one of its inputs (here through a symlink), the index would replace the scores."""
+    before = scored.read_bytes()
+    link = tmp_path / "link.parquet"
+    link.symlink_to(scored)
+    for output in (scored, link):
+        assert main(["index", str(tmp_path / "other.parquet"), str(scored), "-o", str(output)]) == 2
+        assert "is one of the scores files; refusing to overwrite it" in capsys.readouterr().err
+    assert scored.read_bytes() == before
