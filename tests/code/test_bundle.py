@@ -42,3 +42,23 @@ def test_a_truncated_model_file_with_a_matching_hash_is_refused_in_one_line(smal
     rehash(copy)
     with pytest.raises(InputError, match="model.joblib: cannot load the model"):
         bundle.load(copy)
+
+
+def test_the_readme_python_example_flags_as_score_texts_does(model_dir, tmp_path, monkeypatch):
+    """The README's bundle example, run as written (beside a `models` folder), gives each text the flags
+    `score_texts` gives: its Chinese text at the Chinese thresholds, not the English ones."""
+    import re
+
+    from pipeline.scoring.scorer import score_texts
+    from pipeline.signals import SIGNALS
+    from tests.conftest import REPO
+
+    readme = REPO.joinpath("README.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(from pipeline import bundle.*?)```", readme, re.DOTALL).group(1)
+    (tmp_path / "models").symlink_to(model_dir)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(code, scope)
+    expected = score_texts(scope["texts"], model="models")[list(SIGNALS)].to_numpy()
+    assert any("\u4e00" <= ch <= "\u9fff" for text in scope["texts"] for ch in text)
+    np.testing.assert_array_equal(scope["flagged"], expected)
