@@ -2,8 +2,8 @@
 
     python -m pipeline.reporting.example example/inputs
 
-Each article's date is the first one its opening lines give (a masthead or dateline such as
-"Client note | Metals | 18 September 2025", "发布时间：2024-06-19"); an article that gives none stays undated. Its
+Each article's date is the one its masthead or dateline gives in its opening lines ("Client note | Metals |
+18 September 2025", "发布时间：2024-06-19"), not a date in its prose; an article that gives none stays undated. Its
 source is its genre in data/catalog.csv (the outlet type it was written for) and its title
 its title line, if any. The
 articles go round-robin into the three formats, so one batch exercises every way metadata is read.
@@ -29,11 +29,22 @@ _DATE = re.compile(rf"\b(?:\d{{1,2}} {_MONTH},? \d{{4}}|{_MONTH} \d{{1,2}}, \d{{
                    r"|\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
 
 
+# A date in prose ("formed in December 2021", "on 1 October 2024", "于2024年6月") is an event's, not the article's.
+_EVENT = re.compile(r"(?:\b(?:in|on|since|from|until|till|by|to|of|after|before|during|between|and)\s+(?:the\s+)?"
+                    r"|[于在自从至到截止]\s*)$", re.IGNORECASE)
+
+
 def find_date(text: str, lines: int = 6) -> str | None:
-    """The first date in an article's opening lines (its masthead or dateline), as YYYY-MM-DD
-    (a month alone gives its 1st); dates further down are about other events."""
-    match = _DATE.search("\n".join([line for line in text.split("\n") if line.strip()][:lines]))
-    return parse_date(match.group(0)) if match else None
+    """The date a masthead ("Client note | Metals | 18 September 2025") or else a dateline ("NEW DELHI, June 2025
+    (wire)") in an article's opening lines gives, as YYYY-MM-DD (a month alone gives its 1st). A date in the
+    prose of those lines, or further down, is about an event, so an article without either stays undated."""
+    opening = [line for line in text.split("\n") if line.strip()][:lines]
+    mastheads = [line for line in opening if " | " in line]  # a masthead's date wins over a title's dateline
+    for line in mastheads + opening:
+        for match in _DATE.finditer(line):
+            if not _EVENT.search(line[max(0, match.start() - 20):match.start()]):
+                return parse_date(match.group(0))
+    return None
 
 
 def page(title: str | None, source: str, date: str | None, text: str) -> str:

@@ -11,6 +11,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.config import write_json
 from pipeline.reporting import batchlog, report
+from pipeline.reporting.example import find_date
 from pipeline.reporting.index import moves
 from pipeline.signals import SIGNALS
 from tests import browser
@@ -55,6 +56,21 @@ def test_the_readme_example_scores_dated_html_text_and_csv_into_an_index_and_a_r
     assert {"Baogang", "MOFCOM", "China Rare Earth Group"} <= set(index["entity"])
     assert (index["share_export_low"] <= index["share_export"]).all() and (index["share_export"] <= index["share_export_high"]).all()
     assert (example / "report.html").stat().st_size < 2_000_000
+    # dated from mastheads and datelines, not from history in the prose ("in October 1934", "In September 2010")
+    assert pd.to_datetime(per_doc["date"].dropna()).min() >= pd.Timestamp("2009-01-01")
+
+
+@pytest.mark.parametrize("text, date", [
+    ("Client note | Metals | 18 September 2025\n\nPrices rose in March 2024.", "2025-09-18"),
+    ("NEW DELHI, June 2025 (wire) - Makers warn of shortages.", "2025-06-01"),
+    ("Ganzhou, May 2019: a visit\n\nNotes | an investor blog | December 2021", "2021-12-01"),
+    ("The storeroom is a monument to September 2010, when a trawler collided with coastguard vessels.", None),
+    ("Rules take effect on 1 October 2024.\n\nThe group was formed in December 2021.", None),
+    ("发布时间：2024-06-19\n\n集团于2023年5月召开会议。", "2024-06-19"),
+    ("集团于2023年5月召开会议。", None),
+])
+def test_the_example_dates_an_article_by_its_masthead_or_dateline_only(text, date):
+    assert find_date(text) == date
 
 
 @pytest.fixture(scope="module")
