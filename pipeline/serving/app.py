@@ -27,6 +27,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 
 from pipeline.config import InputError
+from pipeline.reporting.metadata import front_matter
 from pipeline.scoring import explain
 from pipeline.scoring.inputs import Unit, html_text
 from pipeline.scoring.score import documents, paragraphs
@@ -129,6 +130,8 @@ def request_documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
         text = html_text(data, "document") if body.format == "html" else text_from_bytes(data, "document")
     except InputError as exc:
         raise ApiError(422, "document", str(exc).split(": ", 1)[1]) from exc
+    if body.format == "txt":  # a date/source/title block is the document's metadata, not a paragraph (as in the CLI)
+        text = front_matter(text)[1]
     try:  # paragraph ids start with the id without its suffix, as the CLI's do
         return documents(Unit(doc_id=body.id, text=text), split=True)
     except ValueError as exc:  # '', '/', '.': no name to take a suffix from

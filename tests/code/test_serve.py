@@ -86,6 +86,16 @@ def test_document_and_html_page_score_exactly_like_the_cli(server, model_dir, tm
     licence = next(p for p in api if "terbium exports" in p["text"])
     assert licence["flags"]["export"] and licence["explanations"]["export"]
 
+    # a front-matter block (fenced, or bare date:/source: lines) is metadata to the CLI, so not a paragraph here
+    for name, head in (("fenced.txt", "---\ndate: 2025-03-04\nsource: Reuters\ntitle: Baogang cuts output\n---\n"),
+                       ("bare.txt", "date: 2025-03-04\nsource: Reuters\n\n")):
+        note = tmp_path / name
+        note.write_text(head + ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
+        cli = cli_rows([note, "--model", model_dir], tmp_path, capsys)
+        api = post(server, {"document": note.read_text(encoding="utf-8"), "id": cli["doc_id"][0]}).json()["paragraphs"]
+        assert_same_as_cli(api, cli)
+        assert not any("Reuters" in p["text"] for p in api) and cli["source"].eq("Reuters").all()
+
 
 def test_texts_score_whole_like_the_cli_without_splitting(server, model_dir, tmp_path, capsys):
     texts = ["MOFCOM tightened export licences for terbium.\n\nA second paragraph stays in this text.",
