@@ -162,6 +162,7 @@ class Settings:
     catalog: dict[str, dict] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warned: set[str] = field(default_factory=set)  # problems printed (a Restart meets them again)
+    matched: set[str] = field(default_factory=set)  # catalog keys that named a document
 
     @classmethod
     def from_args(cls, args) -> "Settings":
@@ -195,10 +196,20 @@ class Settings:
                 raise InputError(name, f"no column '{column}' (columns: {', '.join(map(str, table.columns))})")
         return {f: named[f] or f for f in FIELDS if named[f] or f in table.columns}
 
-    def from_catalog(self, doc_id: str) -> dict:
+    def from_catalog(self, doc_id: str, typed: str | None = None) -> dict:
+        """The catalog's entry for a document: by its id, or for a file also by its path as typed."""
         if not self.catalog:  # the usual case: no catalog, so no paths to parse for each of a million rows
             return {}
-        return next((self.catalog[k] for k in _keys(str(doc_id)) if k in self.catalog), {})
+        keys = _keys(str(doc_id)) + (_keys(PurePath(typed).as_posix()) if typed else [])
+        key = next((k for k in keys if k in self.catalog), None)
+        if key is None:
+            return {}
+        self.matched.add(key)
+        return self.catalog[key]
+
+    def unmatched(self) -> list[str]:
+        """Catalog rows that named no document read so far (a mistyped path or id is otherwise silent)."""
+        return [key for key in self.catalog if key not in self.matched]
 
 
 def attach(docs: pd.DataFrame, unit, settings: Settings, name: str = "") -> pd.DataFrame:
@@ -220,8 +231,9 @@ def attach(docs: pd.DataFrame, unit, settings: Settings, name: str = "") -> pd.D
         picked = {f: unit.table[c].to_numpy() for f, c in columns.items()}
         rows = [{f: values[i] for f, values in picked.items()} for i in range(len(docs))]
     out = {f: [] for f in FIELDS}
+    typed = name if unit.text is not None and name else None  # a document file's path as the user typed it
     for doc_id, found in zip(docs["doc_id"], rows):
-        found = {**{f: v for f, v in found.items() if _text(v) is not None}, **settings.from_catalog(doc_id)}
+        found = {**{f: v for f, v in found.items() if _text(v) is not None}, **settings.from_catalog(doc_id, typed)}
         out["date"].append(_safe_date(found.get("date"), str(doc_id), settings.problems))
         out["source"].append(_text(found.get("source")))
         out["title"].append(_text(found.get("title")))

@@ -112,6 +112,21 @@ def test_a_folder_of_dated_inputs_gets_date_source_title_and_entities(dated, mod
     assert record["failed_inputs"] == [] and record["date_problems"] == 1 and record["paragraphs"] == len(rows)
 
 
+def test_a_catalog_names_a_file_by_its_path_as_typed_and_rows_naming_nothing_are_reported(dated, model_dir,
+                                                                                            tmp_path, capsys,
+                                                                                            monkeypatch):
+    folder, _ = dated
+    monkeypatch.chdir(folder.parent)
+    catalog = tmp_path / "typed.csv"
+    pd.DataFrame({"path": ["in/seed.md", "notthere.txt", "in/gone.txt"], "source": ["Typed Path", "X", "Y"]}) \
+        .to_csv(catalog, index=False)
+    out = tmp_path / "typed.parquet"
+    code, err = score(capsys, "in", "-o", out, "--model", model_dir, "--catalog", catalog)
+    assert code == 0, err
+    assert pd.read_parquet(out).groupby("doc_id")["source"].first()["seed.md"] == "Typed Path"  # id: "seed.md"
+    assert f"warning: {catalog}: 2 row(s) named no scored document: 'notthere.txt', 'in/gone.txt'" in err
+
+
 def test_metadata_survives_csv_and_jsonl_outputs(dated, model_dir, tmp_path, capsys):
     folder, _ = dated
     for suffix in (".csv", ".jsonl"):
