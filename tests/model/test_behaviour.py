@@ -68,10 +68,6 @@ INVARIANCE = [
      "Chinalco reported a flood at its Liangshan mine that halted output of 3,400 tonnes."),
     ("Minmetals evacuated its Ganzhou mine after a flood breached the tailings dam in May 2024.",
      "Chinalco evacuated its Liangshan mine after a flood breached the tailings dam in August 2026."),
-    # Supply built outside China's export controls sits at the risk threshold; until round 19 the firm's name
-    # tipped it (data card, "Known gaps", keeps the history).
-    ("Lynas opened a separation plant in Texas to supply US magnet makers outside China's export controls.",
-     "MP Materials opened a separation plant in Texas to supply US magnet makers outside China's export controls."),
 ]
 
 
@@ -147,11 +143,6 @@ RISK_DEPENDENCE = [
     # The effort row with the dependence stated: the same grant as above, now risk.
     ("risk", "Canada, which imports nearly all of its permanent magnets from China, awarded C$20 million to a "
      "Saskatchewan processing centre to cut the country's reliance on imported rare earths.", 1),
-    # A known weakness (data card, "Known gaps"): a plant built outside China's controls, with no dependence stated,
-    # sits at the risk threshold; since round 19 it is flagged whatever the firm's name. Strict.
-    pytest.param("risk", "Lynas opened a separation plant in Texas to supply US magnet makers outside China's export "
-                 "controls.", 0,
-                 marks=pytest.mark.xfail(strict=True, reason="a plant outside China's controls reads as risk")),
     # A known weakness (data card, "Known gaps"): a stockpile still reads as risk when only its purpose is given,
     # though the corpus's stockpile paragraphs were read again by the same rule.
     pytest.param("risk", "The EU's new stockpiling scheme aims to diversify sources of gallium and germanium and "
@@ -163,3 +154,21 @@ RISK_DEPENDENCE = [
 @pytest.mark.parametrize("signal, text, expected", REFORM_BOUNDARY + RISK_DEPENDENCE)
 def test_signals_follow_the_guides_boundary_rows(trained, signal, text, expected):
     assert flagged(trained, [text])[0, SIGNALS.index(signal)] == expected
+
+
+# A known weakness (data card, "Known gaps"): a plant built outside China's controls, with no dependence stated, is
+# export only by the guide, but sits at the risk threshold, within 0.02 of it under either firm's name. Which side
+# it falls on moves with each corpus round and with the machine that builds the model (the same data and params
+# give other bytes on another machine of the same kind: data card), so its flag is no test. Its probability is: it
+# must not move further into risk, and the firm's name must not move it.
+AT_THE_THRESHOLD = [
+    "Lynas opened a separation plant in Texas to supply US magnet makers outside China's export controls.",
+    "MP Materials opened a separation plant in Texas to supply US magnet makers outside China's export controls.",
+]
+
+
+def test_a_plant_outside_chinas_controls_stays_at_the_risk_threshold_whatever_the_firm(trained):
+    _, thresholds = trained
+    risk = probabilities(trained, AT_THE_THRESHOLD)[:, SIGNALS.index("risk")]
+    assert (risk < thresholds["en"]["risk"] + 0.05).all(), risk
+    assert np.abs(np.diff(probabilities(trained, AT_THE_THRESHOLD), axis=0)).max() < 0.05
