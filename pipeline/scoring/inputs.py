@@ -94,38 +94,78 @@ def html_text(data: bytes, name: str) -> str:
     return text
 
 
+def _json_frame(lines: list[str], start: int) -> pd.DataFrame:
+    frame = pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
+    frame.index = pd.RangeIndex(start, start + len(frame))
+    return frame
+
+
 def _jsonl_chunks(source) -> Iterator[pd.DataFrame]:
     """A JSONL file (path or binary handle) in frames of CHUNK_ROWS lines, each line first checked to be a
-    JSON object: pandas reads a line that is a list of pairs as an object, and fails on a number or null."""
+    JSON object: pandas reads a line that is a list of pairs as an object, and fails on a number or null.
+    At a bad line the lines before it come first (--keep-partial keeps them), then the error naming it."""
     handle = open(source, encoding="utf-8-sig") if isinstance(source, (str, Path)) else \
         io.TextIOWrapper(source, encoding="utf-8-sig")  # a BOM is not part of the first line
     with handle:
         number, start = 0, 0
         while True:
-            lines = []
+            lines, error = [], None
             for line in itertools.islice(handle, CHUNK_ROWS):
                 number += 1
                 head = line.lstrip()[:1]
                 if head and head != "{":
-                    raise ValueError(f"line {number} is not a JSON object")
+                    error = ValueError(f"line {number} is not a JSON object")
+                    break
                 lines.append(line)
+            if error is None and any(line.strip() for line in lines):
+                try:
+                    frame = _json_frame(lines, start)
+                except ValueError:  # find the first line that does not parse; the lines before it are good
+                    bad = next(((i, why) for i, line in enumerate(lines) if line.strip() and (why := _json_error(line))),
+                               None)
+                    if bad is None:
+                        raise
+                    error = ValueError(f"line {number - len(lines) + bad[0] + 1} is not valid JSON ({bad[1]})")
+                    lines = lines[:bad[0]]
+                else:
+                    start += len(frame)
+                    yield frame
+                    continue
+            if any(line.strip() for line in lines):
+                yield _json_frame(lines, start)
+            if error is not None:
+                raise error
             if not lines:
                 return
-            if any(line.strip() for line in lines):
-                frame = pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
-                frame.index = pd.RangeIndex(start, start + len(frame))
-                start += len(frame)
-                yield frame
+
+
+def _json_error(line: str) -> str | None:
+    """Why a line is not JSON, or None."""
+    import json
+
+    try:
+        json.loads(line)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _table_chunks(path: Path | str, suffix: str, handle=None) -> Iterator[pd.DataFrame]:
     source = handle if handle is not None else path
     if suffix == ".csv":
-        for chunk in pd.read_csv(source, dtype=object, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8"):
-            if not isinstance(chunk.index, pd.RangeIndex):  # pandas took a longer first row's extra fields as an index
-                raise ValueError(f"the first row has {chunk.index.nlevels + len(chunk.columns)} fields, "
-                                 f"the header {len(chunk.columns)}")
-            yield chunk
+        done = 0
+        try:
+            for chunk in pd.read_csv(source, dtype=object, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8"):
+                if not isinstance(chunk.index, pd.RangeIndex):  # pandas took a longer first row's extra fields as an index
+                    raise ValueError(f"the first row has {chunk.index.nlevels + len(chunk.columns)} fields, "
+                                     f"the header {len(chunk.columns)}")
+                yield chunk
+                done += len(chunk)
+        except pd.errors.ParserError:
+            good = _csv_rows_before_error(source, done)  # the failed chunk's rows before its bad one
+            if good is not None and len(good):
+                yield good
+            raise
     elif suffix == ".jsonl":
         yield from _jsonl_chunks(source)
     else:
@@ -133,6 +173,36 @@ def _table_chunks(path: Path | str, suffix: str, handle=None) -> Iterator[pd.Dat
 
         for batch in pq.ParquetFile(source).iter_batches(batch_size=CHUNK_ROWS):
             yield batch.to_pandas()
+
+
+def _csv_rows_before_error(source, skip: int) -> pd.DataFrame | None:
+    """Where pandas failed on a chunk (a row with extra fields, a quote never closed), the rows after the first
+    `skip` that Python's csv reader reads whole before the bad one, as pandas would have read them; None for
+    a source that cannot be read again."""
+    import csv
+
+    if isinstance(source, (str, Path)):
+        handle = open(source, encoding="utf-8-sig", newline="")
+    elif hasattr(source, "seek"):
+        source.seek(0)
+        handle = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    else:
+        return None
+    with handle:
+        reader = csv.reader(handle, strict=True)
+        header, rows = next(reader, None), []
+        if header is None:
+            return None
+        try:
+            for record in itertools.islice((r for r in reader if r), skip, None):  # blank lines: skipped, as pandas does
+                if len(record) > len(header):
+                    break
+                rows.append(record + [None] * (len(header) - len(record)))
+        except csv.Error:
+            pass
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame.index = pd.RangeIndex(skip, skip + len(frame))
+    return frame
 
 
 def table_units(path: Path | str, suffix: str, text_column: str, id_column: str | None, handle=None,
@@ -146,15 +216,23 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
                 raise InputError(path, f"no column '{text_column}' (columns: {', '.join(map(str, chunk.columns))})")
             if id_column and id_column not in chunk.columns:
                 raise InputError(path, f"no id column '{id_column}'")
+            try:
+                texts = table_text.strings(chunk[text_column], path, start, text_column, coerce_text)
+            except table_text.BadValue as bad:  # the rows before it are good: --keep-partial keeps them
+                chunk = chunk.iloc[:bad.index]
+                texts, failed = table_text.strings(chunk[text_column], path, start, text_column, coerce_text), bad
+            else:
+                failed = None
             ids = chunk[id_column].astype(str).to_numpy(dtype=object) if id_column else \
                 np.array([f"{name}:{start + i + 1}" for i in range(len(chunk))], dtype=object)
-            texts = table_text.strings(chunk[text_column], path, start, text_column, coerce_text)
             filled = [bool(text.strip()) for text in texts]  # empty rows have nothing to score
             has_text = has_text or any(filled)
             rows = pd.DataFrame({"doc_id": ids, "text": texts}, dtype=object)[filled]
             start += len(chunk)
             if len(rows):
                 yield Unit(rows=rows, table=chunk[filled])
+            if failed is not None:
+                raise failed
     except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"cannot read table ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
     if start == 0:

@@ -335,8 +335,7 @@ def frames(args: argparse.Namespace, found: list[sources.Source], outcome: Outco
                 yield frame
             outcome.read.append(source.doc_id)
             args.meta.warn(problems)
-        except InputError as error:
-            exc = sources.located(error, source)
+        except InputError as exc:
             if args.strict:
                 raise exc
             kept = rows > 0 and not guarded

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import glob
-import json
 import os
 import sys
 from collections import defaultdict
@@ -106,23 +105,6 @@ def collect(arguments: list[str], failed: list[str], strict: bool) -> list[Sourc
     return [Source("-", "stdin") if item == "-" else Source(found[item], ids[item]) for item in order]
 
 
-def first_bad_json_line(path: Path) -> int | None:
-    """The line number of the first line of a JSONL file that is not a JSON object (blank lines aside)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    if not isinstance(json.loads(line), dict):
-                        return number
-                except ValueError:
-                    return number
-    except OSError:
-        return None
-    return None
-
-
 HOLD_BYTES = 8 << 20  # a table file up to this size is read whole before its first row is scored
 
 
@@ -169,12 +151,6 @@ def guarded(source: Source, keep_partial: bool) -> bool:
         return Path(source.item).stat().st_size > HOLD_BYTES
     except OSError:
         return False
-
-
-def located(exc: InputError, source: Source) -> InputError:
-    """The error, with the line number of a JSONL file's first bad line when the reader did not give one."""
-    line = first_bad_json_line(Path(source.item)) if str(source.item).lower().endswith(".jsonl") else None
-    return exc if line is None or "line" in exc.problem else InputError(exc.path, f"line {line}: {exc.problem}")
 
 
 def _matches(pattern: tuple[str, ...], target: tuple[str, ...]) -> bool:

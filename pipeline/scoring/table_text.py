@@ -40,14 +40,23 @@ def _as_text(value) -> str:
     return str(value)
 
 
+class BadValue(InputError):
+    """A text value that is not a string; `index` is its position in the chunk (the rows before it are good)."""
+
+    def __init__(self, path, problem: str, index: int):
+        super().__init__(path, problem)
+        self.index = index
+
+
 def strings(values: pd.Series, path, start: int, column: str, coerce: bool) -> np.ndarray:
     """A chunk's text column (rows `start`+1...) as strings. A value that is not a string (a number, list or
-    null) is refused with its row number, or, with `coerce` (--coerce-text), written as text (null as empty)."""
+    null) is refused with its row number (BadValue), or, with `coerce` (--coerce-text), written as text (null
+    as empty)."""
     texts = values.to_numpy(dtype=object, copy=True)
     for i, value in enumerate(texts):
         if not isinstance(value, str):
             if not coerce:
-                raise InputError(path, f"row {start + i + 1}: '{column}' is {_describe(value)}, not text "
-                                       "(fix the table, or pass --coerce-text to score such values as text)")
+                raise BadValue(path, f"row {start + i + 1}: '{column}' is {_describe(value)}, not text "
+                                     "(fix the table, or pass --coerce-text to score such values as text)", i)
             texts[i] = _as_text(value)
     return texts

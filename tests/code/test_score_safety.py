@@ -224,19 +224,48 @@ def test_a_table_with_a_bad_row_is_skipped_whole_with_its_line_unless_asked(fold
             code, err = score([good, table, ARTICLE, "-o", out, "--summary", summary, "--model", model_dir,
                                "--no-split", "--jobs", jobs, "--batch-size", "50"], capsys)
             assert code == 1
-            one_error(err, "t.jsonl: line 601: cannot read table")
+            one_error(err, "t.jsonl: cannot read table (ValueError: line 601 is not valid JSON")
             assert "(skipped)" in err and "1 input(s) failed and were skipped whole: " in err
             assert err.splitlines()[-1].startswith("score: 134 paragraphs from 2 input(s)"), err
             pd.testing.assert_frame_equal(read_any(out), expected)  # not one of the 500 rows before the bad line
             pd.testing.assert_frame_equal(read_any(summary), expected_summary)
     code, err = score([table, ARTICLE, "-o", out, "--model", model_dir, "--no-split", "--keep-partial"], capsys)
-    assert code == 1 and "kept its first 500 rows" in err
+    assert code == 1 and "kept its first 600 rows" in err  # every row before line 601
     assert "1 table(s) kept only their rows before a bad row: " in err.splitlines()[-1]
-    assert pd.read_parquet(out)["doc_id"].str.startswith("t.jsonl:").sum() == 500
+    assert pd.read_parquet(out)["doc_id"].str.startswith("t.jsonl:").sum() == 600
     (folder / "c.csv").write_text("text,x\na,b\nc,d,e\n")
     code, err = score([folder / "c.csv", ARTICLE, "-o", out, "--model", model_dir], capsys)
     assert code == 1
     one_error(err, "Expected 2 fields in line 3, saw 3")
+
+
+ROW = "MOFCOM tightened export licences for terbium, notice {}."
+
+
+@pytest.mark.parametrize("name, content, kept, problem", [
+    ("number.jsonl", "".join(json.dumps({"text": 12345 if i == 3 else ROW.format(i)}) + "\n" for i in range(1, 7)),
+     2, "row 3: 'text' is a number"),
+    ("broken.jsonl", "".join(("{broken" if i == 3 else json.dumps({"text": ROW.format(i)})) + "\n" for i in range(1, 7)),
+     2, "line 3 is not valid JSON"),
+    ("null.jsonl", "".join(json.dumps({"text": None if i == 5005 else ROW.format(i)}) + "\n" for i in range(1, 5011)),
+     5004, "row 5005: 'text' is null"),  # the second chunk of 5,000 rows: its first four rows are kept too
+    ("fields.csv", "text\n" + "".join(("a,b,c" if i == 3 else ROW.format(i).replace(",", ";")) + "\n"
+                                      for i in range(1, 7)), 2, "Expected 1 fields in line 4, saw 3"),
+    ("quote.csv", "text\n" + "".join(('"never closed' if i == 3 else ROW.format(i).replace(",", ";")) + "\n"
+                                     for i in range(1, 7)), 2, "EOF inside string"),
+])
+def test_keep_partial_keeps_exactly_the_rows_before_the_bad_one(folder, model_dir, capsys, name, content, kept,
+                                                                  problem):
+    """As the README says: every row before the first bad one, not the rows of the chunks (5,000 rows) before it."""
+    table = folder / name
+    table.write_text(content, encoding="utf-8")
+    out = folder / "o.csv"
+    code, err = score([table, "-o", out, "--model", model_dir, "--no-split", "--keep-partial"], capsys)
+    assert code == 1 and f"(kept its first {kept} rows: --keep-partial)" in err
+    one_error(err, problem)
+    assert pd.read_csv(out)["doc_id"].tolist() == [f"{name}:{i}" for i in range(1, kept + 1)]
+    code, err = score([table, ARTICLE, "-o", out, "--model", model_dir, "--no-split"], capsys)
+    assert code == 1 and "(skipped)" in err and not pd.read_csv(out)["doc_id"].str.startswith(name).any()
 
 
 def test_a_table_on_standard_input_with_a_bad_row(folder, model_dir, capsys, monkeypatch):
@@ -245,7 +274,7 @@ def test_a_table_on_standard_input_with_a_bad_row(folder, model_dir, capsys, mon
 
     data = big_jsonl(folder / "t.jsonl", broken_line=6001).read_bytes()
     out = folder / "o.csv"
-    for keep, expected_code, kept in (([], 1, 0), (["--keep-partial"], 1, 5000)):
+    for keep, expected_code, kept in (([], 1, 0), (["--keep-partial"], 1, 6000)):
         monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(data)))
         code, err = score(["-", ARTICLE, "--stdin-format", ".jsonl", "-o", out, "--model", model_dir, "--no-split",
                            *keep], capsys)
@@ -273,7 +302,8 @@ def test_a_bad_row_after_a_written_parquet_row_group_scores_again_without_its_ta
     code, err = score(["-", good, first, second, ARTICLE, "-o", out, "--model", model_dir, "--no-split"], capsys)
     assert code == 1
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 2 and "a.jsonl: line 6001" in errors[0] and "b.jsonl: line 7" in errors[1], err
+    assert len(errors) == 2 and "a.jsonl: cannot read table (ValueError: line 6001 " in errors[0] \
+        and "b.jsonl: cannot read table (ValueError: line 7 " in errors[1], err
     assert err.splitlines()[-1].startswith(f"score: {len(expected)} paragraphs from 3 input(s)")
     assert "2 input(s) failed and were skipped whole: " in err
     pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
