@@ -45,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+        if argv and argv[0] in ("-h", "--help"):
+            return 0
+        if argv:
+            print(f"error: unknown command '{argv[0]}'", file=sys.stderr)
+        return 2
     try:
         with interrupts.handled():
             code = importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])

@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     args = parser.parse_args(argv)
 
+    if not args.params.is_file():
+        raise InputError(args.params, "no such file: run `policy-signals models` in the project folder, whose "
+                                      "params name the model and whose mlflow.db (or MLFLOW_TRACKING_URI) holds it")
     name = load_params(args.params)["register"]["model_name"]
     if args.action == "promote":
         if not args.version:

@@ -98,3 +98,18 @@ def test_train_refuses_bad_params_before_touching_the_model(workspace, capsys, t
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "param 'train.C' must be a number > 0" in err
     assert (tmp_path / "models" / "model.joblib").read_bytes() == b"old model"
+
+
+def test_an_unknown_command_is_named(capsys):
+    assert main(["bogus"]) == 2
+    usage, error = capsys.readouterr().err.splitlines()
+    assert usage.startswith("usage: policy-signals {") and error == "error: unknown command 'bogus'"
+    assert main([]) == 2 and "error" not in capsys.readouterr().err  # no command at all: the usage alone
+    assert main(["--help"]) == 0
+
+
+def test_models_outside_the_project_says_where_to_run_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["models", "--model", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: params.yaml: no such file: run `policy-signals models` in "
+                                              "the project folder")
