@@ -24,6 +24,19 @@ _GLUED = re.compile(r"[.!?](?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 # Link annotations that page scrapes leave inside sentences. `(?<!\s)` starts a match only at the start of a
 # run of spaces (where the leftmost match starts anyway), so a long run is not rescanned from each space.
 _INLINE_FURNITURE = re.compile(r"(?<!\s)\s*\((?:opens|open) in a new (?:tab|window)\)", re.IGNORECASE)
+# A front-matter block: `---` lines fencing YAML at the very top of a text or Markdown file.
+FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+
+
+def markdown_text(text: str) -> str:
+    """A Markdown file's text with its headings' `#` markers dropped (a front-matter block keeps its lines), so
+    a heading reads as the title or heading line it is, not as "# Baotou plant upgrade"."""
+    fence = FRONT_MATTER.match(text)
+    head = fence.end() if fence else 0
+    return text[:head] + _HEADING.sub(r"\1", text[head:])
+
+
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")  # Han, with the supplementary planes
 # The Han characters the model reads as word tokens of one character each (`pipeline.model.TOKEN_PATTERN`), as a
 # character-class body; the report marks explaining n-grams by the same class.

@@ -17,6 +17,7 @@ from pathlib import Path, PurePath
 import pandas as pd
 
 from pipeline.config import InputError
+from pipeline.text import FRONT_MATTER
 
 FIELDS = ("date", "source", "title")
 KEY_COLUMNS = ("doc_id", "path")
@@ -25,7 +26,6 @@ MAX_WARNINGS = 20  # date problems printed one by one; the rest are counted
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?$")
 _CHINESE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?")
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})$")
-_FENCE = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _KEY_VALUE = re.compile(r"^[ \t]*([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 _BARE = re.compile(r"\A\ufeff?((?:[ \t]*(?:date|source|title)[ \t]*:[^\n]*\n)+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
 
@@ -78,7 +78,7 @@ def _safe_date(value, where: str, problems: list[str]) -> str | None:
 def front_matter(text: str) -> tuple[dict, str]:
     """({date, source, title} found, the text without its block): a `---`-fenced YAML block, or
     `date:`/`source:`/`title:` lines at the very top ended by a blank line."""
-    fenced = _FENCE.match(text)
+    fenced = FRONT_MATTER.match(text)
     if fenced:
         import yaml
 

@@ -21,7 +21,7 @@ from pipeline import language
 from pipeline import rules as rules_mod
 from pipeline.config import InputError, atomic_path, write_json
 from pipeline.corpus import labels as labels_mod
-from pipeline.text import CJK, clean
+from pipeline.text import CJK, clean, markdown_text
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 _BULLET = re.compile(r"^\s*(?:(?:[-•*▪◦‣]|–)\s+)+")
@@ -265,12 +265,14 @@ def text_from_bytes(data: bytes, name) -> str:
 
 
 def read_article(path: Path) -> str:
-    """Read an article as UTF-8 (a BOM is allowed) or BOM-marked UTF-16."""
+    """Read an article as UTF-8 (a BOM is allowed) or BOM-marked UTF-16; Markdown without its heading markers
+    (training and scoring both read files here, so their paragraphs and ids agree)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read article ({exc.strerror or exc})") from exc
-    return text_from_bytes(data, path)
+    text = text_from_bytes(data, path)
+    return markdown_text(text) if path.suffix.lower() == ".md" else text
 
 
 def article_files(root: Path) -> list[Path]:

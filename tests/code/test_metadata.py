@@ -127,6 +127,20 @@ def test_a_catalog_names_a_file_by_its_path_as_typed_and_rows_naming_nothing_are
     assert f"warning: {catalog}: 2 row(s) named no scored document: 'notthere.txt', 'in/gone.txt'" in err
 
 
+def test_markdown_headings_lose_their_markers(model_dir, tmp_path, capsys):
+    note = tmp_path / "h.md"
+    note.write_text("---\ndate: 2025-01-02\n# a YAML comment\nsource: Notes\n---\n# Baotou plant upgrade\n\n"
+                    "Baogang opened an AI-driven smart separation line.\n\n## Costs ##\n\nIt cuts energy use. "
+                    "#hashtag stays\n", encoding="utf-8")
+    out = tmp_path / "h.csv"
+    code, err = score(capsys, note, "-o", out, "--model", model_dir, "--include-text")
+    assert code == 0, err
+    rows = pd.read_csv(out)
+    assert rows["text"].tolist() == ["Baotou plant upgrade", "Baogang opened an AI-driven smart separation line.",
+                                     "Costs: It cuts energy use. #hashtag stays"]
+    assert rows["title"].eq("Baotou plant upgrade").all() and rows["source"].eq("Notes").all()
+
+
 def test_metadata_survives_csv_and_jsonl_outputs(dated, model_dir, tmp_path, capsys):
     folder, _ = dated
     for suffix in (".csv", ".jsonl"):

@@ -108,3 +108,12 @@ def test_utf8_bom_is_accepted(tmp_path):
     path = tmp_path / "bom.txt"
     path.write_bytes("\ufeffHeadline here\n\nBody text.".encode("utf-8"))
     assert split_article(read_article(path))[0]["text"] == "Headline here"
+
+
+def test_a_markdown_article_trains_as_it_scores_without_heading_markers(tmp_path):
+    """Training reads a .md article as scoring does (`read_article`), so its paragraphs and ids agree."""
+    (tmp_path / "note.md").write_text("# Baotou plant upgrade\n\nBaogang opened a smart separation line.\n",
+                                      encoding="utf-8")
+    paragraphs = build_paragraphs(tmp_path)
+    assert paragraphs["text"].tolist() == ["Baotou plant upgrade", "Baogang opened a smart separation line."]
+    assert read_article(tmp_path / "note.md").startswith("Baotou plant upgrade\n")
