@@ -117,7 +117,8 @@ def _jsonl_chunks(source) -> Iterator[pd.DataFrame]:
                     error = ValueError(f"line {number} is not a JSON object")
                     break
                 lines.append(line)
-            if error is None and any(line.strip() for line in lines):
+            first = number - len(lines) + 1 - (error is not None)  # the line number of lines[0]
+            if any(line.strip() for line in lines):
                 try:
                     frame = _json_frame(lines, start)
                 except ValueError:  # find the first line that does not parse; the lines before it are good
@@ -125,14 +126,11 @@ def _jsonl_chunks(source) -> Iterator[pd.DataFrame]:
                                None)
                     if bad is None:
                         raise
-                    error = ValueError(f"line {number - len(lines) + bad[0] + 1} is not valid JSON ({bad[1]})")
-                    lines = lines[:bad[0]]
-                else:
+                    error, lines = ValueError(f"line {first + bad[0]} is not valid JSON ({bad[1]})"), lines[:bad[0]]
+                    frame = _json_frame(lines, start) if any(line.strip() for line in lines) else None
+                if frame is not None:
                     start += len(frame)
                     yield frame
-                    continue
-            if any(line.strip() for line in lines):
-                yield _json_frame(lines, start)
             if error is not None:
                 raise error
             if not lines:
