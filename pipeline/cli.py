@@ -59,10 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}{_stage_hint()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"policy-signals {argv[0]}: interrupted; no partial output was left", file=sys.stderr)
+        print(f"policy-signals {argv[0]}: interrupted; no partial output was left{_stage_hint()}", file=sys.stderr)
         return 130
     except interrupts.Terminated:
-        print(f"policy-signals {argv[0]}: terminated; no partial output was left", file=sys.stderr)
+        print(f"policy-signals {argv[0]}: terminated; no partial output was left{_stage_hint()}", file=sys.stderr)
         return 143
 
 

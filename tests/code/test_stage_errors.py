@@ -113,3 +113,21 @@ def test_models_outside_the_project_says_where_to_run_it(tmp_path, capsys, monke
     assert main(["models", "--model", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error: params.yaml: no such file: run `policy-signals models` in "
                                               "the project folder")
+
+
+def test_an_interrupted_stage_under_dvc_says_how_to_get_its_outputs_back(monkeypatch, capsys):
+    """DVC removed the stage's previous outputs before it ran, so 'no partial output was left' alone would leave
+    a user looking at an empty models/."""
+    import types
+
+    from pipeline import cli
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("DVC_STAGE", "train")
+    monkeypatch.setattr(cli.importlib, "import_module", lambda name: types.SimpleNamespace(main=interrupted))
+    assert main(["train"]) == 130
+    assert capsys.readouterr().err.startswith("policy-signals train: interrupted; no partial output was left\n"
+                                              "hint: DVC removed the outputs of stage 'train' before it ran; "
+                                              "`dvc checkout` restores")
