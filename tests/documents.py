@@ -176,3 +176,60 @@ def memo_docx(path: Path) -> Path:
     document.add_paragraph("Our view: the controls tighten supply for overseas buyers.")
     document.save(str(path))
     return path
+
+
+CHINESE_PARAGRAPHS = ["包钢集团党委召开理论学习中心组学习会议，深入学习贯彻习近平新时代中国特色社会主义思想。",
+                      "商务部宣布对部分稀土相关物项实施出口管制，企业须申请出口许可证。",
+                      "中国北方稀土推进混合所有制改革，优化公司治理结构。"]
+
+
+def chinese_pdf(path: Path, per_line: int = 20) -> Path:
+    """A text PDF of CHINESE_PARAGRAPHS in Adobe's built-in STSong-Light (no font file needed), each wrapped
+    every `per_line` characters as Chinese typesetting wraps, with no space at the break."""
+    ops, y = ["BT", "/F1 12 Tf"], 780.0
+    for paragraph in CHINESE_PARAGRAPHS:
+        for start in range(0, len(paragraph), per_line):
+            line = "".join(f"{ord(c):04X}" for c in paragraph[start:start + per_line])
+            ops.append(f"1 0 0 1 72 {y:.1f} Tm <{line}> Tj")
+            y -= 14
+        y -= 30
+    content = "\n".join(ops + ["ET"]).encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+               b"/Contents 5 0 R >>",
+               b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
+               b"/DescendantFonts [6 0 R] >>",
+               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+               b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) "
+               b"/Ordering (GB1) /Supplement 4 >> /FontDescriptor 7 0 R /DW 1000 >>",
+               b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] "
+               b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>"]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
+    path.write_bytes(out)
+    return path
+
+
+def tracked_docx(path: Path) -> Path:
+    """A Word document whose first paragraph ends in a tracked insertion not yet accepted, and holds a tracked
+    deletion, as memos circulate."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    paragraph = document.add_paragraph("MOFCOM said ")
+    paragraph._p.append(parse_xml(
+        f'<w:del {nsdecls("w")} w:id="1" w:author="Desk" w:date="2025-01-01T00:00:00Z"><w:r>'
+        '<w:delText xml:space="preserve">on Monday </w:delText></w:r></w:del>'))
+    paragraph._p.append(parse_xml(
+        f'<w:ins {nsdecls("w")} w:id="2" w:author="Desk" w:date="2025-01-01T00:00:00Z"><w:r>'
+        '<w:t xml:space="preserve">it tightened export licences for dysprosium and terbium.</w:t></w:r></w:ins>'))
+    document.add_paragraph("Baowu Steel opened a research centre for electrical steel.")
+    document.save(path)
+    return path

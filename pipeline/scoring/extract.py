@@ -21,7 +21,8 @@ from pipeline.config import InputError
 ZONE = 0.09  # running headers and footers sit in the top and bottom 9% of a page
 PAGE_NUMBER = re.compile(r"(?:page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE)
 _BULLET_START = re.compile(r"[•▪◦‣●■□\uf0b7\uf0a7]\s*")
-_SENTENCE_END = re.compile(r"[.!?:;][\"'’”)\]]*$")
+_SENTENCE_END = re.compile(r"[.!?:;。！？：；][\"'’”)\]」』）》]*$")  # English and Chinese sentence ends
+_CJK_EDGE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")  # Han and full-width forms
 _HYPHENATED = re.compile(r"(\w+)[-\u2010\u00ad]$")
 _WORDS = re.compile(r"\w+(?:-\w+)*")
 _CID = re.compile(r"\(cid:\d+\)")
@@ -147,6 +148,8 @@ def _join(lines: list[str], vocabulary: Counter) -> str:
             soft = text.endswith("\u00ad")
             keep = not soft and vocabulary[f"{stem}-{word}".casefold()] > vocabulary[f"{stem}{word}".casefold()]
             text = text[:-1] + ("-" if keep else "") + line
+        elif text and (_CJK_EDGE.match(text[-1]) or _CJK_EDGE.match(line[:1])):
+            text += line  # Chinese wraps without a space: none goes in between
         else:
             text = f"{text} {line}" if text else line
     return text
@@ -241,7 +244,7 @@ def _docx_blocks(parent, container) -> Iterator[str]:
     for child in container.iterchildren():
         if child.tag == qn("w:p"):
             paragraph = Paragraph(child, parent)
-            text = paragraph.text.strip()
+            text = _docx_text(child).strip()
             if not text:
                 continue
             properties = child.pPr
@@ -254,13 +257,29 @@ def _docx_blocks(parent, container) -> Iterator[str]:
                 for cell in row.cells:  # a merged cell appears once per column it spans
                     if id(cell._tc) not in seen:
                         seen.add(id(cell._tc))
-                        cells.append(" ".join(cell.text.split()))
+                        cells.append(" ".join(_docx_text(cell._tc).split()))
                 if any(cells):
                     yield "; ".join(c for c in cells if c)
         elif child.tag == qn("w:sdt"):
             content = child.find(qn("w:sdtContent"))
             if content is not None:
                 yield from _docx_blocks(parent, content)
+
+
+def _docx_text(element) -> str:
+    """The text Word shows for a paragraph or cell: its runs' text, tabs and breaks in order, tracked insertions
+    included (python-docx's `.text` skips runs inside `w:ins`); deleted text is `w:delText`, left out."""
+    from docx.oxml.ns import qn
+
+    parts, paragraph = [], qn("w:p")
+    shown = {qn("w:t"): None, qn("w:tab"): "\t", qn("w:br"): "\n", qn("w:cr"): "\n"}
+    for node in element.iter(paragraph, *shown):
+        if node.tag == paragraph:
+            if parts:
+                parts.append("\n")  # a cell's paragraphs, one per line
+            continue
+        parts.append(node.text or "" if shown[node.tag] is None else shown[node.tag])
+    return "".join(parts)
 
 
 def docx(source: Path | bytes, name) -> Extracted:

@@ -199,3 +199,30 @@ def test_files_of_other_kinds_in_a_folder_are_named_too(model_dir, tmp_path, cap
         assert description in line, (name, err)
     assert "readme.json" not in err
     assert pd.read_csv(tmp_path / "out.csv")["doc_id"].tolist() == ["good.txt"]
+
+
+def test_a_chinese_pdf_keeps_its_paragraphs_and_joins_wrapped_lines_without_spaces(model_dir, tmp_path, capsys):
+    """Chinese sentence ends (。！？) close a paragraph, and a wrapped line joins the next with no space between
+    Han characters: the PDF scores as the same text in a .txt file does."""
+    pdf = documents.chinese_pdf(tmp_path / "zh.pdf")
+    text = tmp_path / "zh.txt"
+    text.write_text("\n\n".join(documents.CHINESE_PARAGRAPHS), encoding="utf-8")
+    out = tmp_path / "o.csv"
+    code, err = score([pdf, text, "-o", out, "--model", model_dir, "--include-text"], capsys)
+    assert code == 0, err
+    rows = pd.read_csv(out)
+    from_pdf, from_text = rows[rows["doc_id"] == "zh.pdf"], rows[rows["doc_id"] == "zh.txt"]
+    assert len(from_pdf) == len(documents.CHINESE_PARAGRAPHS) and not from_pdf["text"].str.contains(" ").any()
+    columns = ["text", "ideology", "reform", "export", "technology", "risk"]
+    pd.testing.assert_frame_equal(from_pdf[columns].reset_index(drop=True), from_text[columns].reset_index(drop=True))
+
+
+def test_a_word_documents_tracked_insertions_are_read_and_deletions_are_not(model_dir, tmp_path, capsys):
+    memo = documents.tracked_docx(tmp_path / "tracked.docx")
+    out = tmp_path / "o.csv"
+    code, err = score([memo, "-o", out, "--model", model_dir, "--include-text"], capsys)
+    assert code == 0, err
+    rows = pd.read_csv(out)
+    assert rows["text"].tolist() == ["MOFCOM said it tightened export licences for dysprosium and terbium.",
+                                     "Baowu Steel opened a research centre for electrical steel."]
+    assert rows["export"].iloc[0] == 1
