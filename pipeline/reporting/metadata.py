@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -27,7 +28,7 @@ _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?$")
 _CHINESE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?")
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})$")
 _KEY_VALUE = re.compile(r"^[ \t]*([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
-_BARE = re.compile(r"\A\ufeff?((?:[ \t]*(?:date|source|title)[ \t]*:[^\n]*\n)+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
+_BARE = re.compile(r"\A\ufeff?((?:[ \t]*(?:date|source|title)[ \t]*[:：][^\n]*\n)+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
 
 
 def parse_date(value) -> str | None:
@@ -82,17 +83,20 @@ def front_matter(text: str) -> tuple[dict, str]:
     if fenced:
         import yaml
 
+        lines = unicodedata.normalize("NFKC", fenced.group(1))  # a Chinese IME's full-width colon: 'date：...'
         try:
-            block = yaml.safe_load(fenced.group(1))
+            block = yaml.safe_load(lines)
         except yaml.YAMLError:  # e.g. an unquoted title with a colon: read it line by line
-            block = dict(_KEY_VALUE.findall(fenced.group(1))) or None
+            block = None
+        if not isinstance(block, dict):  # also 'date:2025-03-04', no space after the colon: not YAML's mapping
+            block = dict(_KEY_VALUE.findall(lines)) or None
         if isinstance(block, dict):
             found = {k.lower(): v for k, v in block.items() if isinstance(k, str) and k.lower() in FIELDS}
             return found, text[fenced.end():]
     bare = _BARE.match(text)
     if bare:
         found = {}
-        for line in bare.group(1).splitlines():
+        for line in unicodedata.normalize("NFKC", bare.group(1)).splitlines():
             key, value = line.split(":", 1)
             found[key.strip().lower()] = value.strip()
         return found, text[bare.end():]

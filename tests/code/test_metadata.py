@@ -49,6 +49,10 @@ def test_front_matter_is_read_and_removed_without_moving_paragraph_ids():
     assert front_matter(body) == ({}, body)
     colon = "---\ndate: 2025-07-07\ntitle: Baogang: a study\n---\n" + body  # not valid YAML: read line by line
     assert front_matter(colon) == ({"date": "2025-07-07", "title": "Baogang: a study"}, body)
+    # typed with a Chinese IME: full-width colons, no space after them, fenced or bare
+    full_width = "---\ndate：2025-03-04\nsource：新华社\n---\n" + body
+    assert front_matter(full_width) == ({"date": "2025-03-04", "source": "新华社"}, body)
+    assert front_matter("date：2025-03-04\nsource：新华社\n\n" + body) == ({"date": "2025-03-04", "source": "新华社"}, body)
     ids = paragraph_ids("a", [p["text"] for p in split_article(front_matter(fenced)[1])])
     assert ids == paragraph_ids("a", [p["text"] for p in split_article(body)])
 
