@@ -50,7 +50,8 @@ def connect(scratch: str):
 
 
 def scored_view(con, files: list[Path]) -> None:
-    """The view `scored` over every scores file (Parquet, CSV or JSONL, by extension), checked for the columns."""
+    """The view `scored` over every scores file (Parquet, CSV or JSONL, by extension), checked for the columns;
+    paragraphs of kind `furniture` are left out (a running header naming a firm would count as its news)."""
     parts = []
     for path in files:
         reader = READERS.get(path.suffix.lower())
@@ -76,7 +77,9 @@ def scored_view(con, files: list[Path]) -> None:
             f"COALESCE(NULLIF(TRIM(CAST(source AS VARCHAR)), ''), '{UNKNOWN_SOURCE}') AS source, "
             f"CAST(title AS VARCHAR) AS title, COALESCE(CAST(entities AS VARCHAR), '') AS entities, "
             f"CAST(paragraph_id AS VARCHAR) AS paragraph_id, CAST({text} AS VARCHAR) AS text, {flags}, {explain}, "
-            f"'{_quoted(path)}' AS file FROM {source}")
+            f"'{_quoted(path)}' AS file FROM {source}"
+            # page furniture (running headers, footers, page numbers, bylines) is no paragraph of the news
+            + (" WHERE COALESCE(CAST(kind AS VARCHAR), '') <> 'furniture'" if "kind" in columns else ""))
     con.execute("CREATE OR REPLACE TEMP VIEW scored AS " + " UNION ALL ".join(parts))
 
 

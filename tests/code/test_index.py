@@ -122,3 +122,13 @@ def test_an_index_over_its_own_scores_file_is_refused(scored, tmp_path, capsys):
         assert main(["index", str(tmp_path / "other.parquet"), str(scored), "-o", str(output)]) == 2
         assert "is one of the scores files; refusing to overwrite it" in capsys.readouterr().err
     assert scored.read_bytes() == before
+
+
+def test_page_furniture_is_left_out_of_the_index(tmp_path, capsys):
+    """A running header naming a firm ('Baowu Steel research desk') is no news about it."""
+    frame = scores([("d1", "2025-03-04", "A", "Lynas", 1), ("d1", "2025-03-04", "A", "China Baowu", 1)])
+    frame["kind"] = ["body", "furniture"]
+    path = tmp_path / "scores.parquet"
+    frame.to_parquet(path)
+    index_frame, err = index(capsys, path, "-o", tmp_path / "i.parquet", "--by", "entity")
+    assert index_frame["entity"].tolist() == ["Lynas"] and "from 1 paragraphs" in err
