@@ -37,7 +37,9 @@ _FURNITURE = re.compile(
     r"|this (?:article|story) (?:has been|was) (?:amended|updated|corrected)|weather\s*:"
     r"|we use cookies|this (?:website|site) uses cookies|comments \(\d+\)"
     r"|(?:release date|date of issue|published|updated|time|date|editor|author|source|views|proofreader"
-    r"|reviewed by|stock code|stock abbreviation|announcement no\.?)\s*:|\d{4}-\d{2}-\d{2}\b"
+    r"|reviewed by|stock code|stock abbreviation|announcement no\.?)\s*:"
+    # a date line: the date (and time) alone, or before a '|' or a source/editor/author field; not news led by a date
+    r"|\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\s*(?:$|\||(?:source|editor|author|views|来源|作者|编辑|字号)\s*:)"
     # Chinese pages (text is NFKC-normalised and Simplified by now, so ':' is ASCII)
     r"|(?:来源|责任编辑|编辑|作者|记者|通讯员|发布时间|发布日期|时间|日期|浏览次数|阅读量|点击数|访问量|证券代码|证券简称"
     r"|公告编号|字号)\s*:|字号\s*大|返回顶部|打印本页|关闭窗口|分享到|【纠错】|扫一扫|上一篇|下一篇|相关阅读|相关链接"

@@ -117,3 +117,15 @@ def test_a_markdown_article_trains_as_it_scores_without_heading_markers(tmp_path
     paragraphs = build_paragraphs(tmp_path)
     assert paragraphs["text"].tolist() == ["Baotou plant upgrade", "Baogang opened a smart separation line."]
     assert read_article(tmp_path / "note.md").startswith("Baotou plant upgrade\n")
+
+
+@pytest.mark.parametrize("text, furniture", [
+    ("2024-04-29", True), ("2023-01-16 21:40", True), ("2025-04-11 | Source: Party Committee Office", True),
+    ("2024-11-08 16:32 Source: Xiamen Tungsten Co., Ltd. Editor: Chen Xiaoyan", True),
+    ("2022-03-08 07:12 来源:本报 作者:本报记者", True),
+    ("2025-03-04: MOFCOM tightened export licences for terbium.", False),  # news led by its date
+    ("2025-03-04 商务部宣布对部分稀土相关物项实施出口管制。", False),
+])
+def test_a_date_line_is_furniture_but_news_led_by_a_date_is_not(text, furniture):
+    paragraphs = split_article(f"Title line\n\nBody text of the article.\n\n{text}\n")
+    assert (paragraphs[-1]["kind"] == "furniture") is furniture
