@@ -122,7 +122,7 @@ def top_paragraphs(con, per_signal: int) -> dict[str, list[dict]]:
 
 
 def documents(con, limit: int) -> tuple[pd.DataFrame, int]:
-    flags = ", ".join(f"sum({s}) AS {s}" for s in SIGNALS)
+    flags = ", ".join(f"CAST(sum({s}) AS INTEGER) AS {s}" for s in SIGNALS)  # sum() is a HUGEINT: a float in pandas
     total = " + ".join(f"sum({s})" for s in SIGNALS)
     frame = con.execute(
         f"SELECT doc_id, CAST(any_value(day) AS VARCHAR) AS date, any_value(source) AS source, "

@@ -125,6 +125,9 @@ def reader(name, suffix: str, head: bytes, package) -> str | None:
         description, advice = _zip_kind(package)
         if description is None:
             return "docx"
+        if description == "a damaged ZIP file" and suffix == ".docx":  # a Word file cut short in a download or copy
+            raise InputError(name, "a damaged Word document (its ZIP package is truncated or corrupt); save or "
+                                   "download it again")
         _refuse(name, description, advice)
     found = _signature(head)
     if found and not (suffix == ".parquet" and head.startswith(b"PAR1")):

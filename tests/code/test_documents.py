@@ -111,7 +111,7 @@ def damaged(made, folder):
     empty = __import__("docx").Document()
     empty.save(str(folder / "empty.docx"))
     return {"locked.pdf": "encrypted PDF: it needs a password", "cut.pdf": "cannot read PDF (",
-            "cut.docx": "a damaged ZIP file", "empty.docx": "Word document has no text"}
+            "cut.docx": "a damaged Word document (its ZIP package is truncated or corrupt)", "empty.docx": "Word document has no text"}
 
 
 def test_damaged_encrypted_and_empty_documents_are_named(made, model_dir, tmp_path, capsys):
