@@ -79,11 +79,12 @@ def overview(con, files: list[Path]) -> dict:
     row = con.execute(
         "SELECT count(DISTINCT doc_id), count(*), count(DISTINCT doc_id) FILTER (WHERE day IS NOT NULL), "
         "min(day), max(day), count(DISTINCT source) FILTER (WHERE source <> ?), "
-        "count(*) FILTER (WHERE text IS NOT NULL) FROM scored", [index.UNKNOWN_SOURCE]).fetchall()[0]
+        "count(*) FILTER (WHERE text IS NOT NULL), count(*) FILTER (WHERE day IS NULL) FROM scored",
+        [index.UNKNOWN_SOURCE]).fetchall()[0]
     records = [(path, batchlog.read(path)) for path in files]
     return {
         "documents": row[0], "paragraphs": row[1], "dated_documents": row[2], "first": row[3], "last": row[4],
-        "sources": row[5], "has_text": row[6] > 0, "files": [path.name for path in files],
+        "sources": row[5], "has_text": row[6] > 0, "undated": row[7], "files": [path.name for path in files],
         "failed": [f"{r['output']}: {name}" if len(files) > 1 else name
                    for path, r in records if r for name in r["failed_inputs"]],
         "unrecorded": [path.name for path, r in records if r is None],
@@ -101,9 +102,10 @@ def signal_counts(con) -> pd.DataFrame:
 
 
 def top_entities(con, limit: int) -> list[tuple[str, int]]:
+    """The entities named in most dated paragraphs (what the charts count), with those counts."""
     return [tuple(r) for r in con.execute(
         "SELECT name, count(*) AS n FROM (SELECT UNNEST(string_split(entities, '; ')) AS name FROM scored "
-        "WHERE entities <> '') GROUP BY name ORDER BY n DESC, name LIMIT ?", [limit]).fetchall()]
+        "WHERE entities <> '' AND day IS NOT NULL) GROUP BY name ORDER BY n DESC, name LIMIT ?", [limit]).fetchall()]
 
 
 def top_paragraphs(con, per_signal: int) -> dict[str, list[dict]]:

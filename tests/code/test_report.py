@@ -97,7 +97,9 @@ def test_the_report_sections_agree_with_the_scores(example, page):
                for row in page.get_element_by_id("signal-table").xpath("tr[td]")}
     assert flagged == {s: int(con.execute(f"SELECT sum({s}) FROM news").fetchall()[0][0]) for s in SIGNALS}
     figures = page.xpath("//section[@id='trends']//figure")
-    mentions = con.execute("SELECT entities FROM news").df()["entities"].str.split("; ").explode()
+    undated = con.execute("SELECT count(*) FROM news WHERE date IS NULL").fetchall()[0][0]
+    assert f"{undated:,} undated paragraph(s) are left out of the charts" in page.get_element_by_id("trends").text_content()
+    mentions = con.execute("SELECT entities FROM news WHERE date IS NOT NULL").df()["entities"].str.split("; ").explode()
     counts = mentions[mentions.ne("")].value_counts()
     most = sorted(counts.index[counts.eq(counts.max())])[0]  # the most-mentioned entity charted first (ties by name)
     assert [f.get("data-entity") for f in figures][:2] == ["All dated paragraphs", most] and len(figures) == 7
