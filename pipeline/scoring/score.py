@@ -90,9 +90,13 @@ def paragraphs(docs: pd.DataFrame) -> pd.DataFrame:
                              for row in _paragraph_rows(*doc)])
 
 
-def _with_metadata(paragraphs_: pd.DataFrame, frame: pd.DataFrame, i: int) -> pd.DataFrame:
-    """Paragraphs of document `i` of `frame` with that document's date, source and title."""
-    return paragraphs_.assign(**{f: frame[f].iat[i] for f in metadata.FIELDS if f in frame})
+def _with_metadata(paragraphs_: pd.DataFrame, frame: pd.DataFrame, i: int, title_line: str | None) -> pd.DataFrame:
+    """Paragraphs of document `i` of `frame` with that document's date, source and title, else its title line
+    (which `metadata.annotate` finds only in the batch that holds it)."""
+    fields = {f: frame[f].iat[i] for f in metadata.FIELDS if f in frame}
+    if title_line is not None and ("title" not in fields or pd.isna(fields["title"])):
+        fields["title"] = title_line
+    return paragraphs_.assign(**fields)
 
 
 def presplit(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
@@ -108,16 +112,18 @@ def presplit(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame
         for i in np.flatnonzero(long):
             if i > start:
                 yield frame.iloc[start:i]
-            rows, used = [], 0
+            rows, used, title_line = [], 0, None
             for row in _paragraph_rows(*frame[["doc_id", "article_id", "text", "split"]].iloc[i],
                                        frame["furniture"].iat[i] if "furniture" in frame else ()):
                 rows.append(row)
                 used += len(row[4])
+                if title_line is None and row[3] == "title":
+                    title_line = row[4]
                 if len(rows) >= size or used >= budget:
-                    yield _with_metadata(_paragraph_frame(rows), frame, i)
+                    yield _with_metadata(_paragraph_frame(rows), frame, i, title_line)
                     rows, used = [], 0
             if rows:
-                yield _with_metadata(_paragraph_frame(rows), frame, i)
+                yield _with_metadata(_paragraph_frame(rows), frame, i, title_line)
             start = i + 1
         if start < len(frame):
             yield frame.iloc[start:] if start else frame
@@ -296,6 +302,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.batch_size < 1 or args.explain < 0:
         parser.error("--jobs and --batch-size must be >= 1, --explain >= 0")
+    if args.scheduler and args.engine != "dask":
+        parser.error("--scheduler needs --engine dask (without it the local engine would score, ignoring it)")
     args.meta = metadata.Settings.from_args(args)  # reads the catalog and the entities before any work
     return args
 

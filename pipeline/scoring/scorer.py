@@ -89,5 +89,16 @@ class Scorer:
 
 
 def score_texts(texts: list[str], model: str = "models", explain_top: int = 0) -> pd.DataFrame:
-    """Python API: score raw paragraphs with a bundle directory or an MLflow model URI."""
-    return Scorer.load(model, explain_top).score(list(texts))
+    """Python API: score raw paragraphs with a bundle directory or an MLflow model URI. `texts` is a list (or
+    Series, array, iterable) of strings; anything else is refused before the model loads, naming the item: a
+    None or NaN (a blank CSV cell) got another text's scores, bytes or numbers were scored as their repr."""
+    if isinstance(texts, (str, bytes, pd.DataFrame)):
+        raise TypeError(f"texts must be a list of strings, not a {type(texts).__name__} (for one text: [text]; for a "
+                        "table: its text column)")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is {text!r:.60} ({type(text).__name__}), not a string")
+    if isinstance(explain_top, bool) or not isinstance(explain_top, int) or explain_top < 0:
+        raise ValueError(f"explain_top must be an integer >= 0, got {explain_top!r}")
+    return Scorer.load(model, explain_top).score(texts)

@@ -1,4 +1,5 @@
 """`policy-signals score` on real mixed inputs: formats, ids, explanations, atomic output, failures."""
+import re
 import subprocess
 import sys
 
@@ -253,3 +254,48 @@ def test_english_and_chinese_files_in_one_folder_score_with_their_language_ids_a
     assert discipline["ideology"].sum() >= 3  # a Party-discipline warning-education conference
     assert discipline.loc[discipline["ideology"].eq(1), "explain_ideology"].str.contains("[\u4e00-\u9fff]").all()
     assert (rows.loc[["en", "zh"], "lang"].tolist(), rows.loc[["en", "zh"], "export"].tolist()) == (["en", "zh"], [1, 1])
+
+
+def test_a_document_longer_than_a_batch_keeps_its_title_line_in_every_batch(model_dir, tmp_path, capsys):
+    """A document of more paragraphs than --batch-size is cut into several batches; the title the splitter
+    found in the first is every paragraph's title, so the output does not depend on the batch size."""
+    body = [f"Baogang cut output at its Baotou mills, notice {i}." for i in range(30)]
+    (tmp_path / "long.txt").write_text("Baogang Annual Compendium\n\n" + "\n\n".join(body) + "\n", encoding="utf-8")
+    outputs = []
+    for size in ("2000", "7"):
+        out = tmp_path / f"o{size}.csv"
+        assert main(["score", str(tmp_path / "long.txt"), "-o", str(out), "--model", str(model_dir),
+                     "--batch-size", size]) == 0, capsys.readouterr().err
+        outputs.append(pd.read_csv(out))
+    pd.testing.assert_frame_equal(outputs[0], outputs[1])
+    assert outputs[1]["title"].eq("Baogang Annual Compendium").all()
+
+
+def test_a_scheduler_without_the_dask_engine_is_refused(model_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["score", str(tmp_path), "-o", str(tmp_path / "o.csv"), "--scheduler", "tcp://127.0.0.1:1"])
+    assert stopped.value.code == 2 and "--scheduler needs --engine dask" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("texts, kwargs, problem", [
+    (["MOFCOM tightened export licences.", "包钢集团党委召开会议。", None], {}, "texts[2] is None (NoneType), not a string"),
+    (pd.Series(["MOFCOM tightened export licences.", None]), {}, "texts[1] is nan"),  # a blank CSV cell
+    (["包钢集团".encode()], {}, "(bytes), not a string"),
+    ([2025], {}, "texts[0] is 2025 (int), not a string"),
+    ("MOFCOM tightened export licences.", {}, "not a str (for one text: [text]"),
+    (pd.DataFrame({"text": ["MOFCOM tightened export licences."]}), {}, "not a DataFrame"),
+    (["MOFCOM tightened export licences."], {"explain_top": "3"}, "explain_top must be an integer >= 0"),
+    (["MOFCOM tightened export licences."], {"explain_top": -1}, "explain_top must be an integer >= 0"),
+])
+def test_the_python_api_refuses_what_is_not_a_list_of_strings(model_dir, texts, kwargs, problem):
+    """A missing value got another text's scores (pandas' factorize codes it -1, the last distinct text), and
+    bytes, numbers or a bare string were scored as their repr or letter by letter."""
+    with pytest.raises((TypeError, ValueError), match=re.escape(problem)):
+        score_texts(texts, model=str(model_dir), **kwargs)
+
+
+def test_the_python_api_takes_a_series_or_an_array_of_strings(model_dir):
+    texts = ["MOFCOM tightened export licences for dysprosium.", "包钢集团党委召开理论学习中心组学习会议。"]
+    expected = score_texts(texts, model=str(model_dir))
+    for given in (pd.Series(texts), np.array(texts), iter(texts)):
+        pd.testing.assert_frame_equal(score_texts(given, model=str(model_dir)), expected)
