@@ -49,6 +49,14 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{repo_root() / 'mlflow.db'}"
 
 
+def missing_local_store() -> Path | None:
+    """The default store's file when no tracking URI is set and it does not exist (opening it would create it)."""
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return None
+    path = repo_root() / "mlflow.db"
+    return None if path.exists() else path
+
+
 def connect():
     """MLflow pointed at our store; an unreachable server fails fast, not after minutes of retries."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")

@@ -299,3 +299,15 @@ def test_the_python_api_takes_a_series_or_an_array_of_strings(model_dir):
     expected = score_texts(texts, model=str(model_dir))
     for given in (pd.Series(texts), np.array(texts), iter(texts)):
         pd.testing.assert_frame_equal(score_texts(given, model=str(model_dir)), expected)
+
+
+def test_a_registry_uri_with_no_store_is_named_and_no_store_is_made(tmp_path, monkeypatch, capsys):
+    """Outside the project, with no MLFLOW_TRACKING_URI, MLflow would create an empty mlflow.db here and then
+    report the model as not found."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    (tmp_path / "a.txt").write_text("MOFCOM tightened export licences.\n", encoding="utf-8")
+    assert main(["score", "a.txt", "-o", "o.csv", "--model", "models:/policy-signals@champion"]) == 2
+    assert f"no MLflow store at {tmp_path / 'mlflow.db'}" in capsys.readouterr().err
+    assert not (tmp_path / "mlflow.db").exists()
