@@ -98,7 +98,25 @@ def cleaned(texts) -> list[str]:
         import numpy as np  # loaded by then: the model's features need it
 
         texts = np.asarray(texts, dtype=object).ravel()  # object: no fixed-width copy of the longest text
-    return [clean(str(text)) for text in texts]
+    out = []
+    for i, text in enumerate(texts):
+        if isinstance(text, str):
+            out.append(clean(text))
+        elif isinstance(text, (list, tuple)) or getattr(text, "ndim", 0) == 1:  # MLflow's {"text": [...]}: one cell
+            out += cleaned(list(text))
+        elif text is None or _not_itself(text):  # None, NaN, NA: a blank cell was scored as the word "None" or "nan"
+            raise ValueError(f"text {i} is missing (None or NaN), not a string")
+        else:
+            out.append(clean(str(text)))
+    return out
+
+
+def _not_itself(value) -> bool:
+    """NaN and pandas' NA: the values that are not equal to themselves (NA's comparison cannot be a bool)."""
+    try:
+        return bool(value != value)
+    except TypeError:
+        return True
 
 
 @functools.lru_cache(maxsize=1 << 14)

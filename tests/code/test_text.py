@@ -1,6 +1,8 @@
 """Text repair's fast path (plain text skips ftfy) gives exactly what ftfy gives."""
 
 import ftfy
+import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from pipeline import text
@@ -87,3 +89,18 @@ def test_glued_sentences_link_notes_and_whitespace():
     assert text.clean("projects.Rare Earth output?Yes. U.S. rules") == "projects. Rare Earth output? Yes. U.S. rules"
     assert text.clean("More (Opens in a new window) here\u2028and\u00a0\u00a0there\t") == "More here and there"
     assert text.clean("“Quoted” ‘words’ … ＡＢ") == "\"Quoted\" 'words' ... AB"
+
+
+def test_the_models_first_step_reads_mlflow_inputs_one_text_each_and_refuses_missing_ones(trained):
+    """MLflow hands the pyfunc {"text": [a, b]} as one cell holding the list, which was scored as the one text
+    "['a', 'b']"; a blank CSV cell (None, NaN, NA) was scored as the word "None" or "nan"."""
+    import pandas as pd
+
+    fitted, _ = trained
+    texts = ["MOFCOM tightened export licences for dysprosium.", "包钢集团党委召开理论学习中心组学习会议。"]
+    expected = fitted.predict_proba(texts)
+    np.testing.assert_array_equal(fitted.predict_proba(pd.DataFrame({"text": texts})), expected)
+    np.testing.assert_array_equal(fitted.predict_proba(pd.DataFrame({"text": [texts]})), expected)
+    for missing in (None, float("nan"), pd.NA):
+        with pytest.raises(ValueError, match="text 1 is missing"):
+            fitted.predict_proba(pd.DataFrame({"text": [texts[0], missing]}, dtype=object))
