@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Iterator, NamedTuple
 
 from pipeline.config import InputError
+from pipeline.text import TOKEN_HAN
 
 ZONE = 0.09  # running headers and footers sit in the top and bottom 9% of a page
 PAGE_NUMBER = re.compile(r"(?:page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE)
 _BULLET_START = re.compile(r"[•▪◦‣●■□\uf0b7\uf0a7]\s*")
 _SENTENCE_END = re.compile(r"[.!?:;。！？：；][\"'’”)\]」』）》]*$")  # English and Chinese sentence ends
-_CJK_EDGE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")  # Han and full-width forms
+_CJK_EDGE = re.compile(f"[\u3000-\u303f{TOKEN_HAN}\uff00-\uffef]")  # Han, CJK punctuation and full-width forms
 _HYPHENATED = re.compile(r"(\w+)[-\u2010\u00ad]$")
 _WORDS = re.compile(r"\w+(?:-\w+)*")
 _CID = re.compile(r"\(cid:\d+\)")
