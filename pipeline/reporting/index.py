@@ -60,8 +60,7 @@ def scored_view(con, files: list[Path]) -> None:
         if not path.is_file():
             raise InputError(path, "no such file")
         try:
-            source = _reader(con, path, reader)
-            columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+            source, columns = _reader(con, path, reader)
         except Exception as exc:  # duckdb raises its own error types for unreadable files
             raise InputError(path, f"cannot read scores ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
         missing = [c for c in NEEDED if c not in columns]
@@ -83,18 +82,18 @@ def scored_view(con, files: list[Path]) -> None:
     con.execute("CREATE OR REPLACE TEMP VIEW scored AS " + " UNION ALL ".join(parts))
 
 
-def _reader(con, path: Path, reader: str) -> str:
-    """The table function reading one scores file, text columns read as text (a doc_id of digits stays
-    "007"): CSV by DuckDB's `all_varchar`, which its JSON reader lacks, so JSONL names every column it
-    finds as VARCHAR; the SELECT in `scored_view` casts what it needs."""
+def _reader(con, path: Path, reader: str) -> tuple[str, set[str]]:
+    """The table function reading one scores file, and its columns; text columns read as text (a doc_id of
+    digits stays "007"): CSV by DuckDB's `all_varchar`, which its JSON reader lacks, so JSONL names every column
+    it finds as VARCHAR; the SELECT in `scored_view` casts what it needs."""
     quoted = _quoted(path)
-    if reader == "read_parquet":
-        return f"read_parquet('{quoted}')"
-    if reader == "read_csv":
-        return f"read_csv('{quoted}', all_varchar = true)"
-    found = con.execute(f"DESCRIBE SELECT * FROM read_json('{quoted}', format = 'newline_delimited')").fetchall()
-    columns = ", ".join(f"'{_quoted(row[0])}': 'VARCHAR'" for row in found)
-    return f"read_json('{quoted}', format = 'newline_delimited', columns = {{{columns}}})"
+    source = {"read_parquet": f"read_parquet('{quoted}')", "read_csv": f"read_csv('{quoted}', all_varchar = true)",
+              "read_json": f"read_json('{quoted}', format = 'newline_delimited')"}[reader]
+    columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+    if reader == "read_json":
+        typed = ", ".join(f"'{_quoted(c)}': 'VARCHAR'" for c in columns)
+        source = f"read_json('{quoted}', format = 'newline_delimited', columns = {{{typed}}})"
+    return source, set(columns)
 
 
 def _quoted(text: Path | str) -> str:
