@@ -211,9 +211,12 @@ class Settings:
         self.matched.add(key)
         return self.catalog[key]
 
-    def unmatched(self) -> list[str]:
-        """Catalog rows that named no document read so far (a mistyped path or id is otherwise silent)."""
-        return [key for key in self.catalog if key not in self.matched]
+    def warn_unmatched(self, catalog: Path | None) -> None:
+        """Name the catalog rows that named no document read (a mistyped path or id is otherwise silent)."""
+        unmatched = [key for key in self.catalog if key not in self.matched]
+        if unmatched:
+            shown = ", ".join(map(repr, unmatched[:3])) + (f" and {len(unmatched) - 3} more" if len(unmatched) > 3 else "")
+            print(f"warning: {catalog}: {len(unmatched)} row(s) named no scored document: {shown}", file=sys.stderr)
 
 
 def attach(docs: pd.DataFrame, unit, settings: Settings, name: str = "") -> pd.DataFrame:

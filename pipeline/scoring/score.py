@@ -430,10 +430,7 @@ def main(argv: list[str] | None = None) -> int:
             del args.meta.problems[problems:]
         except NothingScored:
             return nothing_scored(args.output, outcome.failed)
-    unmatched = args.meta.unmatched()
-    if unmatched:
-        shown = ", ".join(repr(k) for k in unmatched[:3]) + (f" and {len(unmatched) - 3} more" if len(unmatched) > 3 else "")
-        print(f"warning: {args.catalog}: {len(unmatched)} row(s) named no scored document: {shown}", file=sys.stderr)
+    args.meta.warn_unmatched(args.catalog)
     failed, read, partial = outcome.failed, outcome.read, outcome.partial
     line = f"score: {rows} paragraphs from {len(read) + len(partial)} input(s) -> {args.output}"
     if failed:
