@@ -29,3 +29,34 @@ def test_two_trainings_are_identical(tmp_path, table):
     (a, _), (b, _) = (bundle.load(tmp_path / n) for n in "ab")
     assert (a.predict_proba(texts) == b.predict_proba(texts)).all()
     assert hashlib.sha256(outputs[0]["model.joblib"]).hexdigest() in (tmp_path / "a" / "SHA256SUMS").read_text()
+
+
+def _avx512() -> list[str]:
+    """The AVX-512 levels this process's numpy dispatches to (names of numpy >= 2.4 and of earlier releases)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    return [k for k in ("X86_V4", "AVX512_SKX", "AVX512_ICL") if features.get(k)]
+
+
+def _numpy_kernels(command: str, **env: str) -> list[str]:
+    """The AVX-512 kernel levels numpy dispatches to in a process started as `policy-signals COMMAND`."""
+    probe = ("import sys\nsys.argv = ['policy-signals', %r, '--help']\nfrom pipeline.cli import run\n"
+             "try:\n    run()\nexcept SystemExit:\n    pass\n"
+             "from tests.model.test_determinism import _avx512\nprint(' '.join(_avx512()))") % command
+    environ = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                          env={**environ, **env}, check=True)
+    return done.stdout.split("\n")[-2].split()
+
+
+def test_build_commands_use_the_kernels_every_avx2_machine_has():
+    """AVX-512 sums round otherwise than AVX2 ones, so the same corpus trained other model bytes on machines
+    with and without AVX-512: the commands DVC runs keep to AVX2, scoring keeps every kernel the CPU has, and
+    a user's own setting wins. (On a machine without AVX-512 every list is empty.)"""
+    scoring = _numpy_kernels("score")
+    for command in ("train", "evaluate", "split", "validate", "register"):
+        assert _numpy_kernels(command) == [], command
+    assert _numpy_kernels("train", NPY_DISABLE_CPU_FEATURES="") == scoring
+    assert scoring == _avx512()
