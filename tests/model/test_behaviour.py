@@ -158,9 +158,9 @@ def test_signals_follow_the_guides_boundary_rows(trained, signal, text, expected
 
 # A known weakness (data card, "Known gaps"): a plant built outside China's controls, with no dependence stated, is
 # export only by the guide, but sits at the risk threshold, within 0.02 of it under either firm's name. Which side
-# it falls on moves with each corpus round and with the machine that builds the model (the same data and params
-# give other bytes on another machine of the same kind: data card), so its flag is no test. Its probability is: it
-# must not move further into risk, and the firm's name must not move it.
+# it falls on moves with each corpus round (and moved with numpy's AVX-512 kernels before builds kept to AVX2:
+# data card), so its flag is no test. Its probability is: it must not move further into risk, and the firm's name
+# must not move it.
 AT_THE_THRESHOLD = [
     "Lynas opened a separation plant in Texas to supply US magnet makers outside China's export controls.",
     "MP Materials opened a separation plant in Texas to supply US magnet makers outside China's export controls.",
