@@ -49,12 +49,13 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{repo_root() / 'mlflow.db'}"
 
 
-def missing_local_store() -> Path | None:
-    """The default store's file when no tracking URI is set and it does not exist (opening it would create it)."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return None
+def require_store(uri: str) -> None:
+    """Refuse a models:/ or runs:/ URI when no tracking URI is set and the default store does not exist:
+    opening it would create an empty store, and MLflow would then say the model is not found."""
     path = repo_root() / "mlflow.db"
-    return None if path.exists() else path
+    if not os.environ.get("MLFLOW_TRACKING_URI") and not path.exists():
+        raise InputError(uri, f"no MLflow store at {path}: run in the project folder, or set MLFLOW_TRACKING_URI "
+                              "to the store that holds the model")
 
 
 def connect():

@@ -70,8 +70,8 @@ class Live:
 
 
 @contextmanager
-def serve(*args: str, env: dict | None = None, startup: float = 180):
-    """Start `python -m pipeline serve ARGS --port <free>`; yield a Live server once /health answers."""
+def serve(*args: str, env: dict | None = None, startup: float = 180, host: str = "127.0.0.1"):
+    """Start `python -m pipeline serve ARGS --port <free>`; yield a Live server once /health answers on `host`."""
     port = free_port()
     log = tempfile.TemporaryFile()  # not a pipe: an unread pipe would block the server once full
     process = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--port", str(port), *args], cwd=REPO,
@@ -84,7 +84,7 @@ def serve(*args: str, env: dict | None = None, startup: float = 180):
                 log.seek(0)
                 raise RuntimeError(f"server exited {process.returncode}: {log.read().decode()[-3000:]}")
             try:
-                if request(port, "GET", "/health").status == 200:
+                if request(port, "GET", "/health", host=host).status == 200:
                     break
             except OSError:
                 pass

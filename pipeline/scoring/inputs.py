@@ -21,6 +21,7 @@ from pipeline.config import InputError, is_temporary
 from pipeline.reporting.metadata import html_meta
 from pipeline.scoring import extract, filetypes, table_text
 from pipeline.stages.split import read_article, text_from_bytes
+from pipeline.text import markdown_text
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -247,20 +248,27 @@ def document_unit(kind: str, source: Path | bytes, name, doc_id: str) -> Unit:
     return Unit(doc_id=doc_id, text=found.text, furniture=found.furniture)
 
 
+def bytes_unit(data: bytes, name, suffix: str, doc_id: str) -> Unit:
+    """A document given as bytes (standard input, an API request): a PDF or Word file by its first bytes, else
+    read as `suffix` says (.html, .md, or text), exactly as a file of that kind is read."""
+    kind = filetypes.identify_bytes(data, name, suffix)
+    if kind:
+        return document_unit(kind, data, name, doc_id)
+    if suffix in HTML_SUFFIXES:
+        return Unit(doc_id=doc_id, text=html_text(data, name), meta=html_meta(data))
+    text = text_from_bytes(data, name)
+    return Unit(doc_id=doc_id, text=markdown_text(text) if suffix == ".md" else text)
+
+
 def units(item: str | Path, text_column: str, id_column: str | None, stdin_format: str,
           doc_id: str | None = None, coerce_text: bool = False) -> Iterator[Unit]:
     """The units of one expanded input; `doc_id` names it (default: the path as given)."""
     if item == "-":
         data = sys.stdin.buffer.read()
-        kind = filetypes.identify_bytes(data, "<stdin>", stdin_format)
-        if kind:
-            yield document_unit(kind, data, "<stdin>", "stdin")
-        elif stdin_format in TABLE_SUFFIXES:
+        if stdin_format in TABLE_SUFFIXES and not filetypes.identify_bytes(data, "<stdin>", stdin_format):
             yield from table_units("<stdin>", stdin_format, text_column, id_column, io.BytesIO(data), coerce_text)
-        elif stdin_format == ".html":
-            yield Unit(doc_id="stdin", text=html_text(data, "<stdin>"), meta=html_meta(data))
         else:
-            yield Unit(doc_id="stdin", text=text_from_bytes(data, "<stdin>"))
+            yield bytes_unit(data, "<stdin>", stdin_format, "stdin")
         return
     path = Path(item)
     suffix = path.suffix.lower()

@@ -283,7 +283,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--coerce-text", action="store_true",
                         help="score a table text that is a number or list as its text form, and null as empty "
                              "(default: refuse the table, naming the row)")
-    parser.add_argument("--stdin-format", default=".txt", choices=[".txt", ".html", ".csv", ".jsonl"])
+    parser.add_argument("--stdin-format", default=".txt", choices=[".txt", ".md", ".html", ".csv", ".jsonl"])
     parser.add_argument("--include-text", action="store_true", help="add the paragraph text to the output")
     parser.add_argument("--explain", type=int, default=3, metavar="K", help="top K n-grams per flagged signal (0: off)")
     parser.add_argument("--summary", type=Path, help="also write one row per document here")

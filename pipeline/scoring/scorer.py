@@ -39,10 +39,7 @@ class Scorer:
         if spec.startswith(("models:/", "runs:/")):
             from pipeline import tracking
 
-            missing = tracking.missing_local_store()
-            if missing is not None:  # MLflow would create an empty store there and say the model is not found
-                raise InputError(spec, f"no MLflow store at {missing}: run in the project folder, or set "
-                                       "MLFLOW_TRACKING_URI to the store that holds the model")
+            tracking.require_store(spec)
             mlflow = tracking.connect()
             try:
                 fitted = mlflow.sklearn.load_model(spec)

@@ -10,10 +10,13 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
 import re
+import sys
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -21,7 +24,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -29,16 +32,16 @@ from starlette.exceptions import HTTPException
 from pipeline.config import InputError
 from pipeline.reporting.metadata import front_matter
 from pipeline.scoring import explain
-from pipeline.scoring.inputs import Unit, html_text
+from pipeline.scoring.inputs import Unit, bytes_unit
 from pipeline.scoring.score import documents, paragraphs
 from pipeline.scoring.scorer import Scorer
 from pipeline.serving.batching import Batcher
 from pipeline.serving.model_info import describe
 from pipeline.serving.settings import Settings, is_loopback
 from pipeline.signals import SIGNALS
-from pipeline.stages.split import text_from_bytes
 
 OPEN_PATHS = {"/health"}  # answered without a token or a Host check
+WORKER_ERROR = "POLICY_SIGNALS_WORKER_ERROR_FILE"  # where a worker that cannot start says why (not a setting)
 
 
 class ApiError(Exception):
@@ -53,29 +56,34 @@ def error_response(status: int, field: str, problem: str, headers: dict | None =
     return JSONResponse({"error": f"{field}: {problem}", "field": field}, status_code=status, headers=headers)
 
 
+def _encodable(text: str) -> str:
+    """Lone surrogates (legal in JSON escapes) cannot be UTF-8: refuse them here, not at the response."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode (lone surrogate at character {exc.start})") from None
+    return text
+
+
+Text = Annotated[StrictStr, AfterValidator(_encodable)]  # per item, so an error names texts[i]
+DOCUMENT_FIELDS = ("texts", "document", "document_base64")
+
+
 class ScoreRequest(BaseModel):
-    """Either `texts` (each scored whole, repaired as training paragraphs were) or `document` (split into
-    paragraphs like the CLI)."""
+    """One of `texts` (each scored whole, repaired as training paragraphs were), `document` (an article's text)
+    or `document_base64` (a file's bytes): a document is read and split into paragraphs like the CLI."""
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"texts": ["MOFCOM tightened export licences for terbium."]},
         {"document": "Baogang to cut output\n\nThe group said on Monday...", "format": "txt", "id": "note-17"}]})
 
-    texts: list[StrictStr] | None = Field(None, description="paragraphs, each scored whole")
-    ids: list[StrictStr] | None = Field(None, description="one id per text (default: its index)")
-    document: StrictStr | None = Field(None, description="an article, split into paragraphs like the CLI")
-    format: Literal["txt", "html"] = Field("txt", description="how to read `document`")
-    id: StrictStr = Field("document", description="the document's id (paragraph ids derive from it)")
-
-    @field_validator("texts", "ids", "document", "id")
-    @classmethod
-    def encodable(cls, value):
-        """Lone surrogates (legal in JSON escapes) cannot be UTF-8: refuse them here, not at the response."""
-        for text in value if isinstance(value, list) else [value] if value is not None else []:
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ValueError(f"not valid Unicode (lone surrogate at character {exc.start})") from None
-        return value
+    texts: list[Text] | None = Field(None, description="paragraphs, each scored whole")
+    ids: list[Text] | None = Field(None, description="one id per text (default: its index)")
+    document: Text | None = Field(None, description="an article, split into paragraphs like the CLI")
+    document_base64: StrictStr | None = Field(None, description="a file's bytes in base64, read as the CLI reads "
+                                                                "standard input: PDF and Word by their bytes, "
+                                                                "anything else as `format` says")
+    format: Literal["txt", "md", "html"] = Field("txt", description="how to read a document that is not PDF or Word")
+    id: Text = Field("document", description="the document's id (paragraph ids derive from it)")
 
 
 class Term(BaseModel):
@@ -101,10 +109,17 @@ class ScoreResponse(BaseModel):
     paragraphs: list[Paragraph]
 
 
+def _check_length(field: str, text: str, settings: Settings) -> str:
+    if len(text) > settings.max_text_chars:
+        raise ApiError(422, field, f"{len(text)} characters, more than the limit of {settings.max_text_chars}")
+    return text
+
+
 def request_documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
     """The request as the CLI's document rows (`pipeline.scoring.score.documents`), after its limits are checked."""
-    if (body.texts is None) == (body.document is None):
-        raise ApiError(422, "body", 'give either "texts" (a list of strings) or "document" (a string)')
+    if sum(getattr(body, name) is not None for name in DOCUMENT_FIELDS) != 1:
+        raise ApiError(422, "body", 'give one of "texts" (a list of strings), "document" (a string) or '
+                                    '"document_base64" (a file\'s bytes)')
     if body.texts is not None:
         if "format" in body.model_fields_set or "id" in body.model_fields_set:
             raise ApiError(422, "format" if "format" in body.model_fields_set else "id", 'only applies to "document"')
@@ -113,27 +128,30 @@ def request_documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
         if body.ids is not None and len(body.ids) != len(body.texts):
             raise ApiError(422, "ids", f"{len(body.ids)} ids for {len(body.texts)} texts")
         for i, text in enumerate(body.texts):
-            if len(text) > settings.max_text_chars:
-                raise ApiError(422, f"texts[{i}]", f"{len(text)} characters, more than the limit of "
-                                                   f"{settings.max_text_chars}")
-            if not text.strip():
+            if not _check_length(f"texts[{i}]", text, settings).strip():
                 raise ApiError(422, f"texts[{i}]", "empty text")
         ids = body.ids if body.ids is not None else [str(i) for i in range(len(body.texts))]
         return documents(Unit(rows=pd.DataFrame({"doc_id": ids, "text": body.texts})), split=False)
     if body.ids is not None:
         raise ApiError(422, "ids", 'only applies to "texts"')
-    if len(body.document) > settings.max_text_chars:
-        raise ApiError(422, "document", f"{len(body.document)} characters, more than the limit of "
-                                        f"{settings.max_text_chars}")
-    data = body.document.encode("utf-8")
-    try:  # the same readers as the CLI's standard input: NULs and empty text refused, HTML main text only
-        text = html_text(data, "document") if body.format == "html" else text_from_bytes(data, "document")
+    field = "document" if body.document is not None else "document_base64"
+    if body.document is not None:
+        _check_length(field, body.document, settings)  # before reading it
+        data = body.document.encode("utf-8")
+    else:
+        try:
+            data = base64.b64decode(body.document_base64, validate=True)
+        except binascii.Error as exc:
+            raise ApiError(422, field, f"not valid base64 ({exc})") from None
+    try:  # the CLI's readers of standard input: its file types by their bytes, NULs and empty text refused
+        unit = bytes_unit(data, field, f".{body.format}", body.id)
     except InputError as exc:
-        raise ApiError(422, "document", str(exc).split(": ", 1)[1]) from exc
-    if body.format == "txt":  # a date/source/title block is the document's metadata, not a paragraph (as in the CLI)
+        raise ApiError(422, field, str(exc).split(": ", 1)[1]) from exc
+    text = _check_length(field, unit.text, settings)  # a file's text: known once read
+    if unit.meta is None:  # a date/source/title block is the document's metadata, not a paragraph (as in the CLI)
         text = front_matter(text)[1]
     try:  # paragraph ids start with the id without its suffix, as the CLI's do
-        return documents(Unit(doc_id=body.id, text=text), split=True)
+        return documents(Unit(doc_id=body.id, text=text, furniture=unit.furniture), split=True)
     except ValueError as exc:  # '', '/', '.': no name to take a suffix from
         raise ApiError(422, "id", f"not usable as a document id ({exc})") from exc
 
@@ -273,6 +291,9 @@ def create_app(settings: Settings, scorer: Scorer, about: dict):
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
+        if exc.status_code == 400:  # FastAPI's one message for a body it could not decode (not UTF-8, too deep)
+            return error_response(422, "body", "not readable as JSON (it must be UTF-8 JSON, nested at most "
+                                               "a few hundred levels)")
         field = {404: "path", 405: "method", 413: "body"}.get(exc.status_code, "request")
         problem = (f"larger than the limit of {settings.max_body_bytes} bytes" if exc.status_code == 413
                    else str(exc.detail).lower())
@@ -286,8 +307,8 @@ def create_app(settings: Settings, scorer: Scorer, about: dict):
         413: {"description": "request body larger than max_body_bytes"},
         422: {"description": "invalid field, or a limit exceeded; `field` names it"}})
     async def score(body: ScoreRequest):
-        """Score `texts` each whole (repaired as training paragraphs were), or split `document` (txt or html)
-        into paragraphs first, like the CLI."""
+        """Score `texts` each whole (repaired as training paragraphs were), or read a document (`document`
+        text as txt, md or html; `document_base64` also PDF or Word) and split it into paragraphs, like the CLI."""
         rows = await run_in_threadpool(split, body, settings)
         scored = await batcher.score(rows["text"].tolist())
         return await run_in_threadpool(lambda: JSONResponse({"model": brief, "paragraphs": records(rows, scored)}))
@@ -319,6 +340,17 @@ def load(settings: Settings) -> tuple[Scorer, dict]:
 
 
 def from_environment():
-    """uvicorn's app factory in each worker process: settings from POLICY_SIGNALS_*, the model loaded once."""
-    settings = Settings.from_env()
-    return create_app(settings, *load(settings))
+    """uvicorn's app factory in each worker process: settings from POLICY_SIGNALS_*, the model loaded once.
+    A worker that cannot load it (its bytes changed since the start, say) leaves why in the parent's
+    WORKER_ERROR file and exits with uvicorn's start-up failure code, so the server stops instead of
+    restarting the worker for ever."""
+    try:
+        settings = Settings.from_env()
+        return create_app(settings, *load(settings))
+    except InputError as exc:
+        from uvicorn.config import STARTUP_FAILURE
+
+        if os.environ.get(WORKER_ERROR):
+            Path(os.environ[WORKER_ERROR]).write_text(str(exc), encoding="utf-8")
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(STARTUP_FAILURE) from None

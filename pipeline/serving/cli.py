@@ -11,7 +11,9 @@ import argparse
 import os
 import socket
 import sys
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 from pipeline.config import InputError
 from pipeline.serving.settings import Settings
@@ -71,11 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     address = f"[{settings.host.strip('[]')}]" if ":" in settings.host else settings.host
     print(f"serve: {name} from {settings.model} on http://{address}:{args.port}/ "
           f"(API /v1/score, docs /docs){'; token required' if settings.token else ''}", file=sys.stderr)
-    common = {"host": settings.host, "port": args.port, "log_level": args.log_level, "server_header": False}
+    common = {"host": settings.host.strip("[]"), "port": args.port, "log_level": args.log_level,
+              "server_header": False}
     if args.workers == 1:
         uvicorn.run(app_mod.create_app(settings, scorer, about), **common)
-    else:  # each worker builds its app from the environment and loads the same pinned model
-        del scorer
-        os.environ.update(settings.env())
+        return 0
+    del scorer  # each worker builds its app from the environment and loads the same pinned model
+    with tempfile.TemporaryDirectory(prefix="policy-signals-serve-") as scratch:
+        failed = Path(scratch) / "worker-error"
+        os.environ.update(settings.env(), **{app_mod.WORKER_ERROR: str(failed)})
         uvicorn.run("pipeline.serving.app:from_environment", factory=True, workers=args.workers, **common)
+        if failed.exists():
+            raise InputError("serve", f"stopped: a worker could not load the model ({failed.read_text('utf-8')})")
     return 0

@@ -57,6 +57,9 @@ class Settings:
                 raise InputError(f"--{name.replace('_', '-')}", f"must be >= 1, got {getattr(self, name)}")
         if self.explain < 0:
             raise InputError("--explain", f"must be >= 0, got {self.explain}")
+        if self.token and not (self.token.isascii() and self.token.isprintable() and " " not in self.token):
+            raise InputError("--token", "must be printable ASCII without spaces (a client could not send it in a "
+                                        "header otherwise)")
         if self.token and len(self.token) < MIN_TOKEN_CHARS:
             raise InputError("--token", f"must be at least {MIN_TOKEN_CHARS} characters "
                                         "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")

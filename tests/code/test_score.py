@@ -148,6 +148,17 @@ def test_output_formats_and_stdin(model_dir, tmp_path):
         frame = {".csv": pd.read_csv, ".jsonl": lambda p: pd.read_json(p, lines=True), ".parquet": pd.read_parquet}[suffix](out)
         assert frame["doc_id"].tolist() == ["stdin", "stdin"] and frame["export"].tolist() == [1, 0]
         assert "\r" not in done.stderr  # no progress bar when stderr is not a terminal
+    note = tmp_path / "note.md"  # Markdown from standard input reads as the same file does
+    note.write_text("# MOFCOM tightens export licences\n\n## Background\n\nBaogang merged two units.\n", encoding="utf-8")
+    piped = subprocess.run([sys.executable, "-m", "pipeline", "score", "-", "--stdin-format", ".md", "-o",
+                            str(tmp_path / "md.csv"), "--model", str(model_dir), "--include-text"],
+                           input=note.read_text(encoding="utf-8"), text=True, capture_output=True, cwd=REPO)
+    assert piped.returncode == 0, piped.stderr
+    named = subprocess.run([sys.executable, "-m", "pipeline", "score", str(note), "-o", str(tmp_path / "f.csv"),
+                            "--model", str(model_dir), "--include-text"], capture_output=True, text=True, cwd=REPO)
+    assert named.returncode == 0, named.stderr
+    assert pd.read_csv(tmp_path / "md.csv")["text"].tolist() == pd.read_csv(tmp_path / "f.csv")["text"].tolist() == \
+        ["MOFCOM tightens export licences", "Background: Baogang merged two units."]  # a heading leads its paragraph
 
 
 def test_failures_leave_no_output_and_strict_stops(mixed, model_dir, tmp_path, capsys):

@@ -4,7 +4,10 @@ in headless Chromium."""
 import asyncio
 import base64
 import json
+import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +31,7 @@ from pipeline.thresholds import by_language
 from tests.browser import open_page
 from tests.code.test_tracking import TEXTS, store  # noqa: F401 (store is a fixture)
 from tests.conftest import ARTICLES, REPO
-from tests.live import request, serve
+from tests.live import free_port, request, serve
 
 ARTICLE = ARTICLES / "seeds" / "000_4351a19fe1e57ad0.txt"
 CHINESE = ARTICLES / "zh" / "z1-discipline-baogang-warning-education-2024.txt"
@@ -114,6 +117,38 @@ def test_texts_score_whole_like_the_cli_without_splitting(server, model_dir, tmp
     assert post(server, {"texts": []}).json()["paragraphs"] == []
 
 
+GBK_PAGE = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"><title>稀土出口管制</title>'
+            '</head><body><article><h1>商务部加强稀土出口管制</h1><p>商务部宣布对镝、铽等中重稀土相关物项实施出口管制，'
+            '出口经营者需申请许可证。</p><p>中国北方稀土集团表示，将深化国有企业改革，推进混合所有制改革。</p></article>'
+            '</body></html>')
+NOTE_MD = ("# MOFCOM tightens export licences\n\nThe ministry said on Monday that dysprosium exports now need a "
+           "licence.\n\n## Background\n\nBaogang merged two smelting units into one company.\n")
+
+
+def test_files_sent_as_bytes_and_markdown_score_exactly_like_the_cli(server, model_dir, tmp_path, capsys):
+    """`document_base64` is read as the CLI reads the file: a GB2312 page by its declared charset, Markdown without
+    its heading markers, a PDF and a Word file by their bytes; Markdown sent as `document` text too."""
+    from tests.documents import broker_pdf, memo_docx
+
+    note, page = tmp_path / "note.md", tmp_path / "gbk.html"
+    note.write_text(NOTE_MD, encoding="utf-8")
+    page.write_bytes(GBK_PAGE.encode("gb2312"))
+    files = ((note, "md"), (page, "html"), (broker_pdf(tmp_path / "broker.pdf"), "txt"),
+             (memo_docx(tmp_path / "memo.docx"), "txt"))
+    for path, form in files:
+        cli = cli_rows([path, "--model", model_dir], tmp_path, capsys)
+        sent = post(server, {"document_base64": base64.b64encode(path.read_bytes()).decode(), "format": form,
+                             "id": cli["doc_id"][0]})
+        assert sent.status == 200, (path.name, sent.body[:300])
+        assert_same_as_cli(sent.json()["paragraphs"], cli)
+    assert "中国北方稀土集团" in "".join(p["text"] for p in post(server, {
+        "document_base64": base64.b64encode(page.read_bytes()).decode(), "format": "html"}).json()["paragraphs"])
+    cli = cli_rows([note, "--model", model_dir], tmp_path, capsys)
+    typed = post(server, {"document": NOTE_MD, "format": "md", "id": cli["doc_id"][0]}).json()["paragraphs"]
+    assert_same_as_cli(typed, cli)
+    assert typed[0]["text"] == "MOFCOM tightens export licences" and not any("#" in p["text"] for p in typed)
+
+
 def test_model_health_and_offline_docs(server, model_dir):
     card = json.loads((model_dir / bundle.CARD).read_text())
     about = request(server, "GET", "/v1/model").json()
@@ -149,7 +184,12 @@ def test_model_health_and_offline_docs(server, model_dir):
     ({"texts": [1, 2]}, 422, "texts[0]"),
     ({"texts": "not a list"}, 422, "texts"),
     ({"document": ["a"]}, 422, "document"),
-    ({"texts": ["\ud800 lone surrogate"]}, 422, "texts"),
+    ({"texts": ["ok", "\ud800 lone surrogate"]}, 422, "texts[1]"),
+    ({"document_base64": "not base64 %%"}, 422, "document_base64"),
+    ({"document_base64": base64.b64encode("The company\u2019s mill".encode("cp1252")).decode()}, 422,
+     "document_base64"),  # not UTF-8: refused, as the CLI refuses the file
+    ({"document": "{\\rtf1\\ansi Baogang raised output.}"}, 422, "document"),  # RTF, as the CLI names it
+    ({"document": "a", "document_base64": "YQ=="}, 422, "body"),
     ({"url": "http://127.0.0.1/", "texts": ["a"]}, 422, "url"),
     ({"path": "/etc/passwd", "texts": ["a"]}, 422, "path"),
 ])
@@ -275,6 +315,9 @@ def test_other_addresses_need_a_strong_token_and_settings_are_checked():
     with pytest.raises(InputError, match=r"\$POLICY_SIGNALS_MAX_TEXTS: must be an integer"):
         Settings.from_env({"POLICY_SIGNALS_MAX_TEXTS": "many"})
     assert Settings.from_env({"POLICY_SIGNALS_MAX_TEXTS": "7"}, max_texts=9).max_texts == 9
+    for token in ("pässwörd-long-enough-1234", "a-long-enough-token-1234 ", "a-long-enough\ttoken-1234"):
+        with pytest.raises(InputError, match="--token: must be printable ASCII without spaces"):
+            Settings(host="0.0.0.0", token=token).checked()  # no client could send it in a header as it is
 
 
 def test_loopback_server_answers_only_to_loopback_host_names(server):
@@ -296,6 +339,31 @@ def test_workers_each_load_the_pinned_model_and_answer_concurrently(model_dir):
                                     range(24)))
         assert {a.status for a in answers} == {200}
         assert {a.json()["model"]["sha256"] for a in answers} == {bundle.sha256(model_dir / bundle.MODEL)}
+
+
+def test_a_worker_that_cannot_load_the_model_stops_the_server_with_one_line(model_dir, tmp_path):
+    """A worker restarted after its model's bytes changed (killed by the kernel, say) cannot load it: uvicorn
+    would start it again for ever, so the server stops instead, exit 2, naming why."""
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    with serve("--model", str(copy), "--workers", "2") as live:
+        deadline = time.monotonic() + 120
+        while live.log().count("Application startup complete") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(live.process.pid), "-f", "spawn_main"],
+                                                      capture_output=True, text=True).stdout.split()]
+        assert len(workers) == 2, live.log()
+        (copy / "model_card.json").write_text("{}", encoding="utf-8")  # as a retraining in place would
+        os.kill(workers[0], signal.SIGKILL)
+        assert live.process.wait(120) == 2, live.log()
+        log = live.log()
+    assert "error: serve: stopped: a worker could not load the model" in log and "SHA-256" in log, log[-2000:]
+    assert log.count("Child process") <= 2  # one death, one failed start: no restart loop
+
+
+def test_an_ipv6_address_in_brackets_is_bound(model_dir):
+    with serve("--model", str(model_dir), "--host", "[::1]", host="::1") as live:
+        assert request(live.port, "GET", "/health", host="::1").status == 200
 
 
 def test_concurrent_requests_batched_together_get_the_numbers_of_one_request(server):
@@ -379,6 +447,35 @@ def test_registry_alias_is_pinned_to_its_version_at_start(small_bundle, store):
         assert "policy-signals version 1" in live.log()
 
 
+def test_latest_is_pinned_and_logged_model_and_run_uris_are_served_as_named(small_bundle, store):
+    """Every MLflow URI `score` takes: `latest` is pinned to its version like an alias; a logged model's URI
+    (a version's source, models:/m-<id>) and a run's name one model already and have no registry version."""
+    from pipeline.scoring.scorer import Scorer
+    from pipeline.serving.model_info import describe, pin
+    from tests.code.test_tracking import metrics
+
+    directory, params = small_bundle
+    fitted, card = bundle.load(directory)
+    register.register(fitted, card, metrics(0.80), params, bundle.sha256(directory / bundle.MODEL))
+    version = store.MlflowClient().get_model_version("policy-signals", "1")
+    assert pin("models:/policy-signals/latest") == "models:/policy-signals/1"
+    for uri in (version.source, f"runs:/{version.run_id}/model"):
+        assert pin(uri) == uri
+        about = describe(uri, Scorer.load(uri).thresholds)
+        assert (about["model"], about["version"], about["thresholds"]) == (uri, None, by_language(card["thresholds"]))
+
+
+def test_a_registry_uri_with_no_store_is_named_and_no_store_is_made(tmp_path, monkeypatch, capsys):
+    """Outside the project with no MLFLOW_TRACKING_URI, pinning an alias would create an empty mlflow.db."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    for uri in ("models:/policy-signals@champion", "models:/policy-signals/latest", "models:/policy-signals/1"):
+        assert main(["serve", "--model", uri, "--port", str(free_port())]) == 2
+        assert f"error: {uri}: no MLflow store at {tmp_path / 'mlflow.db'}" in capsys.readouterr().err
+    assert not (tmp_path / "mlflow.db").exists()
+
+
 MARKS_JS = """[...document.querySelectorAll('#results li.para')].map(li => ({
     id: li.dataset.id, title: li.title,
     chips: [...li.querySelectorAll('.chip')].map(c => c.dataset.signal),
@@ -414,12 +511,19 @@ def test_page_in_headless_chromium_scores_typed_dropped_and_chosen_articles_in_e
     html_file, text_file = tmp_path / "licences.html", tmp_path / "second.txt"
     html_file.write_text(PAGE, encoding="utf-8")
     text_file.write_bytes((ARTICLES / "seeds" / "001_7a7fa9385e29f0b9.txt").read_bytes())
-    expected_html = post(server, {"document": PAGE, "format": "html"}).json()["paragraphs"]
-    expected_text = post(server, {"document": text_file.read_text(encoding="utf-8")}).json()["paragraphs"]
+    # a file goes as its bytes, its name (without the suffix) the document's id
+    expected_html = post(server, {"document": PAGE, "format": "html", "id": "licences"}).json()["paragraphs"]
+    expected_text = post(server, {"document": text_file.read_text(encoding="utf-8"), "id": "second"}).json()["paragraphs"]
     chinese_file = tmp_path / "chinese.txt"
     chinese_file.write_bytes(CHINESE.read_bytes())
-    expected_zh = post(server, {"document": CHINESE.read_text(encoding="utf-8")}).json()["paragraphs"]
+    expected_zh = post(server, {"document": CHINESE.read_text(encoding="utf-8"), "id": "chinese"}).json()["paragraphs"]
+    from tests.documents import broker_pdf
+
+    pdf_file = broker_pdf(tmp_path / "broker.pdf")
+    expected_pdf = post(server, {"document_base64": base64.b64encode(pdf_file.read_bytes()).decode(),
+                                 "id": "broker"}).json()["paragraphs"]
     count = "document.querySelectorAll('#results li.para').length"
+    first = "document.querySelector('#results li.para')?.dataset.id"
 
     async def flow(page):
         await page.send("Page.reload")  # with the DevTools domains on from the first byte (CSP errors show)
@@ -434,22 +538,28 @@ def test_page_in_headless_chromium_scores_typed_dropped_and_chosen_articles_in_e
         typed = await page.js(MARKS_JS), await page.js("$('status').textContent")
 
         await page.drop("#text", html_file)
-        await page.wait_for(f"$('format').value === 'html' && {count} === {len(expected_html)}")
+        await page.wait_for(f"{count} === {len(expected_html)} && {first} === {expected_html[0]['id']!r}")
         dropped = await page.js(MARKS_JS)
 
         await page.choose_file("#file", text_file)
-        await page.wait_for(f"$('format').value === 'txt' && {count} === {len(expected_text)}")
+        await page.wait_for(f"{count} === {len(expected_text)} && {first} === {expected_text[0]['id']!r}")
         chosen = await page.js(MARKS_JS)
 
-        await page.drop("#text", chinese_file)
-        await page.wait_for(f"document.querySelector('#results li.para').dataset.id === {expected_zh[0]['id']!r}")
-        return typed, dropped, chosen, await page.js(MARKS_JS), page.errors
+        await page.choose_file("#file", pdf_file)  # the server reads it, as the CLI would
+        await page.wait_for(f"{count} === {len(expected_pdf)} && {first} === {expected_pdf[0]['id']!r}")
+        pdf = await page.js(MARKS_JS), await page.js("$('text').value")
 
-    typed, dropped, chosen, chinese, errors = asyncio.run(
+        await page.drop("#text", chinese_file)
+        await page.wait_for(f"{first} === {expected_zh[0]['id']!r}")
+        return typed, dropped, chosen, pdf, await page.js(MARKS_JS), page.errors
+
+    typed, dropped, chosen, pdf, chinese, errors = asyncio.run(
         open_page(f"http://127.0.0.1:{server}/", tmp_path / "profile", flow))
     check_page(typed[0], expected)
     assert typed[1].startswith(f"{len(expected)} paragraphs")
     check_page(dropped, expected_html)
     check_page(chosen, expected_text)
+    check_page(pdf[0], expected_pdf)
+    assert pdf[1] == "\n\n".join(p["text"] for p in expected_pdf)  # the text box shows what was scored
     check_page(chinese, expected_zh)
     assert {p["lang"] for p in expected_zh} >= {"zh"} and errors == []
