@@ -45,6 +45,12 @@ def check() -> None:
         raise _exception(_noted)
 
 
+def forget() -> None:
+    """The noted signal was the caller's normal end (a server asked to stop): `check()` no longer raises it."""
+    global _noted
+    _noted = None
+
+
 @contextmanager
 def deferred():
     """Under `handled()`, a Ctrl-C or SIGTERM during the block is noted and raised only when the block has

@@ -3,7 +3,8 @@
 Binds 127.0.0.1 by default; any other address needs a token (--token or
 $POLICY_SIGNALS_TOKEN), checked on every request except /health. Each setting
 also reads POLICY_SIGNALS_<NAME> (e.g. POLICY_SIGNALS_MAX_TEXTS); flags win.
-Exit code 2: bad settings or a model that fails verification (one line on stderr).
+Exit code 2: bad settings or a model that fails verification (one line on stderr); 0 once stopped by Ctrl-C
+or SIGTERM.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from pipeline import interrupts
 from pipeline.config import InputError
 from pipeline.serving.settings import Settings
 
@@ -75,14 +77,19 @@ def main(argv: list[str] | None = None) -> int:
           f"(API /v1/score, docs /docs){'; token required' if settings.token else ''}", file=sys.stderr)
     common = {"host": settings.host.strip("[]"), "port": args.port, "log_level": args.log_level,
               "server_header": False}
-    if args.workers == 1:
-        uvicorn.run(app_mod.create_app(settings, scorer, about), **common)
-        return 0
-    del scorer  # each worker builds its app from the environment and loads the same pinned model
     with tempfile.TemporaryDirectory(prefix="policy-signals-serve-") as scratch:
         failed = Path(scratch) / "worker-error"
-        os.environ.update(settings.env(), **{app_mod.WORKER_ERROR: str(failed)})
-        uvicorn.run("pipeline.serving.app:from_environment", factory=True, workers=args.workers, **common)
+        try:  # Ctrl-C or SIGTERM is how a server is asked to stop: exit 0 after uvicorn's graceful shutdown
+            if args.workers == 1:
+                uvicorn.run(app_mod.create_app(settings, scorer, about), **common)
+            else:  # each worker builds its app from the environment and loads the same pinned model
+                del scorer
+                os.environ.update(settings.env(), **{app_mod.WORKER_ERROR: str(failed)})
+                uvicorn.run("pipeline.serving.app:from_environment", factory=True, workers=args.workers, **common)
+        except (KeyboardInterrupt, interrupts.Terminated):  # one worker: uvicorn raises the signal again
+            pass
+        interrupts.forget()  # noted even where uvicorn swallowed the exception: not an interruption here
         if failed.exists():
             raise InputError("serve", f"stopped: a worker could not load the model ({failed.read_text('utf-8')})")
+    print("serve: stopped", file=sys.stderr)
     return 0

@@ -361,6 +361,15 @@ def test_a_worker_that_cannot_load_the_model_stops_the_server_with_one_line(mode
     assert log.count("Child process") <= 2  # one death, one failed start: no restart loop
 
 
+@pytest.mark.parametrize("workers, signum", [("1", signal.SIGINT), ("2", signal.SIGTERM)])
+def test_a_server_asked_to_stop_stops_cleanly_with_one_or_more_workers(model_dir, workers, signum):
+    with serve("--model", str(model_dir), "--workers", workers) as live:
+        os.kill(live.process.pid, signum)
+        assert live.process.wait(60) == 0, live.log()
+        log = live.log()
+    assert log.rstrip().endswith("serve: stopped") and "interrupted" not in log, log[-1000:]
+
+
 def test_an_ipv6_address_in_brackets_is_bound(model_dir):
     with serve("--model", str(model_dir), "--host", "[::1]", host="::1") as live:
         assert request(live.port, "GET", "/health", host="::1").status == 200
