@@ -68,9 +68,26 @@ def connect():
     return mlflow
 
 
+def artifact_location(uri: str) -> str | None:
+    """Where a new experiment in a local SQLite store keeps its artefacts: `mlruns/` beside the database, as an
+    absolute URI. MLflow's default, ./mlruns, is the folder of the first run: for a queued experiment DVC's
+    temporary copy, deleted after it, which would leave every run's and model's files behind it. A server
+    (http, databricks) places artefacts itself: None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri[len("sqlite:///"):]).resolve().parent / "mlruns").as_uri()
+
+
 def client():
-    """MLflow pointed at our store and the `policy-signals` experiment, for logging."""
+    """MLflow pointed at our store and the `policy-signals` experiment (made with `artifact_location`), for
+    logging."""
     mlflow = connect()
+    location = artifact_location(tracking_uri())
+    if location and mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        try:
+            mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+        except mlflow.exceptions.MlflowException:  # another run made it first
+            pass
     mlflow.set_experiment(EXPERIMENT)
     return mlflow
 
