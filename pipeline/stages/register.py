@@ -122,6 +122,10 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
     key = champion.evaluation_key(card, params)
     code = code_sha256()
     known = champion.versions_by_sha(api, name, model_sha256, code)
+    # Bytes already gated on this very evaluation are not gated again: a rerun with nothing changed (register
+    # always runs) must not undo a `models promote` made since. A version the store failed to tag is gated.
+    gated = bool(known) and champion.DECISION_TAG in known[-1].tags and \
+        known[-1].tags.get(champion.EVAL_TAG) == key and known[-1].tags.get(GATE_METRIC) == str(score[GATE_METRIC])
     if known:
         # a version the store failed to tag was logged moments ago, by this MLflow
         version, how = str(known[-1].version), known[-1].tags.get("serialization") or serialization(mlflow)
@@ -132,12 +136,13 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
                                      champion.EVAL_TAG: key, GATE_METRIC: str(score[GATE_METRIC]),
                                      "serialization": how})
     api.set_registered_model_alias(name, "challenger", version)
-    before = champion.current_champion(api, name)
-    promoted, decision = champion.gate(version, score[GATE_METRIC], key, before, allow_worse)
-    if promoted:
-        champion.crown(api, name, version, decision, before)
-    else:
-        api.set_model_version_tag(name, version, champion.DECISION_TAG, decision)
+    if not gated:
+        before = champion.current_champion(api, name)
+        promoted, decision = champion.gate(version, score[GATE_METRIC], key, before, allow_worse)
+        if promoted:
+            champion.crown(api, name, version, decision, before)
+        else:
+            api.set_model_version_tag(name, version, champion.DECISION_TAG, decision)
     return {**champion.record(api, name, model_sha256), "new_version": not known}
 
 
