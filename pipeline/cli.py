@@ -41,7 +41,7 @@ USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-
 def _stage_hint() -> str:
     """Under `dvc repro`, DVC removed the stage's previous outputs before running it: say how to get them back."""
     stage = os.environ.get("DVC_STAGE")
-    if not stage or stage == "validate":
+    if not stage or stage in ("validate", "register"):  # the first's outputs are kept; the last has none
         return ""
     return (f"\nhint: DVC removed the outputs of stage '{stage}' before it ran; `dvc checkout` restores the last "
             "good ones from the cache, and `dvc repro` after the fix rebuilds them")
@@ -81,6 +81,11 @@ def run() -> None:
     atexit handlers, thread joins and module teardown still run."""
     if sys.argv[1:2] and sys.argv[1] in BUILD_COMMANDS:
         os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", BUILD_SIMD)  # before anything imports numpy
-    code = main()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into `head` and the like, which stopped reading: no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's own flush fails no more
+        code = 1
     gc.freeze()
     raise SystemExit(code)

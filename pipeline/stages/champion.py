@@ -165,9 +165,12 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(args.params, "no such file: run `policy-signals models` in the project folder, whose "
                                       "params name the model and whose mlflow.db (or MLFLOW_TRACKING_URI) holds it")
     name = load_params(args.params)["register"]["model_name"]
+    if args.action == "promote" and not (args.version or "").isdigit():
+        parser.error(f"promote needs a VERSION number, got {args.version!r}" if args.version else "promote needs a VERSION")
+    if args.action == "status" and args.version:
+        parser.error("status takes no VERSION (it reports the champion and the model in --model)")
+    tracking.require_store(f"models:/{name}")  # not an empty new store, and "none is champion"
     if args.action == "promote":
-        if not args.version:
-            parser.error("promote needs a VERSION")
         done = _store("promoting", lambda: promote(name, args.version))
         print(done, file=sys.stderr)
         return 0
