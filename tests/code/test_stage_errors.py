@@ -131,3 +131,6 @@ def test_an_interrupted_stage_under_dvc_says_how_to_get_its_outputs_back(monkeyp
     assert capsys.readouterr().err.startswith("policy-signals train: interrupted; no partial output was left\n"
                                               "hint: DVC removed the outputs of stage 'train' before it ran; "
                                               "`dvc checkout` restores")
+    monkeypatch.setenv("DVC_STAGE", "register")  # no outputs to remove: no hint
+    assert main(["register"]) == 130
+    assert capsys.readouterr().err == "policy-signals register: interrupted; no partial output was left\n"

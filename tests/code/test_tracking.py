@@ -16,7 +16,7 @@ import pytest
 from pipeline import bundle, tracking
 from pipeline.cli import main
 from pipeline.config import InputError
-from pipeline.stages import register
+from pipeline.stages import champion, register
 from tests.conftest import PARAMS, REPO, rehash, run, run_here
 
 TEXTS = ["MOFCOM tightened export licences for terbium.", "The Party committee studied Xi's speech.",
@@ -65,6 +65,26 @@ def test_runs_arrive_with_params_metrics_tags_and_artefacts(store, small_bundle,
     assert {"metrics.json", "model_card.json"} <= artefacts
 
 
+def test_artefacts_stay_beside_the_store_when_the_first_run_is_in_a_temporary_copy(store, small_bundle, tmp_path,
+                                                                                     monkeypatch):
+    """A queued experiment runs in DVC's temporary copy, deleted after it: were the experiment made there, its
+    artefacts (every later run's and registered model's too) would go with it."""
+    directory, params = small_bundle
+    copy = tmp_path / ".dvc" / "tmp" / "exps" / "tmp1234"
+    copy.mkdir(parents=True)
+    monkeypatch.chdir(copy)
+    run = log(small_bundle, params, 0.8, tmp_path)
+    fitted, card = bundle.load(directory)
+    register.register(fitted, card, metrics(0.80), gated(params), bundle.sha256(directory / bundle.MODEL))
+    shutil.rmtree(tmp_path / ".dvc")  # DVC removes the copy
+    beside = (tmp_path / "mlruns").as_uri()  # the store is tmp_path/mlflow.db
+    assert store.get_experiment_by_name("policy-signals").artifact_location == beside
+    assert {"metrics.json", "model_card.json"} <= {a.path for a in store.MlflowClient().list_artifacts(run)}
+    champion = store.pyfunc.load_model("models:/policy-signals@champion")  # its files are still there
+    assert champion.predict(pd.DataFrame({"text": TEXTS})).shape[0] == len(TEXTS)
+    assert tracking.artifact_location("http://tracking.example:5000") is None
+
+
 def test_default_store_is_an_absolute_sqlite_path_at_the_dvc_root(monkeypatch, tmp_path):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
@@ -111,7 +131,8 @@ def test_same_model_bytes_are_registered_once(store, small_bundle):
     first = register.register(fitted, card, metrics(0.80), gated(params), sha)
     again = register.register(fitted, card, metrics(0.80), gated(params), sha)
     assert (first["version"], first["new_version"]) == ("1", True)
-    assert (again["version"], again["new_version"]) == ("1", False) and again["decision"].endswith("already champion")
+    assert (again["version"], again["new_version"]) == ("1", False)
+    assert again["decision"] == "version 1 is champion (there was none)"  # gated once, on this evaluation
     assert len(store.MlflowClient().search_model_versions("name = 'policy-signals'")) == 1
 
 
@@ -196,9 +217,50 @@ def test_models_command_tells_which_version_is_champion_and_whether_models_is_it
     assert main(["models", "--json"]) == 0
     state = json.loads(capsys.readouterr().out)
     assert state["models_is_champion"] and state["decision"] == "version 1 of policy-signals is champion (promoted by hand)"
+    for bad in (["promote", "abc"], ["promote"], ["status", "1"]):
+        with pytest.raises(SystemExit) as refused:
+            main(["models", *bad])
+        assert refused.value.code == 2 and "VERSION" in capsys.readouterr().err
     assert main(["models", "promote", "9"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: sqlite:///") and "promoting failed" in err
+
+
+def test_a_rerun_with_nothing_changed_does_not_undo_a_promotion_by_hand(store, small_bundle, capsys):
+    """`register` runs on every `dvc repro`: the model in models/, gated once on its evaluation, is not gated
+    again, so a version promoted by hand since stays champion."""
+    directory, params = small_bundle
+    fitted, card = bundle.load(directory)
+    sha = bundle.sha256(directory / bundle.MODEL)
+    register.register(fitted, card, metrics(0.80), gated(params), sha)  # models/: version 1, champion
+    register.register(fitted, card, metrics(0.85), gated(params), "f" * 64)  # an experiment's: 2, champion
+    register.register(fitted, card, metrics(0.78), gated(params), "e" * 64)  # another's: 3, challenger
+    champion.promote("policy-signals", "3")
+    again = register.register(fitted, card, metrics(0.80), gated(params), sha)  # dvc repro, nothing changed
+    assert (again["version"], again["new_version"], again["champion_version"]) == ("1", False, "3")
+    assert again["decision"].startswith("replaced as champion: version 2 is champion")  # its last, unchanged
+    moved = register.register(fitted, card, metrics(0.81), gated(params), sha)  # re-evaluated: gated again
+    assert moved["champion_version"] == "1"
+
+
+def test_models_without_a_store_says_so_and_makes_none(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DVC_ROOT", raising=False)
+    (tmp_path / "params.yaml").write_text(PARAMS.read_text())
+    for args in (["models"], ["models", "promote", "1"]):
+        assert main(args) == 2
+        assert f"no MLflow store at {tmp_path / 'mlflow.db'}" in capsys.readouterr().err
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_output_into_a_closed_pipe_ends_without_a_traceback(store, small_bundle):
+    read, write = os.pipe()
+    os.close(read)  # `policy-signals models | head -1` once head has its line
+    done = subprocess.run([sys.executable, "-m", "pipeline", "models", "--model", str(small_bundle[0]), "--params",
+                           str(PARAMS)], cwd=REPO, stdout=write, stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
 
 
 def test_failed_registration_is_one_line_with_the_real_cause_and_retried(small_bundle, tmp_path):
