@@ -118,6 +118,7 @@ SCHEMA: dict[str, tuple] = {
 
 
 NAMED: dict[str, tuple] = {"evaluate.real_text": _STR}
+_ENTRY_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
@@ -146,6 +147,9 @@ def _named(path, tree: dict, prefix: str) -> dict:
     if not isinstance(entries, dict):
         raise InputError(path, f"param '{prefix}' must be a mapping of name -> {expected}, got {entries!r}")
     for name, value in entries.items():
+        if not (isinstance(name, str) and _ENTRY_NAME.fullmatch(name)):
+            raise InputError(path, f"param '{prefix}' entry name {name!r} may use only letters, digits, '_' and '-' "
+                                   "(it names MLflow params and metrics, which refuse the rest)")
         if not check(value):
             raise InputError(path, f"param '{prefix}.{name}' must be {expected}, got {value!r}")
     return entries

@@ -51,6 +51,17 @@ def test_bad_values_name_the_key(tmp_path, key, value, expected):
         load_params(path)
 
 
+@pytest.mark.parametrize("name", ["dev_zh(2026)", "my desk", "dev.zh", "", 2026])
+def test_a_gold_set_name_mlflow_would_refuse_is_refused_here(tmp_path, name):
+    """MLflow refuses the whole batch of a run's params for one bad name, which would leave the run unlogged
+    and the model unregistered behind a warning."""
+    path = with_change(tmp_path, "evaluate.real_text", {name: "../shared/eval/real_dev.jsonl"})
+    with pytest.raises(InputError, match=re.escape(f"{path}: param 'evaluate.real_text' entry name {name!r} may use "
+                                                   "only letters, digits, '_' and '-'")):
+        load_params(path)
+    assert load_params(with_change(tmp_path, "evaluate.real_text", {"desk-2026_v2": "x.csv"}))
+
+
 def test_blank_real_text_means_no_gold_sets(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text(re.sub(r"(?ms)^  real_text:.*?(?=^\S)", "  real_text:\n\n", PARAMS.read_text()))
