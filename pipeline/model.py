@@ -35,7 +35,9 @@ from pipeline.text import TOKEN_HAN, cleaned
 # (numpy.ravel: the first step of models from before `pipeline.text.cleaned`.)
 SKOPS_TRUSTED = ("numpy.ravel", "pipeline.text.cleaned", "pipeline.classifiers.NBLogisticRegression",
                  "pipeline.features.StaticEmbedding", "pipeline.features.WordCachedCharVectorizer",
-                 "pipeline.features.WordCachedWordVectorizer")
+                 "pipeline.features.WordCachedWordVectorizer",
+                 # classifier: svm (CalibratedClassifierCV's fitted parts, scikit-learn's private classes)
+                 "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration")
 CALIBRATION_FOLDS = 3  # svm: CalibratedClassifierCV's stratified folds; every fold needs a positive
 MIN_LANGUAGE_ROWS = 200  # a language needs this many labelled paragraphs for thresholds of its own
 # evaluate's outer folds are hashed apart from the threshold folds inside them: with one hash, the articles an

@@ -52,6 +52,9 @@ def test_every_classifier_the_params_offer_scores_the_same_from_its_tables(param
                  "word_min_df": 1, "sublinear_tf": classifier != "sgd", "nb_smoothing": nb}
     fitted = model.build(settings_, params["seed"]).fit(seed_rows["text"], model.labels_matrix(seed_rows))
     _same_as_pipeline(fitted, seed_rows["text"].tolist()[:40] + ODD)
+    from pipeline.stages.register import trusted_types
+
+    assert set(trusted_types(fitted)) <= set(model.SKOPS_TRUSTED)  # it can be registered: skops trusts every type
 
 
 def test_a_signal_with_one_class_in_training_scores_as_its_constant(params, seed_rows):
