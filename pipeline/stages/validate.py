@@ -9,6 +9,7 @@ files, when the embedding block is on); when it fails, nothing downstream has be
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, required=True)
     parser.add_argument("--rules", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="written only when everything is valid")
+    parser.add_argument("--goldsets", type=Path, help="where to record each listed real-text set's SHA-256 (or that "
+                                                     "it is missing), so that evaluate reruns when one changes")
     args = parser.parse_args(argv)
 
     params = load_params(args.params)
@@ -54,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     check_fits(params, rows, args.params, args.labels)
     if train["embedding_weight"] > 0:
         embedding.pinned_bytes()
-    goldsets.present(settings["real_text"], tracking.repo_root())
+    root = tracking.repo_root()
+    found = goldsets.present(settings["real_text"], root)
+    if args.goldsets:  # the sets are no DVC deps (a missing one is reported, not an error): this file stands in
+        write_json(args.goldsets, {name: {"path": relative, **({"missing": True} if found[name] is None else
+                                                              {"sha256": hashlib.sha256((root / relative).read_bytes()).hexdigest()})}
+                                   for name, relative in settings["real_text"].items()})
     # Constant content: a valid change upstream must not make `split` rerun on this file's account.
     write_json(args.out, {"valid": [str(p) for p in (args.params, args.labels, args.rules, args.articles)]})
     print(f"validate: {args.params}, {args.labels}, {args.rules} and {args.articles} are valid", file=sys.stderr)

@@ -85,9 +85,9 @@ def test_second_repro_only_rechecks_the_registry(reproduced):
     done = run(["dvc", "repro"], cwd=reproduced)
     assert done.returncode == 0
     assert [line for line in done.stdout.splitlines() if line.startswith("Running stage")] == \
-        ["Running stage 'register':"]
-    assert "register: models already registered as models:/policy-signals/1 (challenger); version 1 is already " \
-           "champion" in done.stderr
+        ["Running stage 'validate':", "Running stage 'register':"]  # validate: the gold sets may have changed
+    assert "register: models already registered as models:/policy-signals/1 (challenger); version 1 is champion " \
+           "(there was none)" in done.stderr  # gated once, on this evaluation: not again
     assert_one_truth(reproduced)
 
 
@@ -180,3 +180,28 @@ def test_one_truth_after_exp_run_revert_exp_apply_and_checkout(reproduced, tmp_p
         assert scored.returncode == 0, scored.stderr
         outputs[spec] = out.read_text()
     assert (outputs["models"] == outputs["models:/policy-signals@champion"]) == final["models_is_champion"]
+
+
+def test_an_edited_gold_set_reruns_evaluate_and_a_broken_one_stops_validate(reproduced):
+    """The real-text sets are no DVC deps (a missing one is reported, not an error): validate, which runs on
+    every repro, records their SHA-256 for evaluate. (Last in this file: it leaves a set listed.)"""
+    header = "text,ideology,reform,export,technology,risk\n"
+    rows = ["MOFCOM tightened export licences for terbium and dysprosium.,0,0,1,0,0",
+            "The Party committee studied the plenum's spirit.,1,0,0,0,0",
+            "Baotou Steel merged two of its smelting units.,0,1,0,0,0"]
+    gold, params = reproduced / "mine.csv", reproduced / "params.yaml"
+    gold.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    params.write_text(params.read_text().replace("  real_text:", "  real_text:\n    mine: mine.csv", 1))
+    assert run(["dvc", "repro"], cwd=reproduced).returncode == 0
+    metrics = reproduced / "eval/metrics.json"
+    first = json.loads(metrics.read_text())["real_text"]["mine"]
+    gold.write_text(header + "\n".join(rows[:2]) + "\n", encoding="utf-8")  # one paragraph fewer
+    done = run(["dvc", "repro"], cwd=reproduced)
+    assert done.returncode == 0 and "Running stage 'evaluate'" in done.stdout, done.stdout + done.stderr
+    assert "Running stage 'train'" not in done.stdout
+    assert (first["paragraphs"], json.loads(metrics.read_text())["real_text"]["mine"]["paragraphs"]) == (3, 2)
+    before = metrics.read_bytes()
+    gold.write_text(header + rows[0].replace(",1,", ",2,") + "\n", encoding="utf-8")
+    done = run(["dvc", "repro"], cwd=reproduced)
+    assert done.returncode != 0 and "mine.csv: line 2: export must be 0 or 1" in done.stderr, done.stderr
+    assert metrics.read_bytes() == before
