@@ -110,6 +110,7 @@ class ScoreResponse(BaseModel):
 
 
 def _check_length(field: str, text: str, settings: Settings) -> str:
+    """`text` itself, when within --max-text-chars; else the 422 naming `field`."""
     if len(text) > settings.max_text_chars:
         raise ApiError(422, field, f"{len(text)} characters, more than the limit of {settings.max_text_chars}")
     return text
@@ -122,7 +123,8 @@ def request_documents(body: ScoreRequest, settings: Settings) -> pd.DataFrame:
                                     '"document_base64" (a file\'s bytes)')
     if body.texts is not None:
         if "format" in body.model_fields_set or "id" in body.model_fields_set:
-            raise ApiError(422, "format" if "format" in body.model_fields_set else "id", 'only applies to "document"')
+            raise ApiError(422, "format" if "format" in body.model_fields_set else "id",
+                           'only applies to "document" or "document_base64"')
         if len(body.texts) > settings.max_texts:
             raise ApiError(422, "texts", f"{len(body.texts)} texts, more than the limit of {settings.max_texts}")
         if body.ids is not None and len(body.ids) != len(body.texts):
