@@ -111,9 +111,19 @@ def grouped_folds(frame: pd.DataFrame, folds: int, salt: str = "") -> list[tuple
     return [(np.flatnonzero(fold != i), np.flatnonzero(fold == i)) for i in range(k)]
 
 
-def check_fits(train: dict, frame: pd.DataFrame, params_source, labels_source, held_out=()) -> None:
+def word_presence(texts) -> "scipy.sparse.csr_matrix":
+    """Which of the word block's tokens each text holds (0/1, rows in order): a model's word vocabulary is empty
+    exactly when no token is in `train.word_min_df` of its training rows, which `check_fits` then sees."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(token_pattern=TOKEN_PATTERN, strip_accents="unicode", lowercase=True, binary=True,
+                           dtype=np.int32).fit_transform(texts).tocsr()
+
+
+def check_fits(train: dict, frame: pd.DataFrame, params_source, labels_source, held_out=(), words=None) -> None:
     """Refuse rows on which `fit` would fail in one of the models it trains (each grouped fold's, then all rows'):
-    fewer rows than `train.word_min_df`, or a signal with fewer positives than the classifier needs.
+    fewer rows than `train.word_min_df`, no word in that many of them (given `words`, `word_presence` of
+    `frame`), or a signal with fewer positives than the classifier needs.
     `held_out`: articles the caller already left out of `frame` (named in the message)."""
     need = min_positives(train["classifier"])
     for fit_rows, test_rows in [*grouped_folds(frame, train["cv_folds"]), (np.arange(len(frame)), [])]:
@@ -124,6 +134,10 @@ def check_fits(train: dict, frame: pd.DataFrame, params_source, labels_source, h
         if len(part) < train["word_min_df"]:
             raise InputError(params_source, f"param 'train.word_min_df' is {train['word_min_df']}, more than the "
                                             f"{len(part)} labelled paragraphs a model is trained on{where}")
+        if words is not None and np.asarray(words[fit_rows].sum(axis=0)).max(initial=0) < train["word_min_df"]:
+            raise InputError(params_source, f"param 'train.word_min_df' is {train['word_min_df']}: no word is in "
+                                            f"that many of the {len(part)} labelled paragraphs a model is trained "
+                                            f"on{where}, so its vocabulary would be empty; lower it")
         counts = part[list(SIGNALS)].sum()
         few = counts[(counts > 0) & (counts < need)]
         if len(few):
@@ -135,8 +149,8 @@ def check_fits(train: dict, frame: pd.DataFrame, params_source, labels_source, h
 @contextmanager
 def vocabulary_kept(params_source) -> Iterator[None]:
     """scikit-learn's error for a word vocabulary pruned to nothing (no word in `train.word_min_df` of the
-    paragraphs some model is trained on, which validate cannot see without tokenising every fold) as one
-    InputError naming the param."""
+    paragraphs some model is trained on; `validate` checks every fit it knows of first) as one InputError naming
+    the param."""
     try:
         yield
     except ValueError as exc:

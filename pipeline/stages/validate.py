@@ -13,6 +13,8 @@ import hashlib
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from pipeline import embedding, model, tracking
 from pipeline import rules as rules_mod
 from pipeline.config import load_params, write_json
@@ -26,11 +28,15 @@ def check_fits(params: dict, rows, params_source, labels_source) -> None:
     """Every model `train` and `evaluate` fit can be fitted: train's on all rows, evaluate's in each fold of
     its cross-validation (cut as there) and the holdout's without its source folder."""
     train = params["train"]
-    model.check_fits(train, rows, params_source, labels_source)
+    with model.vocabulary_kept(params_source):  # no word at all in any row
+        words = model.word_presence(rows["text"])
+    model.check_fits(train, rows, params_source, labels_source, words=words)
     for fit, test in model.grouped_folds(rows, params["evaluate"]["cv_folds"], model.EVALUATE_SALT):
-        model.check_fits(train, rows.iloc[fit], params_source, labels_source, set(rows["article_id"].iloc[test]))
+        model.check_fits(train, rows.iloc[fit], params_source, labels_source, set(rows["article_id"].iloc[test]),
+                         words[fit])
     fit, _ = holdout_split(rows, params["evaluate"]["holdout_source"])
-    model.check_fits(train, rows[fit], params_source, labels_source, set(rows.loc[~fit, "article_id"]))
+    model.check_fits(train, rows[fit], params_source, labels_source, set(rows.loc[~fit, "article_id"]),
+                     words[np.flatnonzero(fit)])
 
 
 def main(argv: list[str] | None = None) -> int:

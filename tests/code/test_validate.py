@@ -80,6 +80,12 @@ def test_a_vocabulary_pruned_to_nothing_is_one_line_naming_the_param():
     with pytest.raises(InputError, match=r"^params.yaml: param 'train.word_min_df' leaves no word in the "):
         with model.vocabulary_kept("params.yaml"):
             model.fit(train, params["seed"], frame)
+    # validate sees it first, in the words of every model it checks (here: the first fold's), before train runs
+    with pytest.raises(InputError, match=r"^params.yaml: param 'train.word_min_df' is 2: no word is in that many of "
+                                         r"the \d+ labelled paragraphs a model is trained on \(training without"):
+        model.check_fits(train, frame, "params.yaml", "labels.csv", words=model.word_presence(frame["text"]))
+    model.check_fits({**train, "word_min_df": 1}, frame, "params.yaml", "labels.csv",
+                     words=model.word_presence(frame["text"]))
 
 
 def test_svm_needs_as_many_positives_as_calibration_folds(workspace, capsys):
