@@ -77,6 +77,7 @@ def _num(lo: float | None = None, hi: float | None = None, integer: bool = False
             return False
         return hi is None or v <= hi
 
+    check.real = not integer  # read as a float: 4 and 4.0 are one setting, so one model's bytes
     return check, expected
 
 
@@ -118,6 +119,7 @@ SCHEMA: dict[str, tuple] = {
 
 
 NAMED: dict[str, tuple] = {"evaluate.real_text": _STR}
+_SECTIONS = {key.partition(".")[0] for key in SCHEMA if "." in key}
 _ENTRY_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -160,6 +162,11 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
     tree = read_yaml(path, "params")
     if not isinstance(tree, dict):
         raise InputError(path, "params must be a mapping of sections")
+    for section in _SECTIONS & set(tree):
+        if tree[section] is None:  # left blank: its keys are reported missing
+            tree[section] = {}
+        elif not isinstance(tree[section], dict):
+            raise InputError(path, f"params section '{section}' must be a mapping of its keys, got {tree[section]!r}")
     named = {prefix: _named(path, tree, prefix) for prefix in NAMED}
     flat = flatten(tree)
     for key, value in flat.items():
@@ -173,6 +180,10 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
         raise InputError(path, f"missing param '{missing[0]}'")
     if flat["train.char_ngram_min"] > flat["train.char_ngram_max"]:
         raise InputError(path, "param 'train.char_ngram_min' must be <= 'train.char_ngram_max'")
+    for key, (check, _) in SCHEMA.items():
+        if getattr(check, "real", False):
+            section, _, leaf = key.rpartition(".")
+            tree[section][leaf] = float(tree[section][leaf])
     for prefix, entries in named.items():  # back in place, a blank entry as an empty mapping
         section, _, leaf = prefix.rpartition(".")
         tree[section][leaf] = entries

@@ -91,3 +91,25 @@ def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
     path.write_text(text.replace("\n  C:", "\n  C: 1.0\n  C:", 1))
     with pytest.raises(InputError, match=re.escape(f"{path}: duplicate key 'C' (line {line + 1})")):
         load_params(path)
+
+
+def test_a_whole_number_and_its_float_are_one_setting(tmp_path):
+    """`C: 4` and `C: 4.0` fit the same model; read as they are written, the saved estimator's C would be an int
+    in one and a float in the other: other model bytes, a second registry version of the same model."""
+    (tmp_path / "whole").mkdir(), (tmp_path / "real").mkdir()
+    whole = load_params(with_change(tmp_path / "whole", "train.C", 4))
+    real = load_params(with_change(tmp_path / "real", "train.C", 4.0))
+    assert repr(whole) == repr(real) and type(whole["train"]["C"]) is float
+    assert type(load_params(with_change(tmp_path, "train.embedding_weight", 0))["train"]["embedding_weight"]) is float
+    assert type(whole["train"]["cv_folds"]) is int
+
+
+@pytest.mark.parametrize("section, value, expected", [
+    ("register", None, "missing param 'register.allow_worse'"),
+    ("train", 5, "params section 'train' must be a mapping of its keys, got 5"),
+    ("evaluate", ["cv_folds"], "params section 'evaluate' must be a mapping of its keys, got ['cv_folds']"),
+])
+def test_a_blank_or_scalar_section_is_named(tmp_path, section, value, expected):
+    """A section left blank (`register:` with its keys commented out) was reported as an unknown param."""
+    with pytest.raises(InputError, match=re.escape(f"params.yaml: {expected}")):
+        load_params(with_change(tmp_path, section, value))
