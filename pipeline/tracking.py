@@ -142,9 +142,10 @@ def guarded(what: str, action: Callable[[], Any]) -> Any:
 
 
 def _git(*args: str) -> str:
+    """Git on the stage's own workspace, the working directory: a queued experiment runs in DVC's temporary
+    copy while $DVC_ROOT names the main repository, whose tree says nothing about the experiment's."""
     try:
-        return subprocess.run(["git", *args], cwd=repo_root(), capture_output=True, text=True,
-                              timeout=20).stdout.strip()
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=20).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 

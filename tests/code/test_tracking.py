@@ -85,6 +85,32 @@ def test_artefacts_stay_beside_the_store_when_the_first_run_is_in_a_temporary_co
     assert tracking.artifact_location("http://tracking.example:5000") is None
 
 
+def git_repo(path, text: str) -> str:
+    """A real repository at `path` with one commit of params.yaml; its HEAD."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "params.yaml").write_text(text)
+    for args in (["init", "-q"], ["add", "params.yaml"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"]):
+        subprocess.run(["git", *args], cwd=path, check=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True).stdout.strip()
+
+
+def test_provenance_tags_describe_the_experiments_own_workspace(tmp_path, monkeypatch):
+    """A queued experiment runs in DVC's temporary copy with $DVC_ROOT naming the main repository: its commit and
+    dirty tags must be the copy's (its -S changes make it dirty), not whatever the user is editing meanwhile."""
+    main_head = git_repo(tmp_path, "C: 8.0\n")
+    copy = tmp_path / ".dvc" / "tmp" / "exps" / "tmp1234"
+    copy_head = git_repo(copy, "C: 8.0\nseed: 1\n")
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    monkeypatch.chdir(copy)
+    card = {"training_data": {"sha256": "0" * 64}}
+    (tmp_path / "params.yaml").write_text("C: 1.0\n")  # the user edits the main workspace
+    tags = tracking.run_tags(card, "1" * 64)
+    assert (tags["git.commit"], tags["git.dirty"]) == (copy_head, "false") and copy_head != main_head
+    (copy / "params.yaml").write_text("C: 2.0\nseed: 1\n")  # the experiment's -S train.C=2
+    (tmp_path / "params.yaml").write_text("C: 8.0\n")
+    assert tracking.run_tags(card, "1" * 64)["git.dirty"] == "true"
+
+
 def test_default_store_is_an_absolute_sqlite_path_at_the_dvc_root(monkeypatch, tmp_path):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))
