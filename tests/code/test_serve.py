@@ -533,10 +533,13 @@ def test_page_in_headless_chromium_scores_typed_dropped_and_chosen_articles_in_e
                                  "id": "broker"}).json()["paragraphs"]
     count = "document.querySelectorAll('#results li.para').length"
     first = "document.querySelector('#results li.para')?.dataset.id"
+    about = request(server, "GET", "/v1/model").json()  # a bundle: its card's figure, named as such
+    figure = f"out-of-fold macro-F1 {about['metrics']['macro_f1']:.3f}"
 
     async def flow(page):
         await page.send("Page.reload")  # with the DevTools domains on from the first byte (CSP errors show)
         await page.wait_for("document.readyState === 'complete' && $('about').textContent.startsWith('Model bundle')")
+        assert figure in await page.js("$('about').textContent")
         await page.js("$('text').focus()")
         await page.send("Input.insertText", text=article)
         for _ in range(3):  # keyboard only: textarea -> format -> file -> Score
