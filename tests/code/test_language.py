@@ -16,6 +16,12 @@ from pipeline.text import clean
     ("會議強調，要堅持黨的領導。", "zh"),
     ("稀土价格", "zh"),  # short Chinese that fastText alone takes for Japanese
     ("日本の経済産業省はレアアースの備蓄を増やすと発表した。", "ja"),
+    # mostly Han, no kana: Chinese, which fastText took for Italian, Swedish, English (the repair's ASCII commas)
+    ("会议强调,要加快稀土产业高质量发展,推动稀土新材料及应用产业延链补链,加大稀土钢等特色产品研发力度。", "zh"),
+    ("附件:镓、锗相关物项出口管制清单", "zh"),
+    ("寒冬里的钢铁国企:一手算细账降成本,一手紧作风严纪律", "zh"),
+    ("MP Materials与美国国防部签署长期协议", "zh"),
+    ("Baogang (包钢) reported a rise in output of rare earth oxides this year.", "en"),
     ("", "und"),
 ])
 def test_detects_english_chinese_and_others(text, code):
