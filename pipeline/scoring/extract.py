@@ -22,6 +22,7 @@ from pipeline.text import TOKEN_HAN
 ZONE = 0.09  # running headers and footers sit in the top and bottom 9% of a page
 PAGE_NUMBER = re.compile(r"(?:page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE)
 _BULLET_START = re.compile(r"[•▪◦‣●■□\uf0b7\uf0a7]\s*")
+_FULL = 0.75  # a line reaching this share of the text's width runs on to the next (wrapped, not ended short)
 _SENTENCE_END = re.compile(r"[.!?:;。！？：；][\"'’”)\]」』）》]*$")  # English and Chinese sentence ends
 _CJK_EDGE = re.compile(f"[\u3000-\u303f{TOKEN_HAN}\uff00-\uffef]")  # Han, CJK punctuation and full-width forms
 _HYPHENATED = re.compile(r"(\w+)[-\u2010\u00ad]$")
@@ -55,6 +56,7 @@ class _Line:
     x1: float
     font: tuple  # (size, bold) of its first character: a change starts a new paragraph (a heading)
     zone: bool  # in the top or bottom margin, where running headers and footers are
+    wide: bool = False  # reaches across most of the page's text width: a wrapped line, not a heading or label
 
 
 @dataclass
@@ -126,7 +128,7 @@ def _paragraphs(lines: list[_Line]) -> Iterator[_Para]:
     for line in lines:
         starts = para is None or bool(_BULLET_START.match(line.text)) \
             or not _same_font(line.font, para.lines[-1].font) \
-            or (_SENTENCE_END.search(para.last) and para.lines[-1].x1 - left < 0.75 * width)
+            or (_SENTENCE_END.search(para.last) and para.lines[-1].x1 - left < _FULL * width)
         if starts:
             if para is not None:
                 yield para
@@ -157,12 +159,21 @@ def _join(lines: list[str], vocabulary: Counter) -> str:
 
 
 def _continues(previous: _Para, item: _Para) -> bool:
-    """Whether `item`, first in its layout box, goes on with the paragraph before a column or page break:
-    same font, the sentence unfinished, and it starts in lower case or `previous` is wrapped text (not a
-    one-line heading or label)."""
+    """Whether `item`, first in its layout box, goes on with the paragraph before a column or page break (or
+    before a line pitch that pdfminer boxes line by line): same font, the sentence unfinished, and it starts in
+    lower case or `previous` is wrapped text (several lines, or one as wide as the text: not a heading or label)."""
     first = item.lines[0].text
     return item.boundary and _same_font(item.font, previous.font) and not _SENTENCE_END.search(previous.last) \
-        and not _BULLET_START.match(first) and (first[:1].islower() or len(previous.lines) > 1)
+        and not _BULLET_START.match(first) and (first[:1].islower() or len(previous.lines) > 1 or previous.lines[-1].wide)
+
+
+def _mark_wide(lines: list[_Line]) -> None:
+    """Mark the lines of one page's body that reach across `_FULL` of its text width (from its leftmost start)."""
+    if lines:
+        left = min(line.x0 for line in lines)
+        width = max(line.x1 for line in lines) - left
+        for line in lines:
+            line.wide = line.x1 - left >= _FULL * width
 
 
 def _bulleted(text: str) -> str:
@@ -206,12 +217,13 @@ def pdf(source: Path | bytes, name) -> Extracted:
 
     items: list[_Para] = []
     for boxes, _ in pages:  # each page's body, then its furniture (so a document's first block is its title)
-        furniture = []
+        furniture, bodies = [], []
         for lines in boxes:
             flags = [line.zone and is_furniture(line) for line in lines]
             furniture += [_Para([line], furniture=True) for line, flag in zip(lines, flags) if flag]
-            body = [line for line, flag in zip(lines, flags) if not flag]
-            items += _paragraphs(body) if body else []
+            bodies.append([line for line, flag in zip(lines, flags) if not flag])
+        _mark_wide([line for body in bodies for line in body])
+        items += [para for body in bodies if body for para in _paragraphs(body)]
         items += furniture
     merged: list[_Para] = []
     previous = None  # the last body paragraph: one cut by a column or page end goes on in the next box

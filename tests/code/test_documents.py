@@ -226,3 +226,41 @@ def test_a_word_documents_tracked_insertions_are_read_and_deletions_are_not(mode
     assert rows["text"].tolist() == ["MOFCOM said it tightened export licences for dysprosium and terbium.",
                                      "Baowu Steel opened a research centre for electrical steel."]
     assert rows["export"].iloc[0] == 1
+
+
+WRAPPED = ["Prices of neodymium oxide rose for a third week, according to the exchange in Baotou, as buyers "
+           "restocked before the holiday.",
+           "Analysts said the curbs will be felt first by buyers of dysprosium and terbium, and they expect that the "
+           "Ministry of Commerce will keep approvals slow through the winter.",
+           "MOFCOM export licences for heavy rare earths remain slow to be approved, and several analysts now expect "
+           "China Northern Rare Earth to cut output in the fourth quarter."]
+
+
+def test_a_pdf_wrapped_at_a_wide_line_pitch_keeps_lines_that_start_with_a_name_in_their_paragraph(tmp_path, capsys,
+                                                                                                model_dir):
+    """At a pitch wider than pdfminer's line margin every line is its own layout box; a wrapped line that starts
+    with a capital (a name: 'Ministry of Commerce', 'China Northern') cut the paragraph, and the PDF scored
+    otherwise than the same text in a .txt file."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    for paragraph in WRAPPED:
+        pdf.multi_cell(0, 6, paragraph, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(6)
+    pdf.output(str(tmp_path / "wrapped.pdf"))
+    lines = FPDF()  # the same paragraphs must wrap before a capital for this test to mean anything
+    lines.add_page()
+    lines.set_font("Helvetica", size=11)
+    wrapped = [line for p in WRAPPED for line in lines.multi_cell(0, 6, p, dry_run=True, output="LINES")]
+    assert sum(line[:1].isupper() for line in wrapped) > len(WRAPPED)
+    (tmp_path / "wrapped.txt").write_text("\n\n".join(WRAPPED), encoding="utf-8")
+    out = tmp_path / "o.csv"
+    code, err = score([tmp_path / "wrapped.pdf", tmp_path / "wrapped.txt", "-o", out, "--model", model_dir,
+                       "--include-text"], capsys)
+    assert code == 0, err
+    rows = pd.read_csv(out)
+    from_pdf, from_text = rows[rows["doc_id"] == "wrapped.pdf"], rows[rows["doc_id"] == "wrapped.txt"]
+    columns = ["text", "kind", "ideology", "reform", "export", "technology", "risk"]
+    pd.testing.assert_frame_equal(from_pdf[columns].reset_index(drop=True), from_text[columns].reset_index(drop=True))
