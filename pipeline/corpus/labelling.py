@@ -80,13 +80,26 @@ def merge(gold: pd.DataFrame, new: pd.DataFrame, texts: pd.Series, path: Path, r
     return out
 
 
+def check_todo(output: Path, kept: dict[Path, str]) -> None:
+    """Refuse a to-do output that is not a .csv or that is one of the files export reads (`kept`): written
+    over, the gold labels would be replaced by an empty to-do list."""
+    from pipeline.scoring.sources import identity
+
+    if output.suffix.lower() != ".csv":
+        raise InputError(output, "the to-do list is written as CSV; give the output a .csv name")
+    for path, what in kept.items():
+        if identity(output) == identity(path):
+            raise InputError(output, f"is {what}; refusing to overwrite it (write the to-do list elsewhere)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="policy-signals label", description=__doc__)
     sub = parser.add_subparsers(dest="action", required=True)
     ex = sub.add_parser("export", help="write paragraphs that need labels, with the model's suggestions")
     ex.add_argument("--data", type=Path, default=Path("data/processed/paragraphs.parquet"))
     ex.add_argument("--model", type=Path, default=Path("models"))
-    ex.add_argument("-o", "--output", type=Path, required=True)
+    ex.add_argument("-o", "--output", type=Path, required=True, help="the to-do list to write (.csv)")
+    ex.add_argument("--labels", type=Path, default=Path("data/labels.csv"), help="the gold labels (never written)")
     im = sub.add_parser("import", help="validate a filled CSV and merge it into the gold labels")
     im.add_argument("file", type=Path)
     im.add_argument("--data", type=Path, default=Path("data/processed/paragraphs.parquet"))
@@ -99,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         raise InputError(args.data, f"not a paragraphs table from `split` (no column '{missing[0]}')")
     if args.action == "export":
+        check_todo(args.output, {args.data: "the paragraphs table", args.labels: "the gold labels"})
         out = suggestions(table, Scorer.load(str(args.model)))
         with atomic_path(args.output) as tmp:
             out.to_csv(tmp, index=False, lineterminator="\n")

@@ -106,3 +106,20 @@ def test_changing_an_existing_label_needs_replace(ws, fresh_labels, capsys):
     merged = pd.read_csv(fresh_labels).set_index("paragraph_id")
     todo = pd.read_csv(ws / "todo.csv").set_index("paragraph_id")
     assert (merged.loc[todo.index, "ideology"] == 1 - todo["ideology"]).all()
+
+
+def test_export_refuses_to_write_over_the_gold_labels_or_the_table(ws, fresh_labels, capsys):
+    """`label export -o data/labels.csv` replaced every gold label with an empty to-do list, exit 0."""
+    before = fresh_labels.read_bytes()
+    (ws / "link.csv").unlink(missing_ok=True)
+    (ws / "link.csv").symlink_to(fresh_labels)
+    table = ws / "paragraphs.parquet"
+    for output, problem in ((fresh_labels, "is the gold labels; refusing to overwrite it"),
+                            (ws / "link.csv", "is the gold labels; refusing to overwrite it"),
+                            (table, "the to-do list is written as CSV; give the output a .csv name"),
+                            (ws / "todo.parquet", "the to-do list is written as CSV")):
+        code = main(["label", "export", "--data", str(table), "--model", str(ws / "models"),
+                     "--labels", str(fresh_labels), "-o", str(output)])
+        err = capsys.readouterr().err
+        assert code == 2 and f"{output}: {problem}" in err, err
+    assert fresh_labels.read_bytes() == before and not (ws / "todo.parquet").exists()
