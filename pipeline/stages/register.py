@@ -143,7 +143,7 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
             champion.crown(api, name, version, decision, before)
         else:
             api.set_model_version_tag(name, version, champion.DECISION_TAG, decision)
-    return {**champion.record(api, name, model_sha256), "new_version": not known}
+    return {**champion.record(api, name, model_sha256), "new_version": not known, "gated_before": gated}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     (args.model / "registry.json").unlink(missing_ok=True)  # the stale file record of older versions
     record = tracking.guarded("model registration",
                               lambda: register(lambda: bundle.load(args.model)[0], card, metrics, params, sha))
-    if record is not None:
+    if record is not None and record["gated_before"]:  # its decision tag is history: say what holds now
+        mine = " (this model)" if record["models_is_champion"] else ""
+        print(f"register: {args.model} already registered as {record['uri']} (challenger) and gated on this "
+              f"evaluation before; champion: version {record['champion_version']}{mine}", file=sys.stderr)
+    elif record is not None:
         done = "registered as" if record["new_version"] else "already registered as"
         print(f"register: {args.model} {done} {record['uri']} (challenger); {record['decision']}", file=sys.stderr)
     elif tracking.mode() == "off":

@@ -86,8 +86,8 @@ def test_second_repro_only_rechecks_the_registry(reproduced):
     assert done.returncode == 0
     assert [line for line in done.stdout.splitlines() if line.startswith("Running stage")] == \
         ["Running stage 'validate':", "Running stage 'register':"]  # validate: the gold sets may have changed
-    assert "register: models already registered as models:/policy-signals/1 (challenger); version 1 is champion " \
-           "(there was none)" in done.stderr  # gated once, on this evaluation: not again
+    assert "register: models already registered as models:/policy-signals/1 (challenger) and gated on this " \
+           "evaluation before; champion: version 1 (this model)" in done.stderr  # not gated again, nor "there was none"
     assert_one_truth(reproduced)
 
 
