@@ -190,6 +190,23 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
     return tree
 
 
+def files_under(folder: str | os.PathLike) -> list[Path]:
+    """Every file below `folder`, sorted, through symlinked subfolders too (each real folder read once, so a
+    link loop ends); a subfolder that cannot be read is an InputError naming it, not silently left out."""
+    def refuse(exc: OSError):
+        raise InputError(exc.filename, f"cannot read folder ({exc.strerror or exc})") from exc
+
+    seen, files = set(), []
+    for here, folders, names in os.walk(folder, onerror=refuse, followlinks=True):
+        status = os.stat(here)
+        if (status.st_dev, status.st_ino) in seen:
+            folders[:] = []
+            continue
+        seen.add((status.st_dev, status.st_ino))
+        files += [path for path in (Path(here) / name for name in names) if path.is_file()]
+    return sorted(files)
+
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -230,28 +247,37 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
 
     The temporary's name carries the writer's PID, so a run killed with SIGKILL leaves only a
     hidden temporary, which the next write into the same directory removes. A target that
-    cannot be written (a directory, a read-only place) is one InputError naming it.
+    cannot be written (a directory, a read-only file or place) is one InputError naming it. An existing
+    target keeps its permissions, and a symlink stays one: the file it points to is replaced, as `open` would.
     """
-    target = Path(target)
-    if target.is_dir():
-        raise InputError(target, "is a directory; give a file name")
+    named = Path(target)
+    if named.is_dir():
+        raise InputError(named, "is a directory; give a file name")
+    target = Path(os.path.realpath(named)) if named.is_symlink() else named
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_UMASK  # a new file: ordinary permissions (mkstemp makes 0600)
+    else:
+        if not mode & 0o222 or not os.access(target, os.W_OK):
+            raise InputError(named, "is read-only; refusing to replace it (make it writable, or write elsewhere)")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_orphans(target.parent)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=_MARKER, dir=target.parent)
         os.close(fd)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
+        os.chmod(tmp, mode)
     except OSError as exc:
         blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
         problem = f"{blocking} is a file, not a folder" if blocking else exc.strerror or exc
-        raise InputError(target, f"cannot write here ({problem})") from exc
+        raise InputError(named, f"cannot write here ({problem})") from exc
     try:
         yield Path(tmp)
         interrupts.check()  # a Ctrl-C or SIGTERM that library code swallowed while the file was written
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(target, f"cannot write ({exc.strerror or exc})") from exc
+        raise InputError(named, f"cannot write ({exc.strerror or exc})") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

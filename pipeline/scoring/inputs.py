@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from pipeline.config import InputError, is_temporary
+from pipeline.config import InputError, files_under, is_temporary
 from pipeline.reporting.metadata import html_meta
 from pipeline.scoring import extract, filetypes, table_text
 from pipeline.stages.split import read_article, text_from_bytes
@@ -50,7 +50,7 @@ def expand(arguments: list[str]) -> Iterator[str | Path]:
             continue
         path = Path(argument)
         if path.is_dir():
-            members = sorted(p for p in path.rglob("*") if p.is_file() and not is_temporary(p))
+            members = [p for p in files_under(path) if not is_temporary(p)]
             found = [p for p in members if p.suffix.lower() in READ_SUFFIXES]
             for other in (p for p in members if p.suffix.lower() not in READ_SUFFIXES):
                 _name_if_not_text(other)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipeline import language
 from pipeline import rules as rules_mod
-from pipeline.config import InputError, atomic_path, write_json
+from pipeline.config import InputError, atomic_path, files_under, write_json
 from pipeline.corpus import labels as labels_mod
 from pipeline.text import CJK, clean, markdown_text
 
@@ -281,7 +281,7 @@ def article_files(root: Path) -> list[Path]:
     """Every article under `root`, in a stable order; ids (file stems) must be unique."""
     if not root.is_dir():
         raise InputError(root, "articles directory not found")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
+    files = [p for p in files_under(root) if p.suffix.lower() in ARTICLE_SUFFIXES]
     if not files:
         raise InputError(root, "no .txt or .md articles found")
     stems = Counter(p.stem for p in files)

@@ -491,3 +491,41 @@ def test_a_jsonl_file_with_a_byte_order_mark_and_blank_lines_is_read(folder, mod
     path.write_bytes(b'\xef\xbb\xbf{"text": "MOFCOM tightened export licences."}\n\n{"text": "The Party met."}\n')
     code, err = score([path, "-o", folder / "o.csv", "--model", model_dir], capsys)
     assert code == 0 and pd.read_csv(folder / "o.csv")["doc_id"].tolist() == ["bom.jsonl:1", "bom.jsonl:2"], err
+
+
+def test_an_existing_output_keeps_its_permissions_its_symlink_and_its_write_protection(folder, model_dir, capsys,
+                                                                                        tmp_path):
+    """Replacing an output by rename reset a 0600 file (now holding article text) to 0644, turned a `latest.csv`
+    symlink into a plain file (its target kept the old run), and replaced a 0444 file without a word."""
+    article = folder / "in" / ARTICLE.name
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "2026-12-01.csv").write_text("prev\n")
+    (tmp_path / "latest.csv").symlink_to(runs / "2026-12-01.csv")
+    private, kept = tmp_path / "private.csv", tmp_path / "keep.csv"
+    private.write_text("secret\n")
+    private.chmod(0o600)
+    kept.write_text("protected\n")
+    kept.chmod(0o444)
+    for output in (tmp_path / "latest.csv", private):
+        code, err = score([article, "-o", output, "--model", model_dir, "--include-text"], capsys)
+        assert code == 0, err
+    assert (tmp_path / "latest.csv").is_symlink() and "paragraph_id" in (runs / "2026-12-01.csv").read_text()
+    assert private.stat().st_mode & 0o777 == 0o600 and "paragraph_id" in private.read_text()
+    code, err = score([article, "-o", kept, "--model", model_dir], capsys)
+    assert code == 2 and kept.read_text() == "protected\n"
+    one_error(err, f"{kept}: is read-only; refusing to replace it")
+
+
+def test_a_symlinked_subfolder_of_an_input_folder_is_scored_and_a_loop_ends(folder, model_dir, capsys, tmp_path):
+    """`score in/` left out the files of `in/2024 -> ../archive2024` silently (exit 0), while `in/**/*.txt` read
+    them."""
+    archive = tmp_path / "archive2024"
+    archive.mkdir()
+    shutil.copy(ARTICLES / "seeds" / "001_7a7fa9385e29f0b9.txt", archive / "b.txt")
+    (folder / "in" / "2024").symlink_to(archive)
+    (archive / "loop").symlink_to(folder / "in")  # a link back up: each real folder is read once
+    out = tmp_path / "out.csv"
+    code, err = score([folder / "in", "-o", out, "--model", model_dir], capsys)
+    assert code == 0, err
+    assert {doc.split(":")[0] for doc in pd.read_csv(out)["doc_id"]} == {ARTICLE.name, "rows.csv", "2024/b.txt"}
