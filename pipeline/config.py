@@ -28,6 +28,9 @@ class InputError(Exception):
         super().__init__(f"{path}: {problem}")
         self.path, self.problem = path, problem
 
+    def __reduce__(self):  # raised in a worker process (a pool's or Dask's), it reaches the parent whole
+        return type(self), (self.path, self.problem)
+
 
 class _DuplicateKey(yaml.constructor.ConstructorError):
     """A mapping names one key twice."""

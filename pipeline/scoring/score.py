@@ -24,7 +24,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from pipeline import interrupts
+from pipeline import bundle, interrupts
 from pipeline.config import InputError, atomic_paths, json_text
 from pipeline.reporting import batchlog, metadata
 from pipeline.scoring import heap, inputs, sources, workers
@@ -48,6 +48,10 @@ class Drop:
 
 class Restart(Exception):
     """A failed table's rows are already in a written Parquet row group: score again without it."""
+
+
+class WorkerDied(Exception):
+    """A local worker process was killed (by the kernel's out-of-memory killer, or a user): the run stops."""
 
 
 def documents(unit: inputs.Unit, split: bool) -> pd.DataFrame:
@@ -159,14 +163,31 @@ def batches(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]
         yield pd.concat(pending, ignore_index=True)
 
 
-_LOADED: dict[tuple[str, int], Scorer] = {}
+_LOADED: dict[tuple[str, int, str | None], Scorer] = {}
 
 
-def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame, keep_text: bool) -> pd.DataFrame:
-    """Worker side (process pool or Dask): load the model once per worker process, then score."""
-    key = (spec, explain_top)
+def pinned(spec: str) -> tuple[str, str]:
+    """The model a run's Dask workers load, fixed for the run: an alias or `latest` as its version; a bundle
+    directory as its absolute path and its manifest's SHA-256. A cluster outlives runs and its workers keep
+    what they loaded, so by its name alone a retrain or a promote would go unseen, or half seen."""
+    if spec.startswith(("models:/", "runs:/")):
+        from pipeline.serving.model_info import pin
+
+        return pin(spec), ""
+    directory = Path(spec).resolve()
+    return str(directory), bundle.sha256(directory / bundle.MANIFEST)
+
+
+def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame, keep_text: bool,
+                    manifest: str | None = None) -> pd.DataFrame:
+    """Worker side (process pool or Dask): load the model once per worker process, then score. A bundle
+    whose manifest is no longer `manifest` (given for Dask) was replaced since the run began: refused."""
+    key = (spec, explain_top, manifest)
     if key not in _LOADED:
-        _LOADED[key] = Scorer.load(spec, explain_top)
+        scorer = Scorer.load(spec, explain_top)
+        if manifest and bundle.sha256(Path(spec) / bundle.MANIFEST) != manifest:
+            raise InputError(spec, "the model was replaced while this run was scoring; run it again")
+        _LOADED[key] = scorer
     return _process(_LOADED[key], docs, keep_text)
 
 
@@ -195,8 +216,13 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=workers.init,
                                    initargs=(os.getpid(),))
         workers.widen_pipes(pool)
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             yield pool.submit
+        except BrokenProcessPool as exc:
+            workers.stop(pool)
+            raise WorkerDied from exc
         except BaseException:  # Ctrl-C, SIGTERM, a failed batch: end the workers now, not after their batches
             workers.stop(pool)
             raise
@@ -253,7 +279,11 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
         future.set_result(result)
         return future
 
-    _LOADED[(spec, scorer.explain_top)] = scorer  # workers forked from here start with the model loaded
+    manifest = None
+    if local:
+        _LOADED[(spec, scorer.explain_top, None)] = scorer  # workers forked from here start with the model loaded
+    else:
+        spec, manifest = pinned(spec)
     with _executor(engine, helpers, scheduler) as submit:
         window: deque = deque()
         for docs, last in _flag_last(batch_iter, 2 if local else 0):
@@ -263,7 +293,7 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
             elif local and (busy >= 2 * helpers or last and busy >= helpers):
                 window.append(ready(_process(scorer, docs, keep_text)))  # the workers are busy: score it here
             else:
-                window.append(submit(_process_cached, spec, scorer.explain_top, docs, keep_text))
+                window.append(submit(_process_cached, spec, scorer.explain_top, docs, keep_text, manifest))
             while window and (window[0].done() or len(window) >= limit):
                 yield window.popleft().result()
         while window:
@@ -430,6 +460,10 @@ def main(argv: list[str] | None = None) -> int:
             del args.meta.problems[problems:]
         except NothingScored:
             return nothing_scored(args.output, outcome.failed)
+        except WorkerDied as exc:
+            raise InputError(args.output, "not written: a scoring worker process was killed (often by the system, "
+                                          "for lack of memory); rerun with fewer --jobs or a smaller --batch-size") \
+                from exc
     args.meta.warn_unmatched(args.catalog)
     failed, read, partial = outcome.failed, outcome.read, outcome.partial
     line = f"score: {rows} paragraphs from {len(read) + len(partial)} input(s) -> {args.output}"

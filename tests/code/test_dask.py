@@ -53,3 +53,27 @@ def test_unreachable_scheduler_is_one_clear_error(inputs, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "cannot reach the Dask scheduler" in err
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_a_cluster_that_outlives_runs_scores_each_run_with_the_model_it_names(inputs, tmp_path):
+    """Workers kept the model they had loaded under its name ("models"): after the bundle there was replaced,
+    the next run on the same cluster scored with the old one, exit 0, while the local engine used the new."""
+    import shutil
+
+    from distributed import LocalCluster
+
+    from pipeline import bundle
+    from tests.conftest import rehash
+
+    models = tmp_path / "models"
+    shutil.copytree(REPO / "models", models)
+    card = models / bundle.CARD
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        on = ["--engine", "dask", "--scheduler", cluster.scheduler_address, "--model", str(models)]
+        first = score(inputs, tmp_path / "first.parquet", *on)
+        card.write_text(card.read_text().replace('"risk": 0.', '"risk": 0.0').replace('"export": 0.', '"export": 0.0'))
+        rehash(models)  # another bundle in the same folder: lower thresholds
+        second = score(inputs, tmp_path / "second.parquet", *on)
+        local = score(inputs, tmp_path / "local.parquet", "--model", str(models))
+    pd.testing.assert_frame_equal(second, local)
+    assert second["risk"].sum() > first["risk"].sum()

@@ -69,3 +69,18 @@ def test_killing_score_ends_its_workers(how, huge_table, model_dir, tmp_path):
     assert process.returncode == code
     assert err == f"policy-signals score: {word}; no partial output was left\n", err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_killed_mid_run_stops_score_with_one_line_and_keeps_the_old_output(huge_table, model_dir, tmp_path):
+    """The out-of-memory killer takes a worker: that was a BrokenProcessPool traceback and exit 1 ("some inputs
+    failed"); it is one line naming the output, exit 2, and the last good output kept."""
+    out = tmp_path / "scores.parquet"
+    out.write_bytes(b"last good run")
+    process, workers = start(huge_table, out, model_dir)
+    workers[0].kill()
+    _, err = process.communicate(timeout=60)
+    assert_all_gone(workers)
+    assert process.returncode == 2, err
+    assert err == f"error: {out}: not written: a scoring worker process was killed (often by the " \
+                  "system, for lack of memory); rerun with fewer --jobs or a smaller --batch-size\n", err
+    assert out.read_bytes() == b"last good run" and sorted(p.name for p in tmp_path.iterdir()) == ["scores.parquet"]
