@@ -68,6 +68,7 @@ def scored_view(con, files: list[Path]) -> None:
             hint = " (scored before metadata and entities were added: score it again)" \
                 if missing[0] in ("date", "source", "entities") else ""
             raise InputError(path, f"no column '{missing[0]}'{hint}")
+        _check_numbers(con, path, source)
         text = "text" if "text" in columns else "NULL"
         explain = ", ".join(f"explain_{s}" if f"explain_{s}" in columns else f"NULL AS explain_{s}" for s in SIGNALS)
         flags = ", ".join(f"CAST({s} AS INTEGER) AS {s}, CAST(p_{s} AS DOUBLE) AS p_{s}" for s in SIGNALS)
@@ -80,6 +81,19 @@ def scored_view(con, files: list[Path]) -> None:
             # page furniture (running headers, footers, page numbers, bylines) is no paragraph of the news
             + (" WHERE COALESCE(CAST(kind AS VARCHAR), '') <> 'furniture'" if "kind" in columns else ""))
     con.execute("CREATE OR REPLACE TEMP VIEW scored AS " + " UNION ALL ".join(parts))
+
+
+def _check_numbers(con, path: Path, source: str) -> None:
+    """Refuse a scores file whose flags or probabilities do not read as numbers (a file edited in a spreadsheet:
+    'n/a', 'yes'), naming the column and value, before a query fails on it later without naming the file."""
+    checks = [(s, "INTEGER", "a 0/1 flag") for s in SIGNALS] + [(f"p_{s}", "DOUBLE", "a probability") for s in SIGNALS]
+    bad = [f'CASE WHEN "{c}" IS NOT NULL AND TRY_CAST("{c}" AS {kind}) IS NULL THEN CAST("{c}" AS VARCHAR) END'
+           for c, kind, _ in checks]
+    row = con.execute(f"SELECT {', '.join(bad)} FROM {source} WHERE COALESCE({', '.join(bad)}) IS NOT NULL "
+                      "LIMIT 1").fetchone()
+    if row is not None:
+        (column, _, what), value = next((check, v) for check, v in zip(checks, row) if v is not None)
+        raise InputError(path, f"column '{column}' holds {value!r}, not {what} (edited by hand? score it again)")
 
 
 def _reader(con, path: Path, reader: str) -> tuple[str, set[str]]:

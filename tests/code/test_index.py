@@ -132,3 +132,19 @@ def test_page_furniture_is_left_out_of_the_index(tmp_path, capsys):
     frame.to_parquet(path)
     index_frame, err = index(capsys, path, "-o", tmp_path / "i.parquet", "--by", "entity")
     assert index_frame["entity"].tolist() == ["Lynas"] and "from 1 paragraphs" in err
+
+
+@pytest.mark.parametrize("command", ["index", "report"])
+@pytest.mark.parametrize("column, value, what", [("p_risk", "n/a", "a probability"), ("export", "yes", "a 0/1 flag")])
+def test_a_scores_csv_edited_by_hand_is_one_error_naming_file_column_and_value(scored, tmp_path, capsys, command,
+                                                                              column, value, what):
+    """A value that is no number (a CSV touched in a spreadsheet) was a DuckDB traceback, exit 1, no file named."""
+    frame = pd.read_parquet(scored).astype(str)
+    frame.loc[3, column] = value
+    path = tmp_path / "edited.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / ("i.csv" if command == "index" else "r.html")
+    assert main([command, str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {path}: column '{column}' holds '{value}', not {what} (edited by hand? score it again)\n"
+    assert not out.exists()
