@@ -39,11 +39,14 @@ class Scorer:
         if spec.startswith(("models:/", "runs:/")):
             from pipeline import tracking
 
+            from pipeline.serving.model_info import pin
+
             tracking.require_store(spec)
             mlflow = tracking.connect()
+            uri = pin(spec)  # an alias resolved once: a promote between the two reads would pair two versions
             try:
-                fitted = mlflow.sklearn.load_model(spec)
-                metadata = mlflow.models.get_model_info(spec).metadata or {}
+                fitted = mlflow.sklearn.load_model(uri)
+                metadata = mlflow.models.get_model_info(uri).metadata or {}
             except Exception as exc:
                 raise InputError(spec, f"cannot load model from MLflow ({type(exc).__name__}: "
                                        f"{str(exc).splitlines()[0][:200]})") from exc
