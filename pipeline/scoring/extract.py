@@ -163,8 +163,9 @@ def _continues(previous: _Para, item: _Para) -> bool:
     before a line pitch that pdfminer boxes line by line): same font, the sentence unfinished, and it starts in
     lower case or `previous` is wrapped text (several lines, or one as wide as the text: not a heading or label)."""
     first = item.lines[0].text
+    wrapped = len(previous.lines) > 1 or previous.lines[-1].wide
     return item.boundary and _same_font(item.font, previous.font) and not _SENTENCE_END.search(previous.last) \
-        and not _BULLET_START.match(first) and (first[:1].islower() or len(previous.lines) > 1 or previous.lines[-1].wide)
+        and not _BULLET_START.match(first) and (first[:1].islower() or wrapped)
 
 
 def _mark_wide(lines: list[_Line]) -> None:

@@ -166,14 +166,14 @@ def batches(frames: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]
 _LOADED: dict[tuple[str, int, str | None], Scorer] = {}
 
 
-def pinned(spec: str) -> tuple[str, str]:
+def pinned(spec: str) -> tuple[str, str | None]:
     """The model a run's Dask workers load, fixed for the run: an alias or `latest` as its version; a bundle
     directory as its absolute path and its manifest's SHA-256. A cluster outlives runs and its workers keep
     what they loaded, so by its name alone a retrain or a promote would go unseen, or half seen."""
     if spec.startswith(("models:/", "runs:/")):
         from pipeline.serving.model_info import pin
 
-        return pin(spec), ""
+        return pin(spec), None  # a version's files never change
     directory = Path(spec).resolve()
     return str(directory), bundle.sha256(directory / bundle.MANIFEST)
 

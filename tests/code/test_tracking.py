@@ -89,7 +89,8 @@ def git_repo(path, text: str) -> str:
     """A real repository at `path` with one commit of params.yaml; its HEAD."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "params.yaml").write_text(text)
-    for args in (["init", "-q"], ["add", "params.yaml"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"]):
+    commit = ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"]
+    for args in (["init", "-q"], ["add", "params.yaml"], commit):
         subprocess.run(["git", *args], cwd=path, check=True)
     return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True).stdout.strip()
 
