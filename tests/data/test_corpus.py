@@ -92,10 +92,13 @@ def test_adjudicated_second_reading_is_on_file_and_labels_csv_follows_it(table, 
     reading = pd.read_csv(REPO / "data" / "annotations" / name, keep_default_na=False)
     final = "after" if adopted else "adjudicated"
     gold = gold_rows(table).set_index("paragraph_id")
-    english = gold[gold["lang"].eq("en") & gold["source"].ne("seeds")]
-    assert reading["paragraph_id"].is_unique and reading["paragraph_id"].isin(english.index).all()
+    read = gold[gold["source"].ne("seeds")]
+    assert reading["paragraph_id"].is_unique and reading["paragraph_id"].isin(read.index).all()
+    # English as detected when they were selected: a few Han-only lines ("浏览次数:2316") that fastText took for
+    # English then are Chinese since the language is read from the script first
+    assert read.loc[reading["paragraph_id"], "lang"].eq("en").mean() > 0.99
     assert set(reading["selected"]) == selections and reading["annotator"].nunique() == annotators
-    in_labels = english.loc[reading["paragraph_id"], signal].to_numpy()
+    in_labels = read.loc[reading["paragraph_id"], signal].to_numpy()
     assert (in_labels == reading["after" if adopted else "before"]).all()
     agreed = reading["before"] == reading["second"]
     assert (reading.loc[agreed, final] == reading.loc[agreed, "before"]).all()
