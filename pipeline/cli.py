@@ -12,21 +12,23 @@ import sys
 
 from pipeline import interrupts
 
-COMMANDS = {
-    "validate": "pipeline.stages.validate",
-    "split": "pipeline.stages.split",
-    "train": "pipeline.stages.train",
-    "evaluate": "pipeline.stages.evaluate",
-    "register": "pipeline.stages.register",
-    "models": "pipeline.stages.champion",
-    "label": "pipeline.corpus.labelling",
-    "agreement": "pipeline.corpus.agreement",
-    "datacard": "pipeline.corpus.datacard",
-    "index": "pipeline.reporting.index",
-    "report": "pipeline.reporting.report",
-    "score": "pipeline.scoring.score",
-    "serve": "pipeline.serving.cli",
+# command: (module, what it does), in the order a user meets them
+COMMAND_TABLE = {
+    "validate": ("pipeline.stages.validate", "check params, articles, labels and gold sets (DVC stage)"),
+    "split": ("pipeline.stages.split", "split the articles into paragraphs joined with their labels (DVC stage)"),
+    "train": ("pipeline.stages.train", "fit the model and tune its thresholds (DVC stage)"),
+    "evaluate": ("pipeline.stages.evaluate", "nested CV, seed holdout, real-text gold sets (DVC stage)"),
+    "register": ("pipeline.stages.register", "log the model to MLflow and gate the champion (DVC stage)"),
+    "models": ("pipeline.stages.champion", "which version is champion; promote one"),
+    "label": ("pipeline.corpus.labelling", "export paragraphs that need labels; import filled ones"),
+    "agreement": ("pipeline.corpus.agreement", "agreement between two annotators' labels"),
+    "datacard": ("pipeline.corpus.datacard", "refresh the data card's counts"),
+    "index": ("pipeline.reporting.index", "signal shares per entity or source and period from scores"),
+    "report": ("pipeline.reporting.report", "an HTML report from scores"),
+    "score": ("pipeline.scoring.score", "score documents, folders, tables or standard input"),
+    "serve": ("pipeline.serving.cli", "a web API and page that score text"),
 }
+COMMANDS = {name: module for name, (module, _) in COMMAND_TABLE.items()}
 # numpy picks its SIMD kernels by CPU when imported, and its AVX-512 kernels round sums differently from its
 # AVX2 ones: the same data and params trained other model bytes (and metrics) on machines with and without
 # AVX-512. The commands DVC runs use the AVX2 kernels at most, so a build is the same on any x86-64 machine
@@ -51,10 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.config import InputError
 
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        listed = "".join(f"  {name:<10} {what}\n" for name, (_, what) in COMMAND_TABLE.items())
+        print(f"{USAGE}\n\ncommands:\n{listed}", end="")
+        return 0
     if not argv or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
-        if argv and argv[0] in ("-h", "--help"):
-            return 0
         if argv:
             print(f"error: unknown command '{argv[0]}'", file=sys.stderr)
         return 2

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from pipeline.cli import main
+from pipeline.cli import COMMANDS, main
 from tests.conftest import ARTICLES, LABELS, PARAMS, RULES
 
 
@@ -106,6 +106,8 @@ def test_an_unknown_command_is_named(capsys):
     assert usage.startswith("usage: policy-signals {") and error == "error: unknown command 'bogus'"
     assert main([]) == 2 and "error" not in capsys.readouterr().err  # no command at all: the usage alone
     assert main(["--help"]) == 0
+    listed = capsys.readouterr().out.split("commands:\n")[1].splitlines()  # each command with what it does
+    assert [line.split()[0] for line in listed] == list(COMMANDS) and all(len(line.split()) > 2 for line in listed)
 
 
 def test_models_outside_the_project_says_where_to_run_it(tmp_path, capsys, monkeypatch):
