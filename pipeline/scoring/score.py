@@ -29,7 +29,7 @@ from pipeline.config import InputError, atomic_paths, json_text
 from pipeline.reporting import batchlog, metadata
 from pipeline.scoring import heap, inputs, sources, workers
 from pipeline.scoring.outputs import Summary, Writer, output_format
-from pipeline.scoring.scorer import Scorer
+from pipeline.scoring.scorer import REGISTRY_PREFIXES, Scorer, pin
 from pipeline.stages.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids
 from pipeline.text import clean
 
@@ -170,9 +170,7 @@ def pinned(spec: str) -> tuple[str, str | None]:
     """The model a run's Dask workers load, fixed for the run: an alias or `latest` as its version; a bundle
     directory as its absolute path and its manifest's SHA-256. A cluster outlives runs and its workers keep
     what they loaded, so by its name alone a retrain or a promote would go unseen, or half seen."""
-    if spec.startswith(("models:/", "runs:/")):
-        from pipeline.serving.model_info import pin
-
+    if spec.startswith(REGISTRY_PREFIXES):
         return pin(spec), None  # a version's files never change
     directory = Path(spec).resolve()
     return str(directory), bundle.sha256(directory / bundle.MANIFEST)

@@ -20,6 +20,42 @@ from pipeline.text import cleaned
 from pipeline.thresholds import by_language, flags as flags_at
 
 METADATA = ("date", "source", "title", "entities")  # added to each scored batch by reporting.metadata.annotate
+REGISTRY_PREFIXES = ("models:/", "runs:/")  # MLflow model URIs; anything else is a bundle directory
+
+
+def registry_version(uri: str):
+    """The MLflow model version a `models:/name@alias`, `models:/name/<version>` or `models:/name/latest` URI
+    names; None for one that names no registered version (a logged model, `models:/m-<id>`)."""
+    from pipeline import tracking
+
+    tracking.require_store(uri)
+    tracking.connect()
+    from mlflow import MlflowClient
+
+    name, _, alias = uri[len("models:/"):].partition("@")
+    name, _, version = name.partition("/")
+    if not alias and not version:
+        return None
+    client = MlflowClient()
+    try:
+        if alias:
+            return client.get_model_version_by_alias(name, alias)
+        if version.lower() == "latest":  # as MLflow reads it: the highest version of the name
+            found = client.search_model_versions(f"name = '{name}'")
+            if not found:
+                raise LookupError(f"no versions of registered model '{name}'")
+            return max(found, key=lambda v: int(v.version))
+        return client.get_model_version(name, version)
+    except Exception as exc:
+        raise InputError(uri, f"cannot resolve model version ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from exc
+
+
+def pin(spec: str) -> str:
+    """The same model, named so that it cannot change under a server or a run: an alias or `latest` becomes its
+    version (the other URIs name one model already)."""
+    found = registry_version(spec) if spec.startswith("models:/") else None
+    return f"models:/{found.name}/{found.version}" if found is not None else spec
 
 
 class Scorer:
@@ -36,10 +72,8 @@ class Scorer:
     @classmethod
     def load(cls, spec: str, explain_top: int = 0) -> "Scorer":
         """A local bundle directory, or an MLflow model URI such as models:/policy-signals@champion."""
-        if spec.startswith(("models:/", "runs:/")):
+        if spec.startswith(REGISTRY_PREFIXES):
             from pipeline import tracking
-
-            from pipeline.serving.model_info import pin
 
             tracking.require_store(spec)
             mlflow = tracking.connect()

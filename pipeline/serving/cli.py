@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from pipeline.serving import app as app_mod
-    from pipeline.serving.model_info import pin
+    from pipeline.scoring.scorer import pin
 
     settings = replace(settings, model=pin(settings.model))
     scorer, about = app_mod.load(settings)  # verified here, so a bad model is one line before binding

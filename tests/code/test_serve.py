@@ -459,8 +459,8 @@ def test_registry_alias_is_pinned_to_its_version_at_start(small_bundle, store):
 def test_latest_is_pinned_and_logged_model_and_run_uris_are_served_as_named(small_bundle, store):
     """Every MLflow URI `score` takes: `latest` is pinned to its version like an alias; a logged model's URI
     (a version's source, models:/m-<id>) and a run's name one model already and have no registry version."""
-    from pipeline.scoring.scorer import Scorer
-    from pipeline.serving.model_info import describe, pin
+    from pipeline.scoring.scorer import Scorer, pin
+    from pipeline.serving.model_info import describe
     from tests.code.test_tracking import metrics
 
     directory, params = small_bundle
