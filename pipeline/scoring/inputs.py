@@ -204,10 +204,46 @@ def _csv_rows_before_error(source, skip: int) -> pd.DataFrame | None:
     return frame
 
 
+class RowIds:
+    """Each table row's doc_id: its `--id-column` value as text, else (no column given, or a null or blank value)
+    '<table id>:<row>'. Counts the scored rows that had no id or repeat an earlier row's, for one warning."""
+
+    def __init__(self, name: str, column: str | None):
+        self.name, self.column, self.seen, self.missing, self.repeated, self.example = name, column, set(), 0, 0, None
+
+    def __call__(self, chunk: pd.DataFrame, start: int, scored: list[bool]) -> np.ndarray:
+        """The ids of a chunk whose first row is row `start` (0-based) of the table; `scored`: each row's fate."""
+        if not self.column:
+            return np.array([f"{self.name}:{start + i + 1}" for i in range(len(chunk))], dtype=object)
+        ids = chunk[self.column].astype(str).to_numpy(dtype=object)  # a null stays null (pandas 3)
+        named = np.array([isinstance(value, str) and bool(value.strip()) for value in ids], dtype=bool)
+        for i in np.flatnonzero(~named):
+            ids[i] = f"{self.name}:{start + i + 1}"
+        scored = np.array(scored, dtype=bool)
+        self.missing += int((scored & ~named).sum())
+        own = ids[scored & named].tolist()
+        repeats = pd.Series(own).duplicated().to_numpy() | np.fromiter(map(self.seen.__contains__, own), bool, len(own))
+        if repeats.any() and self.example is None:
+            self.example = own[int(np.argmax(repeats))]
+        self.repeated += int(repeats.sum())
+        self.seen.update(own)
+        return ids
+
+    def warning(self) -> str | None:
+        """One line for the table, or None when every scored row had an id of its own."""
+        notes = []
+        if self.repeated:
+            notes.append(f"{self.repeated} row(s) repeat an earlier row's '{self.column}' (first {self.example!r}): "
+                         "each is scored under that id from position 0, and --summary counts them as one document")
+        if self.missing:
+            notes.append(f"{self.missing} row(s) have no '{self.column}' and are identified as '{self.name}:<row>'")
+        return "; ".join(notes) or None
+
+
 def table_units(path: Path | str, suffix: str, text_column: str, id_column: str | None, handle=None,
                 coerce_text: bool = False, doc_id: str | None = None) -> Iterator[Unit]:
     """Row chunks of a table, with a doc_id per row (the id column, else '<table id>:<row>')."""
-    name = doc_id or Path(str(path)).name
+    row_ids = RowIds(doc_id or Path(str(path)).name, id_column)
     start, has_text = 0, False
     try:
         for chunk in _table_chunks(path, suffix, handle):
@@ -222,9 +258,8 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
                 texts, failed = table_text.strings(chunk[text_column], path, start, text_column, coerce_text), bad
             else:
                 failed = None
-            ids = chunk[id_column].astype(str).to_numpy(dtype=object) if id_column else \
-                np.array([f"{name}:{start + i + 1}" for i in range(len(chunk))], dtype=object)
             filled = [bool(text.strip()) for text in texts]  # empty rows have nothing to score
+            ids = row_ids(chunk, start, filled)
             has_text = has_text or any(filled)
             rows = pd.DataFrame({"doc_id": ids, "text": texts}, dtype=object)[filled]
             start += len(chunk)
@@ -238,6 +273,8 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
         raise InputError(path, "table has no rows")
     if not has_text:
         raise InputError(path, f"no text to score: column '{text_column}' is empty in all {start} rows")
+    if (note := row_ids.warning()) is not None:
+        print(f"warning: {path}: {note}", file=sys.stderr)
 
 
 def document_unit(kind: str, source: Path | bytes, name, doc_id: str) -> Unit:

@@ -67,3 +67,25 @@ def test_a_million_empty_csv_rows_are_a_failed_input_not_zero_paragraphs(model_d
     assert pd.read_csv(out)["doc_id"].tolist() == ["g"]
     code, err = score([path, "-o", out, "--model", model_dir, "--strict"], capsys)
     assert code == 2 and "no text to score" in err
+
+
+def test_rows_without_an_id_get_their_row_and_repeated_ids_are_warned_of(model_dir, tmp_path, capsys):
+    """A null or blank id was the doc_id NaN (paragraph ids 'nan-...'), and --summary dropped those rows; rows
+    repeating an id were merged into one document without a word."""
+    path = tmp_path / "rows.jsonl"
+    rows = [{"url": "u1", "text": GOOD}, {"text": "Baogang held a Party committee study session."},
+            {"url": None, "text": "A flood halted output at the Baotou smelter."}, {"url": " ", "text": "Lynas opened a plant."},
+            {"url": "u1", "text": "Dysprosium prices rose by a third."}, {"url": "u2", "text": ""}, {"url": "u2", "text": GOOD}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out, summary = tmp_path / "o.csv", tmp_path / "s.csv"
+    code, err = score([path, "-o", out, "--summary", summary, "--model", model_dir, "--id-column", "url"], capsys)
+    assert code == 0, err
+    assert pd.read_csv(out)["doc_id"].tolist() == ["u1", "rows.jsonl:2", "rows.jsonl:3", "rows.jsonl:4", "u1", "u2"]
+    assert not pd.read_csv(out)["paragraph_id"].str.startswith("nan").any()
+    assert sorted(pd.read_csv(summary)["doc_id"]) == ["rows.jsonl:2", "rows.jsonl:3", "rows.jsonl:4", "u1", "u2"]
+    warning = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warning == [f"warning: {path}: 1 row(s) repeat an earlier row's 'url' (first 'u1'): each is scored under "
+                       "that id from position 0, and --summary counts them as one document; 3 row(s) have no 'url' "
+                       "and are identified as 'rows.jsonl:<row>'"]  # u2's empty row is not scored, so not a repeat
+    code, err = score([path, "-o", out, "--model", model_dir], capsys)
+    assert code == 0 and "warning" not in err
