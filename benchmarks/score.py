@@ -73,8 +73,10 @@ def wall(command: list[str], cwd: Path = REPO, stdin: bytes | None = None) -> fl
     return seconds
 
 
-def peak_rss(command: list[str], cwd: Path = REPO) -> int:
-    """Peak RSS (bytes, summed over the process and its children, sampled every 20 ms) of a separate run."""
+def measure(command: list[str], cwd: Path = REPO) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes, summed over the process and its children, sampled every 20 ms) of a
+    run; the sampling slows the run a little, so the scoring ratios come from `wall` runs instead."""
+    start = time.perf_counter()
     process = psutil.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     while process.poll() is None:
@@ -86,7 +88,7 @@ def peak_rss(command: list[str], cwd: Path = REPO) -> int:
         time.sleep(0.02)
     if process.returncode != 0:
         raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{process.stderr.read().decode()[-2000:]}")
-    return peak
+    return time.perf_counter() - start, peak
 
 
 def reference_seconds(table: pd.DataFrame, data: Path) -> float:
@@ -173,7 +175,7 @@ def main() -> int:
                     rows.append({"paragraphs": n, "round": round_, "config": config, "seconds": wall(command)})
                     print(rows[-1], flush=True)
             for config, command in commands.items():  # apart from the timed runs, which nothing samples
-                rss[n, config] = round(peak_rss(command) / 2**20)
+                rss[n, config] = round(measure(command)[1] / 2**20)
             data.unlink()
     runs = pd.DataFrame(rows)
     frame = runs.groupby(["paragraphs", "config"], sort=False)["seconds"].median().reset_index()
