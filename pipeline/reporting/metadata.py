@@ -86,7 +86,7 @@ def front_matter(text: str) -> tuple[dict, str]:
         lines = unicodedata.normalize("NFKC", fenced.group(1))  # a Chinese IME's full-width colon: 'date：...'
         try:
             block = yaml.safe_load(lines)
-        except yaml.YAMLError:  # e.g. an unquoted title with a colon: read it line by line
+        except (yaml.YAMLError, ValueError):  # an unquoted title with a colon, a date such as 2025-02-30: by line
             block = None
         if not isinstance(block, dict):  # also 'date:2025-03-04', no space after the colon: not YAML's mapping
             block = dict(_KEY_VALUE.findall(lines)) or None
@@ -247,16 +247,14 @@ def attach(docs: pd.DataFrame, unit, settings: Settings, name: str = "") -> pd.D
     return docs.assign(**{f: pd.array(v, dtype="string") for f, v in out.items()})
 
 
-def annotate(batch: pd.DataFrame, docs: pd.DataFrame) -> pd.DataFrame:
-    """Scored paragraphs with their document's date, source and title (else its title line) and their
-    own entities: the hook in `score`, run in the workers."""
+def annotate(batch: pd.DataFrame, own: pd.DataFrame) -> pd.DataFrame:
+    """Scored paragraphs with their document's date, source and title (`own`: the document row of each
+    paragraph, in order; else its title line) and their own entities: the hook in `score`, run in the workers."""
     from pipeline.reporting import entities
 
-    first = docs.drop_duplicates("doc_id").set_index("doc_id") if len(docs) else None
     out = batch.copy()
     for f in FIELDS:
-        values = batch["doc_id"].map(first[f]) if first is not None and f in first else None
-        out[f] = pd.array(values if values is not None else [None] * len(batch), dtype="string")
+        out[f] = pd.array(own[f].to_numpy() if f in own else [None] * len(batch), dtype="string")
     if len(batch) and "text" in batch:  # a document without a title: its own title line, if the splitter found one
         titles = batch[batch["kind"].eq("title")].drop_duplicates("doc_id").set_index("doc_id")["text"]
         out["title"] = out["title"].fillna(pd.Series(batch["doc_id"].map(titles), dtype="string"))

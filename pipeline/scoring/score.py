@@ -88,10 +88,18 @@ def _paragraph_frame(rows: list[tuple]) -> pd.DataFrame:
 
 def paragraphs(docs: pd.DataFrame) -> pd.DataFrame:
     """Documents cut by the training splitter (ids as in training); unsplit rows kept whole."""
+    return paragraphs_from(docs)[0]
+
+
+def paragraphs_from(docs: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
+    """`paragraphs`, and the position in `docs` of each one's document (rows may share a doc_id)."""
     furniture = docs["furniture"] if "furniture" in docs else itertools.repeat(())
-    return _paragraph_frame([row for doc in zip(docs["doc_id"], docs["article_id"], docs["text"], docs["split"],
-                                                furniture)
-                             for row in _paragraph_rows(*doc)])
+    rows, source = [], []
+    for i, doc in enumerate(zip(docs["doc_id"], docs["article_id"], docs["text"], docs["split"], furniture)):
+        for row in _paragraph_rows(*doc):
+            rows.append(row)
+            source.append(i)
+    return _paragraph_frame(rows), source
 
 
 def _with_metadata(paragraphs_: pd.DataFrame, frame: pd.DataFrame, i: int, title_line: str | None) -> pd.DataFrame:
@@ -191,11 +199,15 @@ def _process_cached(spec: str, explain_top: int, docs: pd.DataFrame, keep_text: 
 
 def _process(scorer: Scorer, docs: pd.DataFrame, keep_text: bool) -> pd.DataFrame:
     """Split, score and annotate one batch; the text goes only where it is kept (not back to the parent)."""
-    rows = docs if "paragraph_id" in docs else paragraphs(docs)
+    if "paragraph_id" in docs:  # a long document's paragraphs (presplit), each with its metadata
+        rows, own = docs, docs
+    else:  # each paragraph takes its own row's metadata: table rows may share an id, not their date or source
+        rows, source = paragraphs_from(docs)
+        own = docs.iloc[source].reset_index(drop=True)
     rows = rows.drop(columns=[f for f in metadata.FIELDS if f in rows])  # annotate adds them, in one order
     scored = pd.concat([rows, scorer.score(rows["text"].tolist(), repaired=True)], axis=1) if len(rows) else \
         scorer.empty(include_text=True)
-    scored = metadata.annotate(scored, docs)
+    scored = metadata.annotate(scored, own)
     return scored if keep_text else scored.drop(columns=["text"])
 
 

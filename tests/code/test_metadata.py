@@ -53,6 +53,8 @@ def test_front_matter_is_read_and_removed_without_moving_paragraph_ids():
     full_width = "---\ndate：2025-03-04\nsource：新华社\n---\n" + body
     assert front_matter(full_width) == ({"date": "2025-03-04", "source": "新华社"}, body)
     assert front_matter("date：2025-03-04\nsource：新华社\n\n" + body) == ({"date": "2025-03-04", "source": "新华社"}, body)
+    # a date YAML reads as a timestamp but the calendar lacks stopped the run with a traceback: read by line
+    assert front_matter("---\ndate: 2025-02-30\n---\n" + body) == ({"date": "2025-02-30"}, body)
     ids = paragraph_ids("a", [p["text"] for p in split_article(front_matter(fenced)[1])])
     assert ids == paragraph_ids("a", [p["text"] for p in split_article(body)])
 
@@ -212,3 +214,21 @@ def test_entities_file_can_be_replaced_and_a_bad_one_stops_the_run(model_dir, tm
     code, err = score(capsys, tmp_path / "t.txt", "-o", tmp_path / "s2.parquet", "--model", model_dir)
     assert code == 2 and "bad.yaml: entity 'Acme': type must be one of" in err
     assert not (tmp_path / "s2.parquet").exists()
+
+
+@pytest.mark.parametrize("batch_size", ["1", "2000"])
+def test_rows_sharing_an_id_keep_their_own_date_and_source(model_dir, tmp_path, capsys, batch_size):
+    """Two tables whose ids repeat (1, 2 in January's and June's exports): each paragraph took the date and source
+    of the first row of its id in the batch, so June's rows were January's Reuters, unless batches were one row."""
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    text = "MOFCOM tightened export licences for terbium and dysprosium magnets."
+    for name, date, source in (("jan", "2025-01-10", "Reuters"), ("jun", "2025-06-10", "Caixin")):
+        pd.DataFrame({"id": ["1", "2"], "text": [text, text + " Prices rose."], "date": [date] * 2,
+                      "source": [source] * 2}).to_csv(folder / f"{name}.csv", index=False)
+    out = tmp_path / "s.csv"
+    code, err = score(capsys, folder, "-o", out, "--model", model_dir, "--id-column", "id", "--batch-size", batch_size)
+    assert code == 0, err
+    rows = pd.read_csv(out, dtype=str)
+    assert rows["date"].tolist() == ["2025-01-10"] * 2 + ["2025-06-10"] * 2
+    assert rows["source"].tolist() == ["Reuters"] * 2 + ["Caixin"] * 2
