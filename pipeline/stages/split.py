@@ -30,7 +30,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])")  # Chinese sent
 _SPACES = re.compile(r"\s*")
 _FURNITURE = re.compile(
     r"^(?:leave a (?:reply|comment)|spread the word|share (?:this|on)\b|categories\s*:|tags?\s*:"
-    r"|(?:subscribe|sign up)\b|(?:related|read more|see also|most read)\b\s*(?:articles|stories)?\s*:?"
+    r"|(?:subscribe|sign up)\b|(?:read more|see also|most read)\b\s*(?:articles|stories)?\s*:?"
+    # 'Related', 'Related stories:', 'Related: <links>'; not news that starts with the word ('Related measures ...')
+    r"|related(?:\s+(?:articles|stories|posts|news|coverage|reading|research|information|content|links))?\s*(?::|$)"
     r"|your email address will not be published|required fields are marked|save my name"
     r"|(?:comment|name|email|website)\s*\*?\s*:?$|(?:post comment|print(?: this page)?|back to top)$"
     r"|©|copyright\b|all rights reserved|(?:photo|image|credit|source)\s*:|(?:additional )?(?:reporting|editing|writing|interview) by\b"
@@ -42,18 +44,21 @@ _FURNITURE = re.compile(
     r"|\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\s*(?:$|\||(?:source|editor|author|views|来源|作者|编辑|字号)\s*:)"
     # Chinese pages (text is NFKC-normalised and Simplified by now, so ':' is ASCII)
     r"|(?:来源|责任编辑|编辑|作者|记者|通讯员|发布时间|发布日期|时间|日期|浏览次数|阅读量|点击数|访问量|证券代码|证券简称"
-    r"|公告编号|字号)\s*:|字号\s*大|返回顶部|打印本页|关闭窗口|分享到|【纠错】|扫一扫|上一篇|下一篇|相关阅读|相关链接"
+    r"|公告编号|字号)\s*:|版权所有|字号\s*大|返回顶部|打印本页|关闭窗口|分享到|【纠错】|扫一扫|上一篇|下一篇|相关阅读|相关链接"
     r"|特此公告\W*$|\d{4}年\d{1,2}月\d{1,2}日\s*(?:\d{1,2}:\d{2}(?::\d{2})?)?\s*$)",
     re.IGNORECASE,
 )
 # Bylines ("By Harriet Cole | PERTH") and masthead lines ("Client note | Metals | 3 May"); case matters.
 # The possessive `++` keeps a long run of capitals from being tried as every split into names (exponential).
+# A byline is no sentence: "By March, Baotou Steel will have cut output by a fifth." is news.
 _BYLINE = re.compile(r"^By (?:[A-Z][\w.'-]++ ?){1,4}(?:$|[|,;·•]| and | in )")
+_SENTENCE = re.compile(r"[.!?][\"')\u2019\u201d]?$")
 _MASTHEAD = re.compile(r"^[^.!?]{0,120}\s\|\s[^.!?]{0,120}$")
 
 
 def _is_furniture(text: str) -> bool:
-    return bool(_FURNITURE.match(text) or _BYLINE.match(text) or _MASTHEAD.match(text))
+    return bool(_FURNITURE.match(text) or _MASTHEAD.match(text)
+                or _BYLINE.match(text) and not _SENTENCE.search(text) and len(text.split()) <= 20)
 _SECTION_WORDS = {"highlights", "key takeaways", "key points", "summary", "in brief", "at a glance"}
 
 

@@ -129,3 +129,20 @@ def test_a_markdown_article_trains_as_it_scores_without_heading_markers(tmp_path
 def test_a_date_line_is_furniture_but_news_led_by_a_date_is_not(text, furniture):
     paragraphs = split_article(f"Title line\n\nBody text of the article.\n\n{text}\n")
     assert (paragraphs[-1]["kind"] == "furniture") is furniture
+
+
+@pytest.mark.parametrize("text, furniture", [
+    ("By Harriet Cole | PERTH", True), ("By Harriet Cole and Tom Wu in Beijing", True),
+    ("By Marcus Delaney, Editor | Strategic Commodities Weekly | 21 January 2025", True),
+    ("Related", True), ("Related stories:", True), ("Related: Gallium after the ban | Why Estonia matters", True),
+    ("版权所有:包头市人民政府", True),
+    # news that starts like a byline or a link list: marked furniture, it was left out of index and report
+    ("By March, Baotou Steel will have cut crude steel output by a fifth under the state-owned enterprise reform.", False),
+    ("By Thursday, prices had fallen 5%.", False),
+    ("Related measures announced on Friday include export licences for gallium, the Ministry of Commerce said.", False),
+    ("Related-party transactions: under the supply agreement Baotou Steel sells concentrate to Northern Rare Earth.",
+     False),
+])
+def test_bylines_and_link_lists_are_furniture_but_news_that_starts_like_them_is_not(text, furniture):
+    paragraphs = split_article(f"Title line\n\nBody text of the article.\n\n{text}\n")
+    assert (paragraphs[-1]["kind"] == "furniture") is furniture
