@@ -195,7 +195,9 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
 
 def files_under(folder: str | os.PathLike) -> list[Path]:
     """Every file below `folder`, sorted, through symlinked subfolders too (each real folder read once, so a
-    link loop ends); a subfolder that cannot be read is an InputError naming it, not silently left out."""
+    link loop ends); a subfolder that cannot be read is an InputError naming it, not silently left out.
+    Hidden files and folders (a name starting with '.': .git, macOS's ._ copies) are left out, as a glob
+    leaves them."""
     def refuse(exc: OSError):
         raise InputError(exc.filename, f"cannot read folder ({exc.strerror or exc})") from exc
 
@@ -206,7 +208,8 @@ def files_under(folder: str | os.PathLike) -> list[Path]:
             folders[:] = []
             continue
         seen.add((status.st_dev, status.st_ino))
-        files += [path for path in (Path(here) / name for name in names) if path.is_file()]
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        files += [path for path in (Path(here) / name for name in names if not name.startswith(".")) if path.is_file()]
     return sorted(files)
 
 

@@ -529,3 +529,14 @@ def test_a_symlinked_subfolder_of_an_input_folder_is_scored_and_a_loop_ends(fold
     code, err = score([folder / "in", "-o", out, "--model", model_dir], capsys)
     assert code == 0, err
     assert {doc.split(":")[0] for doc in pd.read_csv(out)["doc_id"]} == {ARTICLE.name, "rows.csv", "2024/b.txt"}
+
+
+def test_a_folders_hidden_files_and_subfolders_are_left_out_as_a_glob_leaves_them(tmp_path):
+    """A folder read `.notes.txt`, `._page.txt` (macOS's copy of a file's attributes) and `.git/` as articles,
+    while a glob of the same folder skipped them."""
+    for name in ("a.txt", ".notes.txt", "._a.txt", ".git/HEAD.txt", "sub/b.md", ".cache/c.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("MOFCOM tightened export licences.\n", encoding="utf-8")
+    by_folder = [p.relative_to(tmp_path).as_posix() for p in inputs.expand([str(tmp_path)])]
+    by_glob = [p.relative_to(tmp_path).as_posix() for p in inputs.expand([f"{tmp_path}/**/*.*"])]
+    assert by_folder == by_glob == ["a.txt", "sub/b.md"]
