@@ -93,21 +93,28 @@ def clean(text: str) -> str:
 
 def cleaned(texts) -> list[str]:
     """`clean` of every text of a list or a one-column table: the model's first step, so a text scored
-    as it comes (a table row, a gold set, an API call) is read as the splitter read the training text."""
+    as it comes (a table row, a gold set, an API call) is read as the splitter read the training text.
+    One row per text, or ValueError: a table of several columns was read as ids and texts in turn, a list
+    in one cell of several as that many rows, bytes and numbers as their repr."""
     if not isinstance(texts, list):
         import numpy as np  # loaded by then: the model's features need it
 
+        shape = getattr(texts, "shape", None)
+        if shape is not None and len(shape) > 1 and any(size != 1 for size in shape[1:]):
+            columns = getattr(texts, "columns", None)
+            raise ValueError(f"expected one column of texts, got shape {tuple(shape)}"
+                             + (f" (columns {list(columns)})" if columns is not None else ""))
         texts = np.asarray(texts, dtype=object).ravel()  # object: no fixed-width copy of the longest text
+    if len(texts) == 1 and (isinstance(texts[0], (list, tuple)) or getattr(texts[0], "ndim", 0) == 1):
+        return cleaned(list(texts[0]))  # MLflow's {"text": [a, b]}: one cell holding every text
     out = []
     for i, text in enumerate(texts):
         if isinstance(text, str):
             out.append(clean(text))
-        elif isinstance(text, (list, tuple)) or getattr(text, "ndim", 0) == 1:  # MLflow's {"text": [...]}: one cell
-            out += cleaned(list(text))
         elif text is None or _not_itself(text):  # None, NaN, NA: a blank cell was scored as the word "None" or "nan"
             raise ValueError(f"text {i} is missing (None or NaN), not a string")
         else:
-            out.append(clean(str(text)))
+            raise ValueError(f"text {i} is {type(text).__name__} ({text!r:.60}), not a string")
     return out
 
 

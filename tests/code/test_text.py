@@ -104,3 +104,11 @@ def test_the_models_first_step_reads_mlflow_inputs_one_text_each_and_refuses_mis
     for missing in (None, float("nan"), pd.NA):
         with pytest.raises(ValueError, match="text 1 is missing"):
             fitted.predict_proba(pd.DataFrame({"text": [texts[0], missing]}, dtype=object))
+    # each was scored, out of line with its rows: ids and texts in turn, a list cell as rows, bytes as "b'...'"
+    with pytest.raises(ValueError, match=r"one column of texts, got shape \(2, 2\) \(columns \['id', 'text'\]\)"):
+        fitted.predict_proba(pd.DataFrame({"id": ["a1", "a2"], "text": texts}))
+    with pytest.raises(ValueError, match="text 0 is list"):
+        fitted.predict_proba(pd.DataFrame({"text": [texts, "reform"]}))
+    for value, name in ((texts[0].encode(), "bytes"), (42, "int")):
+        with pytest.raises(ValueError, match=f"text 1 is {name} "):
+            fitted.predict_proba(pd.DataFrame({"text": [texts[0], value]}, dtype=object))
