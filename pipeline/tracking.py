@@ -50,10 +50,14 @@ def tracking_uri() -> str:
 
 
 def require_store(uri: str) -> None:
-    """Refuse a models:/ or runs:/ URI when no tracking URI is set and the default store does not exist:
-    opening it would create an empty store, and MLflow would then say the model is not found."""
-    path = repo_root() / "mlflow.db"
-    if not os.environ.get("MLFLOW_TRACKING_URI") and not path.exists():
+    """Refuse a models:/ or runs:/ URI when the SQLite store it would be read from does not exist (the default
+    one, or a mistyped MLFLOW_TRACKING_URI): opening it would create an empty store, and MLflow would then say
+    the model is not found, or that none is champion."""
+    store = tracking_uri()
+    if not store.startswith("sqlite:///"):  # a server, or another backend: it answers for itself
+        return
+    path = Path(store[len("sqlite:///"):])
+    if not path.exists():
         raise InputError(uri, f"no MLflow store at {path}: run in the project folder, or set MLFLOW_TRACKING_URI "
                               "to the store that holds the model")
 

@@ -86,15 +86,28 @@ def crown(api, name: str, version: str, decision: str, before) -> None:
     api.set_model_version_tag(name, version, DECISION_TAG, decision)
 
 
-def record(api, name: str, sha: str) -> dict:
-    """What the store says about model bytes `sha`: their version, aliases, evaluation and last gate decision,
-    and the champion. Read afresh every time, so it cannot disagree with the aliases or with `models/`."""
+def thresholds_of(name: str, version: str) -> dict | None:
+    """The thresholds a registered version flags at (its MLflow model metadata), or None if unreadable."""
+    import mlflow
+
+    try:
+        return (mlflow.models.get_model_info(f"models:/{name}/{version}").metadata or {}).get("thresholds")
+    except Exception:  # noqa: BLE001 - a version whose files are gone: not provably the same model
+        return None
+
+
+def record(api, name: str, sha: str, thresholds: dict) -> dict:
+    """What the store says about model bytes `sha` flagged at `thresholds`: their version, aliases, evaluation
+    and last gate decision, and the champion. Read afresh every time, so it cannot disagree with the aliases or
+    with `models/`. The champion is `models/` only if it also flags at the same thresholds: the same bytes are
+    registered again when their thresholds or code change (a new version), and the old one may stay champion."""
     live = current_champion(api, name)
+    same = live is not None and live.tags.get(SHA_TAG) == sha and thresholds_of(name, str(live.version)) == thresholds
     out = {"name": name, "model_sha256": sha, "registered": False,
            "champion_version": str(live.version) if live else None,
            "champion_sha256": live.tags.get(SHA_TAG) if live else None,
            "champion_" + GATE_METRIC: _number(live.tags.get(GATE_METRIC)) if live else None,
-           "models_is_champion": live is not None and live.tags.get(SHA_TAG) == sha}
+           "models_is_champion": same}
     mine = versions_by_sha(api, name, sha)
     if mine:  # the latest logging of these bytes (an earlier one may carry older code)
         version = api.get_model_version(name, mine[-1].version)
@@ -115,11 +128,11 @@ def _number(text: str | None) -> float | None:
 def status(models: Path, name: str) -> dict:
     """The registry record of the bundle in `models/` (its hash verified), straight from the store: there is
     no file of it to go stale when `dvc exp apply` or `dvc checkout` swaps `models/` without running a stage."""
-    _, sha = bundle.verify(models)
+    card, sha = bundle.verify(models)
     tracking.connect()
     from mlflow import MlflowClient
 
-    return {"models_dir": str(models), **record(MlflowClient(), name, sha)}
+    return {"models_dir": str(models), **record(MlflowClient(), name, sha, card["thresholds"])}
 
 
 def describe(state: dict) -> list[str]:

@@ -143,7 +143,8 @@ def register(fitted, card: dict, metrics: dict, params: dict, model_sha256: str)
             champion.crown(api, name, version, decision, before)
         else:
             api.set_model_version_tag(name, version, champion.DECISION_TAG, decision)
-    return {**champion.record(api, name, model_sha256), "new_version": not known, "gated_before": gated}
+    return {**champion.record(api, name, model_sha256, card["thresholds"]), "new_version": not known,
+            "gated_before": gated}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -279,6 +279,12 @@ def test_models_without_a_store_says_so_and_makes_none(tmp_path, monkeypatch, ca
         assert main(args) == 2
         assert f"no MLflow store at {tmp_path / 'mlflow.db'}" in capsys.readouterr().err
     assert not (tmp_path / "mlflow.db").exists()
+    typo = tmp_path / "elsewhere" / "mlfow.db"  # a mistyped MLFLOW_TRACKING_URI made an empty store: "none is champion"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{typo}")
+    (typo.parent).mkdir()
+    assert main(["models"]) == 2
+    assert f"no MLflow store at {typo}" in capsys.readouterr().err
+    assert not typo.exists()
 
 
 def test_output_into_a_closed_pipe_ends_without_a_traceback(store, small_bundle):
@@ -299,7 +305,9 @@ def test_failed_registration_is_one_line_with_the_real_cause_and_retried(small_b
     db = tmp_path / "mlflow.db"
     command = ["python", "-m", "pipeline", "register", "--model", "models", "--metrics", "metrics.json"]
     status = ["models", "--json"]
-    assert run_here(status, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}").returncode == 0  # creates the store
+    made = run(["python", "-c", "import mlflow; mlflow.search_experiments()"], cwd=tmp_path,
+               MLFLOW_TRACKING_URI=f"sqlite:///{db}")  # an empty store (`models` refuses to make one)
+    assert made.returncode == 0 and db.exists(), made.stderr
     done = run(command, cwd=tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///file:{db}?mode=ro&uri=true")
     assert done.returncode == 0
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
@@ -398,3 +406,18 @@ def test_tampered_or_mismatched_local_model_is_refused(small_bundle, tmp_path):
     (copy / bundle.MANIFEST).unlink()
     with pytest.raises(InputError, match="model manifest not found"):
         bundle.load(copy)
+
+
+def test_models_is_the_champion_only_at_the_champions_thresholds(store, small_bundle):
+    """The same model bytes are registered again when their thresholds move (a language fix retuned them) and
+    the old version may stay champion: `models` said `models/` was the champion, which flags differently."""
+    from mlflow import MlflowClient
+
+    directory, params = small_bundle
+    fitted, card = bundle.load(directory)
+    sha = bundle.sha256(directory / bundle.MODEL)
+    register.register(fitted, card, metrics(0.80), gated(params), sha)
+    assert champion.record(MlflowClient(), "policy-signals", sha, card["thresholds"])["models_is_champion"]
+    moved = json.loads(json.dumps(card["thresholds"]))  # {language: {signal: threshold}}
+    moved["en"]["reform"] += 0.01
+    assert not champion.record(MlflowClient(), "policy-signals", sha, moved)["models_is_champion"]
