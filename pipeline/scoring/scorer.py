@@ -6,6 +6,7 @@ exactly.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -126,13 +127,17 @@ class Scorer:
         return pd.DataFrame(out)
 
 
-def score_texts(texts: list[str], model: str = "models", explain_top: int = 0) -> pd.DataFrame:
+def score_texts(texts: list[str], model: str | os.PathLike = "models", explain_top: int = 0) -> pd.DataFrame:
     """Python API: score raw paragraphs with a bundle directory or an MLflow model URI. `texts` is a list (or
     Series, array, iterable) of strings; anything else is refused before the model loads, naming the item: a
     None or NaN (a blank CSV cell) got another text's scores, bytes or numbers were scored as their repr."""
-    if isinstance(texts, (str, bytes, pd.DataFrame)):
+    if isinstance(texts, (str, bytes, pd.DataFrame, dict)) or not hasattr(texts, "__iter__"):
         raise TypeError(f"texts must be a list of strings, not a {type(texts).__name__} (for one text: [text]; for a "
                         "table: its text column)")
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
+    if not isinstance(model, str):
+        raise TypeError(f"model must be a bundle directory (str or Path) or an MLflow model URI, not {model!r:.60}")
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):

@@ -62,3 +62,9 @@ def test_the_readme_python_example_flags_as_score_texts_does(model_dir, tmp_path
     expected = score_texts(scope["texts"], model="models")[list(SIGNALS)].to_numpy()
     assert any("\u4e00" <= ch <= "\u9fff" for text in scope["texts"] for ch in text)
     np.testing.assert_array_equal(scope["flagged"], expected)
+    # Chinese read through the wrong code page: the raw text's language was French or Italian, the repaired one's zh
+    garbled = "包钢集团党委召开理论学习中心组学习会议。".encode().decode("cp1252", errors="replace")
+    scope = {}
+    exec(code.replace("texts = [", f"texts = [{garbled!r}, "), scope)
+    expected = score_texts(scope["texts"], model="models")[list(SIGNALS)].to_numpy()
+    np.testing.assert_array_equal(scope["flagged"], expected)

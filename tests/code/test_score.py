@@ -295,6 +295,8 @@ def test_a_scheduler_without_the_dask_engine_is_refused(model_dir, tmp_path, cap
     ([2025], {}, "texts[0] is 2025 (int), not a string"),
     ("MOFCOM tightened export licences.", {}, "not a str (for one text: [text]"),
     (pd.DataFrame({"text": ["MOFCOM tightened export licences."]}), {}, "not a DataFrame"),
+    ({"text": ["MOFCOM tightened export licences."]}, {}, "not a dict"),  # its key was scored
+    (None, {}, "not a NoneType"),
     (["MOFCOM tightened export licences."], {"explain_top": "3"}, "explain_top must be an integer >= 0"),
     (["MOFCOM tightened export licences."], {"explain_top": -1}, "explain_top must be an integer >= 0"),
 ])
@@ -310,6 +312,9 @@ def test_the_python_api_takes_a_series_or_an_array_of_strings(model_dir):
     expected = score_texts(texts, model=str(model_dir))
     for given in (pd.Series(texts), np.array(texts), iter(texts)):
         pd.testing.assert_frame_equal(score_texts(given, model=str(model_dir)), expected)
+    pd.testing.assert_frame_equal(score_texts(texts, model=model_dir), expected)  # a Path: was an AttributeError
+    with pytest.raises(TypeError, match="model must be a bundle directory"):
+        score_texts(texts, model=None)
 
 
 def test_a_registry_uri_with_no_store_is_named_and_no_store_is_made(tmp_path, monkeypatch, capsys):
