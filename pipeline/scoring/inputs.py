@@ -152,16 +152,20 @@ def _json_error(line: str) -> str | None:
 def _table_chunks(path: Path | str, suffix: str, handle=None) -> Iterator[pd.DataFrame]:
     source = handle if handle is not None else path
     if suffix == ".csv":
-        done = 0
+        done, encoding = 0, "utf-8"
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as head:
+                if head.read(2) in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 export with its BOM (Excel's 'Unicode text')
+                    encoding = "utf-16"
         try:
-            for chunk in pd.read_csv(source, dtype=object, keep_default_na=False, chunksize=CHUNK_ROWS, encoding="utf-8"):
+            for chunk in pd.read_csv(source, dtype=object, keep_default_na=False, chunksize=CHUNK_ROWS, encoding=encoding):
                 if not isinstance(chunk.index, pd.RangeIndex):  # pandas took a longer first row's extra fields as an index
                     raise ValueError(f"the first row has {chunk.index.nlevels + len(chunk.columns)} fields, "
                                      f"the header {len(chunk.columns)}")
                 yield chunk
                 done += len(chunk)
         except pd.errors.ParserError:
-            good = _csv_rows_before_error(source, done)  # the failed chunk's rows before its bad one
+            good = _csv_rows_before_error(source, done, encoding)  # the failed chunk's rows before its bad one
             if good is not None and len(good):
                 yield good
             raise
@@ -174,14 +178,14 @@ def _table_chunks(path: Path | str, suffix: str, handle=None) -> Iterator[pd.Dat
             yield batch.to_pandas()
 
 
-def _csv_rows_before_error(source, skip: int) -> pd.DataFrame | None:
+def _csv_rows_before_error(source, skip: int, encoding: str = "utf-8") -> pd.DataFrame | None:
     """Where pandas failed on a chunk (a row with extra fields, a quote never closed), the rows after the first
     `skip` that Python's csv reader reads whole before the bad one, as pandas would have read them; None for
     a source that cannot be read again."""
     import csv
 
     if isinstance(source, (str, Path)):
-        handle = open(source, encoding="utf-8-sig", newline="")
+        handle = open(source, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="")
     elif hasattr(source, "seek"):
         source.seek(0)
         handle = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
@@ -267,7 +271,10 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
                 yield Unit(rows=rows, table=chunk[filled])
             if failed is not None:
                 raise failed
-    except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except UnicodeDecodeError as exc:  # an Excel export in the Windows code page, a UTF-16 file without its BOM
+        raise InputError(path, f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); save the table as UTF-8 "
+                               "(Excel: 'CSV UTF-8')") from exc
+    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"cannot read table ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
     if start == 0:
         raise InputError(path, "table has no rows")

@@ -89,3 +89,18 @@ def test_rows_without_an_id_get_their_row_and_repeated_ids_are_warned_of(model_d
                        "and are identified as 'rows.jsonl:<row>'"]  # u2's empty row is not scored, so not a repeat
     code, err = score([path, "-o", out, "--model", model_dir], capsys)
     assert code == 0 and "warning" not in err
+
+
+def test_a_utf16_csv_is_read_and_a_windows_code_page_one_is_named_in_one_line(model_dir, tmp_path, capsys):
+    """Excel's 'Unicode text' export (UTF-16 with a BOM) failed, and a cp1252 export's error was pandas' own
+    UnicodeDecodeError text; `.txt` files read the first and name the second plainly."""
+    wide, windows = tmp_path / "wide.csv", tmp_path / "windows.csv"
+    wide.write_text(f"id,text\n1,{GOOD}\n", encoding="utf-16")
+    windows.write_bytes(f"id,text\n1,MOFCOM\u2019s licences for terbium.\n".encode("cp1252"))
+    out = tmp_path / "o.csv"
+    code, err = score([wide, "-o", out, "--model", model_dir, "--include-text"], capsys)
+    assert code == 0, err
+    assert pd.read_csv(out)["text"].tolist() == [GOOD]
+    code, err = score([windows, "-o", tmp_path / "w.csv", "--model", model_dir], capsys)
+    assert code == 1 and err.splitlines()[0].startswith(f"error: {windows}: not valid UTF-8 (byte 0x92); save the "
+                                                        "table as UTF-8 (Excel: 'CSV UTF-8')")
