@@ -31,10 +31,46 @@ _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MU
 
 def markdown_text(text: str) -> str:
     """A Markdown file's text with its headings' `#` markers dropped (a front-matter block keeps its lines), so
-    a heading reads as the title or heading line it is, not as "# Baotou plant upgrade"."""
+    a heading reads as the title or heading line it is, not as "# Baotou plant upgrade"; its tables as rows."""
     fence = FRONT_MATTER.match(text)
     head = fence.end() if fence else 0
-    return text[:head] + _HEADING.sub(r"\1", text[head:])
+    return text[:head] + table_rows(_HEADING.sub(r"\1", text[head:]))
+
+
+_TABLE_LINE = re.compile(r"^[ \t]*\|.*\|[ \t]*\r?$")
+_TABLE_RULE = re.compile(r"^[ \t]*\|(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*\r?$")
+_CELL_BAR = re.compile(r"(?<!\\)\|")
+
+
+def table_rows(text: str) -> str:
+    """Markdown pipe tables (a Markdown file's, or a web page's as trafilatura writes them) as one paragraph per
+    data row, its cells read as a sentence ("Export licences: exporters of ...; ..."); the header row and the
+    rule under it are dropped. A table was one paragraph of bars and dashes, or one per line with them."""
+    if "|" not in text:
+        return text
+    lines = text.split("\n")
+    if not any(_TABLE_RULE.match(line) for line in lines):
+        return text
+    spaced = any(not line.strip() for line in lines)  # paragraphs end at blank lines: rows need them too
+    out, i = [], 0
+    while i < len(lines):
+        end = i
+        while end < len(lines) and _TABLE_LINE.match(lines[end]):
+            end += 1
+        block = lines[i:end]
+        rule = next((k for k, line in enumerate(block) if _TABLE_RULE.match(line)), None)
+        if rule is None:  # no table: the line as it is
+            out.append(lines[i])
+            i += 1
+            continue
+        for row in block[rule + 1:]:
+            cells = [c.strip().replace("\\|", "|") for c in _CELL_BAR.split(row.strip())[1:-1]]
+            cells = [c for c in cells if c]
+            if cells:
+                out += ["", cells[0] + (": " + "; ".join(cells[1:]) if len(cells) > 1 else ""), ""] if spaced else \
+                    [cells[0] + (": " + "; ".join(cells[1:]) if len(cells) > 1 else "")]
+        i = end
+    return "\n".join(out)
 
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")  # Han, with the supplementary planes

@@ -38,6 +38,9 @@ _FURNITURE = re.compile(
     r"|©|copyright\b|all rights reserved|(?:photo|image|credit|source)\s*:|(?:additional )?(?:reporting|editing|writing|interview) by\b"
     r"|this (?:article|story) (?:has been|was) (?:amended|updated|corrected)|weather\s*:"
     r"|we use cookies|this (?:website|site) uses cookies|comments \(\d+\)"
+    # an ad slot's label, a breadcrumb's 'Home', a line of separators only ('|', '»', '***'): glued to the
+    # next paragraph as its heading otherwise ("Advertisement: The company said ...")
+    r"|(?:advertisement|sponsored(?: content)?|首页)\s*$|[\W_]+$"
     r"|(?:release date|date of issue|published|updated|time|date|editor|author|source|views|proofreader"
     r"|reviewed by|stock code|stock abbreviation|announcement no\.?)\s*:"
     # a date line: the date (and time) alone, or before a '|' or a source/editor/author field; not news led by a date
@@ -73,13 +76,34 @@ def _lines(raw: str, chunk: int = 1 << 20) -> Iterator[str]:
         start = end
 
 
+_ENDS_SENTENCE = re.compile(r"[.!?:;。！？；:\"'”’)]\s*$")
+
+
+def _hard_wrapped(raw: str) -> tuple[bool, int]:
+    """(whether text without blank lines is prose wrapped at a fixed width, that width): most of its lines are
+    within a few characters of the longest usual one, and most of those end in mid-sentence. A file of one
+    paragraph per line ends its lines at sentence ends, and its lengths vary."""
+    lengths = [len(line.rstrip()) for line in itertools.islice(_lines(raw), 2000)]
+    if len(lengths) < 5:
+        return False, 0
+    width = sorted(lengths)[int(len(lengths) * 0.9)]
+    if not 40 <= width <= 120:
+        return False, width
+    full = [line.rstrip() for line in itertools.islice(_lines(raw), 2000) if len(line.rstrip()) >= width - 15]
+    open_ends = sum(not _ENDS_SENTENCE.search(line) for line in full)
+    return len(full) >= 0.6 * len(lengths) and open_ends >= 0.5 * len(full), width
+
+
 def _blocks(raw: str) -> Iterator[tuple[bool, str]]:
     """Cut raw text into (is_bullet, text) blocks.
 
-    Without blank lines every line is a block; with them, a blank line ends a
-    block, a bullet starts one, and other wrapped lines are joined.
+    Without blank lines every line is a block, unless the text is prose hard-wrapped at a fixed width (a
+    plain-text e-mail or wire copy): a paragraph then ends at an indented line, or after a line well short of
+    the width. With blank lines, a blank line ends a block, a bullet starts one, and
+    other wrapped lines are joined.
     """
     blank_separated = any(not line.strip() for line in _lines(raw))
+    wrapped, width = (False, 0) if blank_separated else _hard_wrapped(raw)
     block: tuple[bool, list[str]] | None = None
     continuing = False
     for line in _lines(raw):
@@ -87,13 +111,15 @@ def _blocks(raw: str) -> Iterator[tuple[bool, str]]:
             continuing = False
             continue
         bullet = bool(_BULLET.match(line))
-        if continuing and blank_separated and not bullet:
+        if wrapped and continuing and not bullet and line[:1] in (" ", "\t"):  # an indented line starts a paragraph
+            continuing = False
+        if continuing and (blank_separated or wrapped) and not bullet:
             block[1].append(line.strip())
         else:
             if block is not None:
                 yield block[0], " ".join(block[1])
             block = (bullet, [_BULLET.sub("", line).strip()])
-        continuing = True
+        continuing = not wrapped or len(line.rstrip()) >= width - 15  # a short line ends a wrapped paragraph
     if block is not None:
         yield block[0], " ".join(block[1])
 

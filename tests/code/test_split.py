@@ -135,7 +135,7 @@ def test_a_date_line_is_furniture_but_news_led_by_a_date_is_not(text, furniture)
     ("By Harriet Cole | PERTH", True), ("By Harriet Cole and Tom Wu in Beijing", True),
     ("By Marcus Delaney, Editor | Strategic Commodities Weekly | 21 January 2025", True),
     ("Related", True), ("Related stories:", True), ("Related: Gallium after the ban | Why Estonia matters", True),
-    ("版权所有:包头市人民政府", True),
+    ("版权所有:包头市人民政府", True), ("Advertisement", True), ("首页", True), ("|", True), ("»", True),
     # news that starts like a byline or a link list: marked furniture, it was left out of index and report
     ("By March, Baotou Steel will have cut crude steel output by a fifth under the state-owned enterprise reform.", False),
     ("By Thursday, prices had fallen 5%.", False),
@@ -146,3 +146,54 @@ def test_a_date_line_is_furniture_but_news_led_by_a_date_is_not(text, furniture)
 def test_bylines_and_link_lists_are_furniture_but_news_that_starts_like_them_is_not(text, furniture):
     paragraphs = split_article(f"Title line\n\nBody text of the article.\n\n{text}\n")
     assert (paragraphs[-1]["kind"] == "furniture") is furniture
+
+
+def test_tables_are_read_one_paragraph_per_row():
+    """A Markdown table was one paragraph of bars and dashes (furniture, or Chinese by its punctuation); a web
+    page's data table, dropped or run into the whole article as one paragraph. Layout tables keep paragraphs."""
+    from pipeline.scoring.inputs import html_text
+    from pipeline.text import markdown_text
+
+    md = ("# Quotas\n\nThe ministry issued the 2024 quotas.\n\n| Group | Mining quota | Note |\n|---|---:|---|\n"
+          "| China Rare Earth Group | 62,000 t | light \\| heavy |\n| Northern Rare Earth | 196,000 t | |\n\n"
+          "Analysts expect more.\n")
+    assert [p["text"] for p in split_article(markdown_text(md))] == [
+        "Quotas", "The ministry issued the 2024 quotas.", "China Rare Earth Group: 62,000 t; light | heavy",
+        "Northern Rare Earth: 196,000 t", "Analysts expect more."]
+    rows = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in [
+        ("Export licences", "Exporters of dysprosium and terbium must obtain a dual-use export licence for every "
+                            "shipment, and licences may be refused for military end users."),
+        ("Risk", "Lynas warned that supply disruption risks for Japanese magnet makers would rise sharply.")])
+    page = (f"<html><body><article><h1>What the new controls cover</h1><p>The Ministry of Commerce published the "
+            f"list of items on Friday. The table below summarises the measures.</p><table><tr><th>Measure</th>"
+            f"<th>Detail</th></tr>{rows}</table><p>Analysts expect further measures.</p></article></body></html>")
+    texts = [p["text"] for p in split_article(html_text(page.encode(), "page.html"))]
+    assert texts[-3:] == ["Export licences: Exporters of dysprosium and terbium must obtain a dual-use export licence "
+                          "for every shipment, and licences may be refused for military end users.",
+                          "Risk: Lynas warned that supply disruption risks for Japanese magnet makers would rise sharply.",
+                          "Analysts expect further measures."]
+    layout = ("<html><body><table><tr><td><a href='/'>首页</a> | 政务公开</td></tr><tr><td><p>包钢集团召开深化国有企业改革工作"
+              "推进会,研究部署混合所有制改革重点任务。</p><p>北方稀土要加快推进稀土冶炼分离智能化改造,突破高性能稀土永磁材料关键技术。</p>"
+              "</td></tr></table></body></html>")
+    texts = [p["text"] for p in split_article(html_text(layout.encode(), "gov.html"))]
+    assert any(t.startswith("北方稀土") for t in texts) and not any("|" in t and "北方稀土" in t for t in texts)
+
+
+def test_prose_hard_wrapped_without_blank_lines_is_joined_into_its_paragraphs():
+    """Plain-text wire copy wrapped at 72 columns, with no blank lines: every line was a paragraph, so a
+    sentence was cut in three ("... heavy rare" / "earths to its export control list, ..." / "shipment.")."""
+    import textwrap
+
+    paragraphs = ["China's Ministry of Commerce on Friday added seven medium and heavy rare earths to its export "
+                  "control list, requiring a licence for each shipment.",
+                  "Baotou-based China Northern Rare Earth said it would keep supplying domestic magnet makers and "
+                  "expected no change to its production quota this year.",
+                  "Lynas Rare Earths, the largest producer outside China, said the move raised supply risks for its "
+                  "customers in Japan and Europe."]
+    title = "China adds heavy rare earths to export list"
+    flush = title + "\n" + "\n".join(textwrap.fill(p, 72) for p in paragraphs) + "\n"
+    indented = "\n".join(textwrap.fill(p, 72, initial_indent="    ") for p in paragraphs) + "\n"
+    assert [p["text"] for p in split_article(flush)] == [title, *paragraphs]
+    assert [p["text"] for p in split_article(indented)] == paragraphs
+    one_per_line = "\n".join(paragraphs) + "\n"  # not wrapped: each line stays a paragraph
+    assert [p["text"] for p in split_article(one_per_line)] == paragraphs
