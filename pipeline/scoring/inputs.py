@@ -21,7 +21,7 @@ from pipeline.config import InputError, files_under, is_temporary
 from pipeline.reporting.metadata import html_meta
 from pipeline.scoring import extract, filetypes, table_text
 from pipeline.stages.split import read_article, text_from_bytes
-from pipeline.text import markdown_text
+from pipeline.text import _CELL_BAR, _TABLE_LINE, markdown_text, table_rows
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -86,13 +86,23 @@ def _name_if_not_text(path: Path) -> None:
 
 
 def html_text(data: bytes, name: str) -> str:
-    """Main text of a saved web page (trafilatura drops navigation, scripts and boilerplate)."""
+    """Main text of a saved web page (trafilatura drops navigation, scripts and boilerplate), its data tables
+    one paragraph per row. Without its tables, a page built around one came out as one run-on paragraph, or
+    without the table's rows; a page laid out in a table (one cell per row, several paragraphs in a cell) is
+    read without tables, which keeps its paragraphs apart."""
     import trafilatura
 
-    text = trafilatura.extract(data, include_comments=False, include_tables=False, favor_recall=True)
+    text = trafilatura.extract(data, include_comments=False, include_tables=True, favor_recall=True)
+    if text and _layout_table(text):
+        text = trafilatura.extract(data, include_comments=False, include_tables=False, favor_recall=True)
     if not text or not text.strip():
         raise InputError(name, "no main text found in HTML page")
-    return text
+    return table_rows(text)
+
+
+def _layout_table(text: str) -> bool:
+    """Whether trafilatura's text holds a table row of one cell: page layout, not data."""
+    return any(len(_CELL_BAR.split(line.strip())) <= 3 for line in text.split("\n") if _TABLE_LINE.match(line))
 
 
 def _json_frame(lines: list[str], start: int) -> pd.DataFrame:
@@ -248,13 +258,16 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
                 coerce_text: bool = False, doc_id: str | None = None) -> Iterator[Unit]:
     """Row chunks of a table, with a doc_id per row (the id column, else '<table id>:<row>')."""
     row_ids = RowIds(doc_id or Path(str(path)).name, id_column)
-    start, has_text = 0, False
+    start, has_text, empty = 0, False, 0
     try:
         for chunk in _table_chunks(path, suffix, handle):
             if text_column not in chunk.columns:
                 raise InputError(path, f"no column '{text_column}' (columns: {', '.join(map(str, chunk.columns))})")
             if id_column and id_column not in chunk.columns:
                 raise InputError(path, f"no id column '{id_column}'")
+            twice = [c for c in (text_column, id_column) if c and suffix == ".csv" and f"{c}.1" in chunk.columns]
+            if twice:  # pandas names a repeated header 'text.1' and reads the first: which one was meant?
+                raise InputError(path, f"column '{twice[0]}' appears more than once in the header; rename one")
             try:
                 texts = table_text.strings(chunk[text_column], path, start, text_column, coerce_text)
             except table_text.BadValue as bad:  # the rows before it are good: --keep-partial keeps them
@@ -265,6 +278,7 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
             filled = [bool(text.strip()) for text in texts]  # empty rows have nothing to score
             ids = row_ids(chunk, start, filled)
             has_text = has_text or any(filled)
+            empty += len(filled) - sum(filled)
             rows = pd.DataFrame({"doc_id": ids, "text": texts}, dtype=object)[filled]
             start += len(chunk)
             if len(rows):
@@ -280,8 +294,11 @@ def table_units(path: Path | str, suffix: str, text_column: str, id_column: str 
         raise InputError(path, "table has no rows")
     if not has_text:
         raise InputError(path, f"no text to score: column '{text_column}' is empty in all {start} rows")
+    notes = [f"{empty} row(s) with no text in '{text_column}' are not scored"] if empty else []
     if (note := row_ids.warning()) is not None:
-        print(f"warning: {path}: {note}", file=sys.stderr)
+        notes.append(note)
+    if notes:
+        print(f"warning: {path}: {'; '.join(notes)}", file=sys.stderr)
 
 
 def document_unit(kind: str, source: Path | bytes, name, doc_id: str) -> Unit:

@@ -84,11 +84,13 @@ def test_rows_without_an_id_get_their_row_and_repeated_ids_are_warned_of(model_d
     assert not pd.read_csv(out)["paragraph_id"].str.startswith("nan").any()
     assert sorted(pd.read_csv(summary)["doc_id"]) == ["rows.jsonl:2", "rows.jsonl:3", "rows.jsonl:4", "u1", "u2"]
     warning = [line for line in err.splitlines() if line.startswith("warning:")]
-    assert warning == [f"warning: {path}: 1 row(s) repeat an earlier row's 'url' (first 'u1'): each is scored under "
+    assert warning == [f"warning: {path}: 1 row(s) with no text in 'text' are not scored; "
+                       "1 row(s) repeat an earlier row's 'url' (first 'u1'): each is scored under "
                        "that id from position 0, and --summary counts them as one document; 3 row(s) have no 'url' "
                        "and are identified as 'rows.jsonl:<row>'"]  # u2's empty row is not scored, so not a repeat
     code, err = score([path, "-o", out, "--model", model_dir], capsys)
-    assert code == 0 and "warning" not in err
+    assert code == 0 and [line for line in err.splitlines() if line.startswith("warning:")] == [
+        f"warning: {path}: 1 row(s) with no text in 'text' are not scored"]  # were dropped without a word
 
 
 def test_a_utf16_csv_is_read_and_a_windows_code_page_one_is_named_in_one_line(model_dir, tmp_path, capsys):
@@ -104,3 +106,12 @@ def test_a_utf16_csv_is_read_and_a_windows_code_page_one_is_named_in_one_line(mo
     code, err = score([windows, "-o", tmp_path / "w.csv", "--model", model_dir], capsys)
     assert code == 1 and err.splitlines()[0].startswith(f"error: {windows}: not valid UTF-8 (byte 0x92); save the "
                                                         "table as UTF-8 (Excel: 'CSV UTF-8')")
+
+
+def test_a_csv_with_its_text_column_twice_is_refused_naming_it(model_dir, tmp_path, capsys):
+    """'url,text,title,text': the first 'text' was scored and the second ignored, silently."""
+    path = tmp_path / "twice.csv"
+    path.write_text(f"url,text,title,text\nu1,{GOOD},T,Baogang held a Party study session.\n", encoding="utf-8")
+    code, err = score([path, "-o", tmp_path / "o.csv", "--model", model_dir], capsys)
+    assert code == 1 and err.splitlines()[0].startswith(
+        f"error: {path}: column 'text' appears more than once in the header; rename one")
