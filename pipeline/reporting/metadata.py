@@ -27,12 +27,13 @@ MAX_WARNINGS = 20  # date problems printed one by one; the rest are counted
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?$")
 _CHINESE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?")
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})$")
+_BASIC = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T[\d:+Z.-]*)?$")  # ISO 8601's basic form: 20250404
 _KEY_VALUE = re.compile(r"^[ \t]*([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 _BARE = re.compile(r"\A\ufeff?((?:[ \t]*(?:date|source|title)[ \t]*[:：][^\n]*\n)+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
 
 
 def parse_date(value) -> str | None:
-    """An ISO date (YYYY-MM-DD) from a date, or from text such as 2025-07-07, 7 July 2025,
+    """An ISO date (YYYY-MM-DD) from a date, or from text such as 2025-07-07, 20250707, 7 July 2025,
     July 7, 2025, 2025年7月7日 or 2025-07 (the 1st). Empty gives None; anything else raises ValueError."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
@@ -43,7 +44,7 @@ def parse_date(value) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    for pattern in (_ISO, _CHINESE):
+    for pattern in (_ISO, _CHINESE, _BASIC):
         match = pattern.match(text)
         if match:
             year, month, day = (int(g) if g else 1 for g in match.groups())

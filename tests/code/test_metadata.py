@@ -23,7 +23,7 @@ for Japanese magnet makers.</p></article></body></html>"""
 @pytest.mark.parametrize("value, expected", [
     ("2025-07-07", "2025-07-07"), ("2025/7/7", "2025-07-07"), ("2025-07-07T08:00:00+08:00", "2025-07-07"),
     ("7 July 2025", "2025-07-07"), ("July 7, 2025", "2025-07-07"), ("2025年7月7日", "2025-07-07"),
-    ("2025-07", "2025-07-01"), ("13/04/2025", "2025-04-13"), (dt.date(2025, 7, 7), "2025-07-07"),
+    ("2025-07", "2025-07-01"), ("13/04/2025", "2025-04-13"), ("20250707", "2025-07-07"), (20250707, "2025-07-07"), (dt.date(2025, 7, 7), "2025-07-07"),
     (dt.datetime(2025, 7, 7, 9), "2025-07-07"), ("", None), (None, None), (float("nan"), None),
 ])
 def test_dates_are_read_into_iso(value, expected):
@@ -32,7 +32,7 @@ def test_dates_are_read_into_iso(value, expected):
 
 @pytest.mark.parametrize("value, problem", [
     ("03/04/2025", "ambiguous"), ("yesterday", "no four-digit year"), ("2025-13-01", "month must be in 1..12"),
-    ("1850-01-01", "outside 1900-2100"), ("sometime in 2025 maybe", "is not a date"),
+    ("1850-01-01", "outside 1900-2100"), ("20251301", "month must be in 1..12"), ("sometime in 2025 maybe", "is not a date"),
 ])
 def test_unreadable_dates_say_why(value, problem):
     with pytest.raises(ValueError, match=problem):
