@@ -158,7 +158,7 @@ def promote(name: str, version: str) -> str:
     from mlflow import MlflowClient
 
     api = MlflowClient()
-    api.get_model_version(name, version)  # refuses an unknown version
+    version = str(api.get_model_version(name, version).version)  # refuses an unknown version; '011' is 11
     done = f"version {version} of {name} is champion (promoted by hand)"
     crown(api, name, version, done, current_champion(api, name))
     return done

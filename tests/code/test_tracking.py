@@ -240,7 +240,7 @@ def test_models_command_tells_which_version_is_champion_and_whether_models_is_it
     assert out[1].endswith("version 1; it is NOT the champion")
     assert out[2].startswith("last gate decision: replaced as champion: version 2 is champion: cv.macro_f1 0.8500")
     assert not (directory / "registry.json").exists()  # nothing on disk to go stale
-    assert main(["models", "promote", "1"]) == 0 and "version 1 of policy-signals is champion" in capsys.readouterr().err
+    assert main(["models", "promote", "01"]) == 0 and "version 1 of policy-signals is champion" in capsys.readouterr().err
     assert main(["models", "--json"]) == 0
     state = json.loads(capsys.readouterr().out)
     assert state["models_is_champion"] and state["decision"] == "version 1 of policy-signals is champion (promoted by hand)"
