@@ -42,6 +42,11 @@ _TABLE_RULE = re.compile(r"^[ \t]*\|(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*\r?$")
 _CELL_BAR = re.compile(r"(?<!\\)\|")
 
 
+def layout_table(text: str) -> bool:
+    """Whether a text with pipe tables (trafilatura's) has a row of one cell: a page laid out in a table."""
+    return any(len(_CELL_BAR.split(line.strip())) <= 3 for line in text.split("\n") if _TABLE_LINE.match(line))
+
+
 def table_rows(text: str) -> str:
     """Markdown pipe tables (a Markdown file's, or a web page's as trafilatura writes them) as one paragraph per
     data row, its cells read as a sentence ("Export licences: exporters of ...; ..."); the header row and the

@@ -21,7 +21,7 @@ from pipeline.config import InputError, files_under, is_temporary
 from pipeline.reporting.metadata import html_meta
 from pipeline.scoring import extract, filetypes, table_text
 from pipeline.stages.split import read_article, text_from_bytes
-from pipeline.text import _CELL_BAR, _TABLE_LINE, markdown_text, table_rows
+from pipeline.text import layout_table, markdown_text, table_rows
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -93,16 +93,11 @@ def html_text(data: bytes, name: str) -> str:
     import trafilatura
 
     text = trafilatura.extract(data, include_comments=False, include_tables=True, favor_recall=True)
-    if text and _layout_table(text):
+    if text and layout_table(text):
         text = trafilatura.extract(data, include_comments=False, include_tables=False, favor_recall=True)
     if not text or not text.strip():
         raise InputError(name, "no main text found in HTML page")
     return table_rows(text)
-
-
-def _layout_table(text: str) -> bool:
-    """Whether trafilatura's text holds a table row of one cell: page layout, not data."""
-    return any(len(_CELL_BAR.split(line.strip())) <= 3 for line in text.split("\n") if _TABLE_LINE.match(line))
 
 
 def _json_frame(lines: list[str], start: int) -> pd.DataFrame:
