@@ -40,7 +40,10 @@ _FURNITURE = re.compile(
     r"|we use cookies|this (?:website|site) uses cookies|comments \(\d+\)"
     # an ad slot's label, a breadcrumb's 'Home', a line of separators only ('|', '»', '***'): glued to the
     # next paragraph as its heading otherwise ("Advertisement: The company said ...")
-    r"|(?:advertisement|sponsored(?: content)?|首页)\s*$|[\W_]+$"
+    r"|(?:advertisement|sponsored(?: content)?|首页)\s*$|[\W_]+$|当前位置|您的位置"
+    # Chinese sites' share, print and close buttons, counters, registration numbers and credit lines
+    r"|(?:关闭窗口|关闭|打印本页|打印|收藏|分享)\s*(?:$|[】\]])|.{0,8}(?:ICP备|公网安备)|相关(?:新闻|文章|报道)\s*(?::|$)"
+    r"|阅读\s*[\d.]+\s*万?\s*$|点赞(?:\s*在看)?\s*$|在看\s*$|(?:编辑|校对|文|摄影|图)\s*/|图片来源"
     r"|(?:release date|date of issue|published|updated|time|date|editor|author|source|views|proofreader"
     r"|reviewed by|stock code|stock abbreviation|announcement no\.?)\s*:"
     # a date line: the date (and time) alone, or before a '|' or a source/editor/author field; not news led by a date
@@ -59,8 +62,11 @@ _SENTENCE = re.compile(r"[.!?][\"')\u2019\u201d]?$")
 _MASTHEAD = re.compile(r"^[^.!?]{0,120}\s\|\s[^.!?]{0,120}$")
 
 
+_OPENING = "([【〔（「『《<\u3000 "  # furniture is often bracketed: (责任编辑:张伟), 【关闭窗口】
+
+
 def _is_furniture(text: str) -> bool:
-    return bool(_FURNITURE.match(text) or _MASTHEAD.match(text)
+    return bool(_FURNITURE.match(text) or _FURNITURE.match(text.lstrip(_OPENING)) or _MASTHEAD.match(text)
                 or _BYLINE.match(text) and not _SENTENCE.search(text) and len(text.split()) <= 20)
 _SECTION_WORDS = {"highlights", "key takeaways", "key points", "summary", "in brief", "at a glance"}
 
@@ -79,19 +85,40 @@ def _lines(raw: str, chunk: int = 1 << 20) -> Iterator[str]:
 _ENDS_SENTENCE = re.compile(r"[.!?:;。！？；:\"'”’)]\s*$")
 
 
+def _width(line: str) -> int:
+    """A line's width in columns: a Chinese character takes two, as in the fixed-width fonts text is wrapped for."""
+    line = line.rstrip()
+    return len(line) + len(CJK.findall(line))
+
+
+def _joined(lines: list[str], wrapped: bool) -> str:
+    """A block's lines as one text, with a space; in hard-wrapped text none between two lines of Chinese, where
+    the wrap fell inside a word or number ("专业化整" + "合", "下降4" + ".2个百分点"). (A blank-line separated
+    text's lines are kept apart by a space, Chinese too: its line breaks were made by hand, as in a Q and A.)"""
+    if not wrapped:
+        return " ".join(lines)
+    out = lines[0]
+    for line in lines[1:]:
+        out += ("" if _WIDE.search(out[-8:]) and _WIDE.search(line[:8]) else " ") + line
+    return out
+
+
+_WIDE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")  # Han and CJK punctuation
+
+
 def _hard_wrapped(raw: str) -> tuple[bool, int]:
     """(whether text without blank lines is prose wrapped at a fixed width, that width): most of its lines are
     within a few characters of the longest usual one, and most of those end in mid-sentence. A file of one
     paragraph per line ends its lines at sentence ends, and its lengths vary."""
-    lengths = [len(line.rstrip()) for line in itertools.islice(_lines(raw), 2000)]
+    lengths = [_width(line) for line in itertools.islice(_lines(raw), 2000)]
     if len(lengths) < 5:
         return False, 0
     width = sorted(lengths)[int(len(lengths) * 0.9)]
     if not 40 <= width <= 120:
         return False, width
-    full = [line.rstrip() for line in itertools.islice(_lines(raw), 2000) if len(line.rstrip()) >= width - 15]
+    full = [line.rstrip() for line in itertools.islice(_lines(raw), 2000) if _width(line) >= width - 15]
     open_ends = sum(not _ENDS_SENTENCE.search(line) for line in full)
-    return len(full) >= 0.6 * len(lengths) and open_ends >= 0.5 * len(full), width
+    return len(full) >= 0.5 * len(lengths) and open_ends >= 0.5 * len(full), width
 
 
 def _blocks(raw: str) -> Iterator[tuple[bool, str]]:
@@ -111,17 +138,17 @@ def _blocks(raw: str) -> Iterator[tuple[bool, str]]:
             continuing = False
             continue
         bullet = bool(_BULLET.match(line))
-        if wrapped and continuing and not bullet and line[:1] in (" ", "\t"):  # an indented line starts a paragraph
+        if wrapped and continuing and not bullet and line[:1] in (" ", "\t", "\u3000"):  # indented: a new paragraph
             continuing = False
         if continuing and (blank_separated or wrapped) and not bullet:
             block[1].append(line.strip())
         else:
             if block is not None:
-                yield block[0], " ".join(block[1])
+                yield block[0], _joined(block[1], wrapped)
             block = (bullet, [_BULLET.sub("", line).strip()])
-        continuing = not wrapped or len(line.rstrip()) >= width - 15  # a short line ends a wrapped paragraph
+        continuing = not wrapped or _width(line) >= width - 15  # a short line ends a wrapped paragraph
     if block is not None:
-        yield block[0], " ".join(block[1])
+        yield block[0], _joined(block[1], wrapped)
 
 
 def _section(text: str) -> bool:
@@ -284,7 +311,31 @@ def decode(data: bytes, name) -> str:
     except UnicodeDecodeError as exc:
         encoding = "UTF-16" if exc.encoding.startswith("utf-16") else "UTF-8"
         offset = exc.start + len(data) - len(exc.object)  # utf-8-sig reports offsets after the BOM
-        raise InputError(name, f"not valid {encoding} (byte 0x{exc.object[exc.start]:02x} at offset {offset})") from exc
+        raise InputError(name, f"not valid {encoding} (byte 0x{exc.object[exc.start]:02x} at offset {offset})"
+                               f"{_likely_encoding(data) if encoding == 'UTF-8' else ''}") from exc
+
+
+def _likely_encoding(data: bytes) -> str:
+    """A hint for text saved in a Chinese or Windows code page: Chinese if GB18030 or Big5 reads it as Han
+    characters that stand among Han characters, not glued to Latin letters as a Windows-1252 curly quote read
+    as GB18030 is ("MOFCOM抯"); GB18030 reads much Big5 too, so both are named. Else Windows-1252."""
+    head = data[:65536]
+    for codec in ("gb18030", "big5"):
+        try:
+            text = head.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        han = [i for i, ch in enumerate(text) if "\u4e00" <= ch <= "\u9fff"]
+        glued = sum(1 for i in han if any(0 <= j < len(text) and text[j].isascii() and text[j].isalpha()
+                                          for j in (i - 1, i + 1)))
+        if len(han) >= 2 and glued <= 0.3 * len(han):
+            return ("; it looks Chinese (GBK/GB18030, or Big5 for Traditional): convert it to UTF-8, e.g. "
+                    "iconv -f GB18030 -t UTF-8 (or -f BIG5)")
+    try:
+        head.decode("cp1252")
+    except UnicodeDecodeError:
+        return ""
+    return "; it may be Windows-1252: convert it to UTF-8, e.g. iconv -f CP1252 -t UTF-8"
 
 
 def text_from_bytes(data: bytes, name) -> str:

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from pipeline.config import InputError
-from pipeline.stages.split import build_paragraphs, paragraph_ids, read_article, split_article
+from pipeline.stages.split import build_paragraphs, paragraph_ids, read_article, split_article, text_from_bytes
 from pipeline.text import clean
 from tests.conftest import ARTICLES
 
@@ -136,6 +136,12 @@ def test_a_date_line_is_furniture_but_news_led_by_a_date_is_not(text, furniture)
     ("By Marcus Delaney, Editor | Strategic Commodities Weekly | 21 January 2025", True),
     ("Related", True), ("Related stories:", True), ("Related: Gallium after the ban | Why Estonia matters", True),
     ("版权所有:包头市人民政府", True), ("Advertisement", True), ("首页", True), ("|", True), ("»", True),
+    ("当前位置:首页>政务公开", True),
+    # bracketed and Chinese sites' own furniture was scored as body, and counted in index and report
+    ("(责任编辑:张伟)", True), ("【关闭窗口】", True), ("【打印】 【关闭】", True), ("蒙ICP备05001234号-1", True),
+    ("蒙公网安备 15020302000123号", True), ("相关新闻", True), ("阅读 2.1万", True), ("点赞 在看", True),
+    ("编辑/张伟 校对/李丽", True), ("(Reporting by the Tokyo bureau; editing by the Asia desk)", True),
+    ("关闭3座高炉,压减粗钢产能500万吨。", False), ("文章指出,要坚持党的全面领导。", False),
     # news that starts like a byline or a link list: marked furniture, it was left out of index and report
     ("By March, Baotou Steel will have cut crude steel output by a fifth under the state-owned enterprise reform.", False),
     ("By Thursday, prices had fallen 5%.", False),
@@ -197,3 +203,25 @@ def test_prose_hard_wrapped_without_blank_lines_is_joined_into_its_paragraphs():
     assert [p["text"] for p in split_article(indented)] == paragraphs
     one_per_line = "\n".join(paragraphs) + "\n"  # not wrapped: each line stays a paragraph
     assert [p["text"] for p in split_article(one_per_line)] == paragraphs
+
+
+def test_chinese_hard_wrapped_at_34_characters_is_joined_without_spaces():
+    """Chinese wire copy wrapped at 34 characters, paragraphs indented with full-width spaces: every line was a
+    paragraph (the width rule counted characters, not columns), and joined lines got a space inside words."""
+    paragraphs = ["2025年6月3日,中国稀土集团有限公司召开改革深化提升行动推进会,总结阶段性成果,部署下一阶段重点任务,集团董事长出席会议并讲话。",
+                  "会议指出,一年来集团推进专业化整合,压减法人户数31户,资产负债率下降4.2个百分点,经营质量明显提升。",
+                  "会议要求,要坚决淘汰落后产能,持续推进智能化改造,加快稀土新材料研发。"]
+    lines = lambda p, w: "\n".join(p[i:i + w] for i in range(0, len(p), w))
+    indented = "\n".join("\u3000\u3000" + lines(p, 34) for p in paragraphs) + "\n"
+    assert [p["text"] for p in split_article(indented)] == paragraphs
+    flush = "\n".join(lines(p, 44) for p in paragraphs) + "\n"
+    assert [p["text"] for p in split_article(flush)] == paragraphs
+
+
+@pytest.mark.parametrize("encoding, hint", [("gbk", "it looks Chinese (GBK/GB18030"), ("big5", "or Big5"),
+                                            ("cp1252", "it may be Windows-1252")])
+def test_a_file_in_a_code_page_says_which_one_it_looks_like(encoding, hint):
+    text = "包钢集团召开会议,研究部署改革任务。" if encoding == "gbk" else "包鋼集團召開會議" if encoding == "big5" \
+        else "MOFCOM\u2019s licences"
+    with pytest.raises(InputError, match=re.escape(hint)):
+        text_from_bytes(text.encode(encoding), "x.txt")
