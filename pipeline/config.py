@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Hashable
 from contextlib import ExitStack, contextmanager
@@ -296,12 +297,22 @@ def atomic_paths(*targets: str | os.PathLike) -> Iterator[list[Path]]:
     until the last is (under `interrupts.handled()`, as every command runs), so a signal never leaves them a mix
     of this run's files and older ones. A rename that fails (the disk, permissions) can leave the targets before it
     renamed; a bundle's manifest, renamed last, then names other bytes, and the bundle is refused, not misread."""
-    with ExitStack() as stack:
-        tmps = [stack.enter_context(atomic_path(target)) for target in reversed(targets)][::-1]  # left in order
+    stacks: list[ExitStack] = []  # one per target, so that they are claimed and renamed in the order given
+    try:
+        tmps = []
+        for target in targets:  # a folder that refuses them all is reported for the first: the output typed
+            stacks.append(ExitStack())
+            tmps.append(stacks[-1].enter_context(atomic_path(target)))
         yield tmps
         interrupts.check()  # one that library code swallowed while they were written: rename none
         with interrupts.deferred():
-            stack.close()
+            while stacks:
+                stacks.pop(0).close()
+    except BaseException:
+        failure = sys.exc_info()
+        for stack in reversed(stacks):  # the temporaries not renamed are removed
+            stack.__exit__(*failure)
+        raise
 
 
 def json_text(data: Any) -> str:

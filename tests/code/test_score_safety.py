@@ -190,6 +190,8 @@ def test_bad_output_paths_fail_before_scoring_with_one_line(folder, model_dir, c
         code, err = score([ARTICLE, "-o", output, "--model", model_dir], capsys)
         assert code == 2 and err.count("\n") == 1, err
         one_error(err, expected)
+        # the output typed is named, not the run record beside it (o.csv.run.json), which was claimed first
+        assert err.startswith(f"error: {output}: "), err
 
 
 def big_jsonl(path, broken_line=None, rows=7000):
