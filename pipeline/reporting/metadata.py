@@ -25,11 +25,13 @@ KEY_COLUMNS = ("doc_id", "path")
 DOCUMENT_SUFFIXES = (".txt", ".md", ".html", ".htm")
 MAX_WARNINGS = 20  # date problems printed one by one; the rest are counted
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?$")
-_CHINESE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?")
+_CHINESE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*(?:[日号]|$))?")  # 2025年3月4日, 2025年3月4
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})$")
 _BASIC = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T[\d:+Z.-]*)?$")  # ISO 8601's basic form: 20250404
-_KEY_VALUE = re.compile(r"^[ \t]*([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
-_BARE = re.compile(r"\A\ufeff?((?:[ \t]*(?:date|source|title)[ \t]*[:：][^\n]*\n)+)[ \t]*(?:\n|\Z)", re.IGNORECASE)
+_KEY_VALUE = re.compile(r"^[ \t]*([A-Za-z_\u4e00-\u9fff][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+_BARE = re.compile(r"\A\ufeff?((?:[ \t]*(?:date|source|title|日期|发布日期|来源|标题)[ \t]*[:：][^\n]*\n)+)[ \t]*(?:\n|\Z)",
+                   re.IGNORECASE)
+_KEYS = {"日期": "date", "发布日期": "date", "来源": "source", "标题": "title"}  # front matter written in Chinese
 
 
 def parse_date(value) -> str | None:
@@ -48,11 +50,14 @@ def parse_date(value) -> str | None:
         match = pattern.match(text)
         if match:
             year, month, day = (int(g) if g else 1 for g in match.groups())
-            return _checked(dt.date(year, month, day))
+            try:
+                return _checked(dt.date(year, month, day))
+            except ValueError as exc:  # 'month must be in 1..12' said nothing of which date
+                raise ValueError(f"'{text}': {exc}") from exc
     numeric = _NUMERIC.match(text)
     if numeric and int(numeric.group(1)) <= 12 and int(numeric.group(2)) <= 12 and numeric.group(1) != numeric.group(2):
         raise ValueError(f"'{text}' is ambiguous (day/month or month/day?); write it as YYYY-MM-DD")
-    if not re.search(r"\b\d{4}\b", text):
+    if not re.search(r"(?<!\d)\d{4}(?!\d)", text):  # not \b: 2025年 has no word boundary after the year
         raise ValueError(f"'{text}' has no four-digit year")
     from dateutil import parser
 
@@ -92,14 +97,15 @@ def front_matter(text: str) -> tuple[dict, str]:
         if not isinstance(block, dict):  # also 'date:2025-03-04', no space after the colon: not YAML's mapping
             block = dict(_KEY_VALUE.findall(lines)) or None
         if isinstance(block, dict):
-            found = {k.lower(): v for k, v in block.items() if isinstance(k, str) and k.lower() in FIELDS}
+            keys = {k: _KEYS.get(k.strip(), k.strip().lower()) for k in block if isinstance(k, str)}
+            found = {keys[k]: v for k, v in block.items() if keys.get(k) in FIELDS}
             return found, text[fenced.end():]
     bare = _BARE.match(text)
     if bare:
         found = {}
         for line in unicodedata.normalize("NFKC", bare.group(1)).splitlines():
             key, value = line.split(":", 1)
-            found[key.strip().lower()] = value.strip()
+            found[_KEYS.get(key.strip(), key.strip().lower())] = value.strip()
         return found, text[bare.end():]
     return {}, text
 

@@ -61,7 +61,7 @@ def highlight(text: str, explanation: str | None) -> list[tuple[str, str | None]
         spans += [(m.start(), m.end(), f"{gram.strip()} ({weight:+.2f})")
                   for m in re.finditer(pattern, text, re.IGNORECASE)]
     pieces, at = [], 0
-    for start, end, label in sorted(spans):
+    for start, end, label in sorted(spans, key=lambda span: (span[0], -span[1])):  # the longest at a place: 智能, not 智
         if start < at:
             continue
         pieces += [(text[at:start], None), (text[start:end], label)]

@@ -97,7 +97,7 @@ class Writer:
 class Summary:
     """Per document: paragraphs, its language (that of most of its paragraphs; on a tie, the first met),
     maximum probability and number of flagged paragraphs per signal, date, source, title and the entities
-    its paragraphs name."""
+    its paragraphs name (not its furniture, as index and report leave it out)."""
 
     def __init__(self):
         self.parts: list[pd.DataFrame] = []
@@ -107,6 +107,8 @@ class Summary:
                      **{c: (c, "first") for c in ("date", "source", "title")}, "entities": ("entities", _union)}
 
     def add(self, frame: pd.DataFrame) -> None:
+        if "kind" in frame:  # a firm named in page furniture (上一篇: ..., a running header) is not the document's news
+            frame = frame.assign(entities=frame["entities"].where(frame["kind"].ne("furniture")))
         self.parts.append(frame.groupby("doc_id", sort=False).agg(**self.spec))
         self.langs.append(frame.groupby(["doc_id", "lang"], sort=False).size())
 

@@ -23,7 +23,8 @@ for Japanese magnet makers.</p></article></body></html>"""
 @pytest.mark.parametrize("value, expected", [
     ("2025-07-07", "2025-07-07"), ("2025/7/7", "2025-07-07"), ("2025-07-07T08:00:00+08:00", "2025-07-07"),
     ("7 July 2025", "2025-07-07"), ("July 7, 2025", "2025-07-07"), ("2025年7月7日", "2025-07-07"),
-    ("2025-07", "2025-07-01"), ("13/04/2025", "2025-04-13"), ("20250707", "2025-07-07"), (20250707, "2025-07-07"), (dt.date(2025, 7, 7), "2025-07-07"),
+    ("2025-07", "2025-07-01"), ("13/04/2025", "2025-04-13"), ("20250707", "2025-07-07"), (20250707, "2025-07-07"),
+    ("2025年7月7", "2025-07-07"),  # its day was dropped: 2025-07-01 (dt.date(2025, 7, 7), "2025-07-07"),
     (dt.datetime(2025, 7, 7, 9), "2025-07-07"), ("", None), (None, None), (float("nan"), None),
 ])
 def test_dates_are_read_into_iso(value, expected):
@@ -32,7 +33,10 @@ def test_dates_are_read_into_iso(value, expected):
 
 @pytest.mark.parametrize("value, problem", [
     ("03/04/2025", "ambiguous"), ("yesterday", "no four-digit year"), ("2025-13-01", "month must be in 1..12"),
-    ("1850-01-01", "outside 1900-2100"), ("20251301", "month must be in 1..12"), ("sometime in 2025 maybe", "is not a date"),
+    ("1850-01-01", "outside 1900-2100"), ("20251301", "month must be in 1..12"),
+    ("2025年13月4日", "'2025年13月4日': month must be in 1..12"),  # the value was not named
+    ("2025年第一季度", "is not a date"),  # said 'has no four-digit year'
+ ("sometime in 2025 maybe", "is not a date"),
 ])
 def test_unreadable_dates_say_why(value, problem):
     with pytest.raises(ValueError, match=problem):
@@ -53,6 +57,10 @@ def test_front_matter_is_read_and_removed_without_moving_paragraph_ids():
     full_width = "---\ndate：2025-03-04\nsource：新华社\n---\n" + body
     assert front_matter(full_width) == ({"date": "2025-03-04", "source": "新华社"}, body)
     assert front_matter("date：2025-03-04\nsource：新华社\n\n" + body) == ({"date": "2025-03-04", "source": "新华社"}, body)
+    # front matter written in Chinese was dropped without a word: the document was undated
+    chinese = {"date": dt.date(2025, 3, 4), "source": "新华社", "title": "包钢"}
+    assert front_matter("---\n日期: 2025-03-04\n来源: 新华社\n标题: 包钢\n---\n" + body) == (chinese, body)
+    assert front_matter("日期：2025-03-04\n来源：新华社\n\n" + body) == ({"date": "2025-03-04", "source": "新华社"}, body)
     # a date YAML reads as a timestamp but the calendar lacks stopped the run with a traceback: read by line
     assert front_matter("---\ndate: 2025-02-30\n---\n" + body) == ({"date": "2025-02-30"}, body)
     ids = paragraph_ids("a", [p["text"] for p in split_article(front_matter(fenced)[1])])
@@ -232,3 +240,15 @@ def test_rows_sharing_an_id_keep_their_own_date_and_source(model_dir, tmp_path, 
     rows = pd.read_csv(out, dtype=str)
     assert rows["date"].tolist() == ["2025-01-10"] * 2 + ["2025-06-10"] * 2
     assert rows["source"].tolist() == ["Reuters"] * 2 + ["Caixin"] * 2
+
+
+def test_a_summary_names_no_firm_that_only_page_furniture_names(model_dir, tmp_path, capsys):
+    """Every page of a site got 'China Northern Rare Earth' from its 上一篇 (previous article) link."""
+    page = tmp_path / "page.txt"
+    page.write_text("包钢集团召开深化改革工作推进会\n\n包钢集团召开会议,研究部署混合所有制改革重点任务。\n\n"
+                    "上一篇:北方稀土召开一季度经营分析会\n", encoding="utf-8")
+    out, summary = tmp_path / "s.csv", tmp_path / "docs.csv"
+    code, err = score(capsys, page, "-o", out, "--model", model_dir, "--summary", summary)
+    assert code == 0, err
+    assert pd.read_csv(out)["kind"].iloc[-1] == "furniture"
+    assert pd.read_csv(summary)["entities"].tolist() == ["Baogang"]

@@ -150,6 +150,9 @@ def test_chinese_ngrams_are_highlighted_where_the_model_reads_them():
     assert "".join(p for p, _ in pieces) == text
     assert [p for p, label in report.highlight(text, "5g (+0.40)") if label] == ["5G"]
     assert [p for p, label in report.highlight("The 5Gx line", "5g (+0.40)") if label] == []
+    # overlapping n-grams at one place: the longest is marked (the shortest was: 推进<智><能制>造)
+    marked = [p for p, label in report.highlight("推进智能制造", "智能 (+2.26); 智 (+1.80); 能制 (+0.90)") if label]
+    assert marked == ["智能"]
 
 
 class RecordingPage(browser.Page):
