@@ -100,6 +100,18 @@ def html_text(data: bytes, name: str) -> str:
     return table_rows(text)
 
 
+def html_unit(data: bytes, name: str, doc_id: str) -> Unit:
+    """A saved web page: its main text, headed by its title where the main text lacks it (Chinese news and
+    government pages keep the headline outside the block trafilatura takes: `div.article > h1`, `#zoom`), so the
+    headline is scored as its title paragraph, as a file of the same article would be."""
+    text, meta = html_text(data, name), html_meta(data)
+    title = " ".join((meta.get("title") or "").split())
+    opening = [" ".join(line.split()) for line in text.strip().splitlines()[:3]]
+    if title and not any(line and line in title for line in opening):  # a line naming a page titled 'X_site': in
+        text = f"{title}\n{text}"
+    return Unit(doc_id=doc_id, text=text, meta=meta)
+
+
 def _json_frame(lines: list[str], start: int) -> pd.DataFrame:
     frame = pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
     frame.index = pd.RangeIndex(start, start + len(frame))
@@ -311,7 +323,7 @@ def bytes_unit(data: bytes, name, suffix: str, doc_id: str) -> Unit:
     if kind:
         return document_unit(kind, data, name, doc_id)
     if suffix in HTML_SUFFIXES:
-        return Unit(doc_id=doc_id, text=html_text(data, name), meta=html_meta(data))
+        return html_unit(data, name, doc_id)
     text = text_from_bytes(data, name)
     return Unit(doc_id=doc_id, text=markdown_text(text) if suffix == ".md" else text)
 
@@ -338,7 +350,7 @@ def units(item: str | Path, text_column: str, id_column: str | None, stdin_forma
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(path, f"cannot read ({exc.strerror or exc})") from exc
-        yield Unit(doc_id=doc_id or str(path), text=html_text(data, str(path)), meta=html_meta(data))
+        yield html_unit(data, str(path), doc_id or str(path))
     else:  # .txt, .md and anything named explicitly
         yield Unit(doc_id=doc_id or str(path), text=read_article(path))
 

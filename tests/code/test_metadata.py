@@ -252,3 +252,23 @@ def test_a_summary_names_no_firm_that_only_page_furniture_names(model_dir, tmp_p
     assert code == 0, err
     assert pd.read_csv(out)["kind"].iloc[-1] == "furniture"
     assert pd.read_csv(summary)["entities"].tolist() == ["Baogang"]
+
+
+def test_a_pages_headline_outside_its_main_text_is_scored_as_its_title(tmp_path):
+    """Chinese news and government pages keep the headline beside the block trafilatura takes: it was never
+    a paragraph, though a file of the same article has it as its title."""
+    from pipeline.scoring.inputs import html_unit
+
+    title = "包钢集团召开2025年安全环保工作会议"
+    body = "".join(f"<p>\u3000\u3000{p}</p>" for p in [
+        "2月17日,包钢集团召开2025年安全环保工作会议,总结2024年安全环保工作,安排部署2025年重点工作。",
+        "会议通报了两起生产安全事故,要求各单位全面排查治理重大事故隐患,坚决防范遏制重特大事故。",
+        "会议强调,要持续推进尾矿库综合治理和稀土冶炼废水达标排放,全力配合中央生态环境保护督察整改工作。",
+        "会议还对集团公司2024年度安全环保先进单位和个人进行了表彰。"])
+    page = (f"<html><head><meta charset='utf-8'><title>{title}_包头新闻网</title><meta property='og:site_name' "
+            f"content='包头新闻网'></head><body><div class='top'>首页 | 新闻 | 时政</div><div class='article'><h1>{title}</h1>"
+            f"<div class='info'>2025年02月18日 来源:包头日报 浏览次数:1523</div><div class='content'>{body}</div>"
+            f"<div class='editor'>(责任编辑:张伟)</div></div></body></html>").encode()
+    paragraphs = split_article(html_unit(page, "page.html", "page.html").text)
+    assert (paragraphs[0]["kind"], paragraphs[0]["text"]) == ("title", title), paragraphs[:2]
+    assert sum(p["text"] == title for p in paragraphs) == 1
