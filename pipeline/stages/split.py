@@ -108,17 +108,24 @@ _WIDE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")  #
 
 def _hard_wrapped(raw: str) -> tuple[bool, int]:
     """(whether text without blank lines is prose wrapped at a fixed width, that width): most of its lines are
-    within a few characters of the longest usual one, and most of those end in mid-sentence. A file of one
-    paragraph per line ends its lines at sentence ends, and its lengths vary."""
-    lengths = [_width(line) for line in itertools.islice(_lines(raw), 2000)]
+    near the longest usual one and none passes it, and most of those end in mid-sentence with the next line
+    going on in lower case (or in Chinese). A file of one paragraph per line ends its lines at sentence ends,
+    and a list of headlines starts each line with a capital."""
+    lines = [line.rstrip() for line in itertools.islice(_lines(raw), 2000)]
+    lengths = [_width(line) for line in lines]
     if len(lengths) < 5:
         return False, 0
     width = sorted(lengths)[int(len(lengths) * 0.9)]
-    if not 40 <= width <= 120:
+    if not 40 <= width <= 120 or max(lengths) > width + 3:  # a wrap column is never passed
         return False, width
-    full = [line.rstrip() for line in itertools.islice(_lines(raw), 2000) if _width(line) >= width - 15]
-    open_ends = sum(not _ENDS_SENTENCE.search(line) for line in full)
-    return len(full) >= 0.5 * len(lengths) and open_ends >= 0.5 * len(full), width
+    full = [i for i, size in enumerate(lengths) if size >= width - 15]
+    open_ends = [i for i in full if not _ENDS_SENTENCE.search(lines[i])]
+    going_on = sum(1 for i in open_ends if i + 1 < len(lines) and _CONTINUES.match(lines[i + 1].lstrip()))
+    return len(full) >= 0.5 * len(lengths) and len(open_ends) >= 0.5 * len(full) and going_on >= 0.5 * len(open_ends), \
+        width
+
+
+_CONTINUES = re.compile(r"[a-z0-9(,\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 def _blocks(raw: str) -> Iterator[tuple[bool, str]]:

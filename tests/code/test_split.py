@@ -4,7 +4,8 @@ import re
 import pytest
 
 from pipeline.config import InputError
-from pipeline.stages.split import build_paragraphs, paragraph_ids, read_article, split_article, text_from_bytes
+from pipeline.stages.split import _hard_wrapped, build_paragraphs, paragraph_ids, read_article, split_article, \
+    text_from_bytes
 from pipeline.text import clean
 from tests.conftest import ARTICLES
 
@@ -203,6 +204,11 @@ def test_prose_hard_wrapped_without_blank_lines_is_joined_into_its_paragraphs():
     assert [p["text"] for p in split_article(indented)] == paragraphs
     one_per_line = "\n".join(paragraphs) + "\n"  # not wrapped: each line stays a paragraph
     assert [p["text"] for p in split_article(one_per_line)] == paragraphs
+    headlines = ["China adds seven heavy rare earths to its export control list", "MP Materials signs offtake deal with "
+                 "the Pentagon for magnets", "Iluka secures government loan for Eneabba refinery expansion",
+                 "Rare earth prices climb as Myanmar border crossings close again", "EU Critical Raw Materials Act "
+                 "names 47 strategic projects", "Baotou Steel to cut crude steel output by a fifth this year"]
+    assert not _hard_wrapped("\n".join(headlines))[0]  # a list of headlines of like lengths is not wrapped prose
 
 
 def test_chinese_hard_wrapped_at_34_characters_is_joined_without_spaces():
