@@ -72,8 +72,8 @@ def table_rows(text: str) -> str:
             cells = [c.strip().replace("\\|", "|") for c in _CELL_BAR.split(row.strip())[1:-1]]
             cells = [c for c in cells if c]
             if cells:
-                out += ["", cells[0] + (": " + "; ".join(cells[1:]) if len(cells) > 1 else ""), ""] if spaced else \
-                    [cells[0] + (": " + "; ".join(cells[1:]) if len(cells) > 1 else "")]
+                line = cells[0] + (": " + "; ".join(cells[1:]) if len(cells) > 1 else "")
+                out += ["", line, ""] if spaced else [line]
         i = end
     return "\n".join(out)
 

@@ -21,7 +21,7 @@ from pipeline import language
 from pipeline import rules as rules_mod
 from pipeline.config import InputError, atomic_path, files_under, write_json
 from pipeline.corpus import labels as labels_mod
-from pipeline.text import CJK, clean, markdown_text
+from pipeline.text import CJK, TOKEN_HAN, clean, markdown_text
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 _BULLET = re.compile(r"^\s*(?:(?:[-•*▪◦‣]|–)\s+)+")
@@ -103,7 +103,7 @@ def _joined(lines: list[str], wrapped: bool) -> str:
     return out
 
 
-_WIDE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")  # Han and CJK punctuation
+_WIDE = re.compile(f"[\u3000-\u303f{TOKEN_HAN}\uff00-\uffef]")  # Han, CJK and full-width punctuation
 
 
 def _hard_wrapped(raw: str) -> tuple[bool, int]:
@@ -125,7 +125,7 @@ def _hard_wrapped(raw: str) -> tuple[bool, int]:
         width
 
 
-_CONTINUES = re.compile(r"[a-z0-9(,\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_CONTINUES = re.compile(f"[a-z0-9(,]|{_WIDE.pattern}")  # how a wrapped line's next line goes on
 
 
 def _blocks(raw: str) -> Iterator[tuple[bool, str]]:
