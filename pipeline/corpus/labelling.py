@@ -1,13 +1,17 @@
 """`policy-signals label export|import`: get paragraphs that lack gold labels labelled by people.
 
-export writes the unlabelled paragraphs to a CSV prefilled with the current
-model's suggestions and probabilities, most uncertain first; import validates a
-filled CSV and merges it into the gold labels file. Import refuses rather than
-guesses, never drops an existing label, and is idempotent.
+export writes the paragraphs without gold labels to a CSV (UTF-8 with a BOM, so
+Excel reads Chinese) prefilled with the current model's suggestions and
+probabilities, most uncertain first, and never over an existing file (a sheet
+being filled in) unless --force; import validates a filled CSV and merges it into
+the gold labels file, in reading order. Import refuses rather than guesses, never
+drops an existing label, and is idempotent. Both say when the paragraphs table is
+older than the articles (`dvc repro` has not split what was added or removed).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -23,12 +27,14 @@ from pipeline.thresholds import cutoffs
 
 PROBA = [f"p_{s}" for s in SIGNALS]
 TABLE_COLUMNS = ["paragraph_id", "article_id", "label_source", "text"]  # what both actions need from `split`
-CONTEXT = ["article_id", "uncertainty", *PROBA, "text"]  # export-only columns that import ignores
+CONTEXT = ["article_id", "suggested", "uncertainty", *PROBA, "text"]  # export-only columns that import ignores
+SUGGESTED_SEPARATOR = ";"
 
 
-def suggestions(table: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
-    """Rows without gold labels, with suggested flags and probabilities, most uncertain first."""
-    todo = table[table["label_source"].ne("gold")].reset_index(drop=True)
+def suggestions(table: pd.DataFrame, scorer: Scorer, labelled: set[str]) -> pd.DataFrame:
+    """Rows without gold labels (in the table or among `labelled` ids, imported since it was split), with
+    suggested flags and probabilities, most uncertain first."""
+    todo = table[table["label_source"].ne("gold") & ~table["paragraph_id"].isin(labelled)].reset_index(drop=True)
     proba = scorer.score(todo["text"].tolist(), repaired=True)[PROBA].to_numpy() if len(todo) else \
         np.zeros((0, len(SIGNALS)))  # split paragraphs: repaired already
     cut = cutoffs(scorer.thresholds, len(todo), todo["lang"])
@@ -38,6 +44,7 @@ def suggestions(table: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
     flags = (proba >= cut).astype(np.int8)
     for j, signal in enumerate(SIGNALS):
         out[signal] = flags[:, j]
+    out["suggested"] = [SUGGESTED_SEPARATOR.join(s for s, f in zip(SIGNALS, row) if f) for row in flags.tolist()]
     out["uncertainty"] = (1 - margin).round(4)
     for j, column in enumerate(PROBA):
         out[column] = proba[:, j].round(4)
@@ -45,12 +52,37 @@ def suggestions(table: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
     return out.sort_values(["uncertainty", "paragraph_id"], ascending=[False, True], kind="stable")
 
 
-def read_filled(path: Path, known_ids: set[str]) -> pd.DataFrame:
-    """A filled export: known columns only, known ids, 0/1 values, no conflicting duplicates."""
+def _read_sheet(path: Path) -> pd.DataFrame:
+    """A filled sheet as strings: comma- or (as Excel saves it in much of Europe) semicolon-separated, UTF-8 with
+    or without a BOM; rows left wholly empty (Excel's trailing ",,,,") dropped."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+            header = handle.readline()
+        separator = ";" if ";" in header and "," not in header else ","
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=separator)
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "is not UTF-8 text (saved in a Windows code page?); save it as \"CSV UTF-8\" "
+                               "and import it again") from exc
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"cannot read labelled CSV ({str(exc).splitlines()[0]})") from exc
+    return frame[frame.ne("").any(axis=1)]
+
+
+def as_suggested(frame: pd.DataFrame) -> pd.Series:
+    """Per row of a filled export, whether its labels are exactly the model's suggestions (False where the sheet
+    has no `suggested` column: an export of an earlier version)."""
+    if "suggested" not in frame or not set(SIGNALS) <= set(frame.columns):
+        return pd.Series(False, index=frame.index)
+    chosen = frame[list(SIGNALS)].eq("1").apply(
+        lambda row: SUGGESTED_SEPARATOR.join(s for s in SIGNALS if row[s]), axis=1)
+    return chosen.eq(frame["suggested"])
+
+
+def read_filled(path: Path, known_ids: set[str]) -> tuple[pd.DataFrame, set[str]]:
+    """A filled export: known columns only, known ids, 0/1 values, no conflicting duplicates; and the ids whose
+    labels are exactly the model's suggestions."""
+    frame = _read_sheet(path)
+    unreviewed = set(frame.loc[as_suggested(frame), "paragraph_id"]) if "paragraph_id" in frame else set()
     frame = frame.drop(columns=[c for c in CONTEXT if c in frame.columns])
     deduped = frame.drop_duplicates()
     clash = deduped["paragraph_id"][deduped["paragraph_id"].duplicated()] if "paragraph_id" in frame else []
@@ -61,11 +93,13 @@ def read_filled(path: Path, known_ids: set[str]) -> pd.DataFrame:
     if not unknown.empty:
         raise InputError(path, f"unknown paragraph_id '{unknown.iloc[0]}' (not in the paragraphs table; "
                                "run `dvc repro` after adding articles)")
-    return checked
+    return checked, unreviewed
 
 
-def merge(gold: pd.DataFrame, new: pd.DataFrame, texts: pd.Series, path: Path, replace: bool) -> pd.DataFrame:
-    """Append new labels; an existing label that differs is refused unless `replace` is set."""
+def merge(gold: pd.DataFrame, new: pd.DataFrame, texts: pd.Series, path: Path, replace: bool
+          ) -> tuple[pd.DataFrame, int]:
+    """New labels appended in reading order (`texts`' order, the paragraphs table's), and how many existing
+    labels changed: one that differs is refused unless `replace` is set."""
     both = gold.merge(new, on="paragraph_id", suffixes=("", "_new"))
     changed = both[(both[list(SIGNALS)].to_numpy() != both[[f"{s}_new" for s in SIGNALS]].to_numpy()).any(axis=1)]
     if not changed.empty and not replace:
@@ -75,9 +109,29 @@ def merge(gold: pd.DataFrame, new: pd.DataFrame, texts: pd.Series, path: Path, r
     updated = gold.set_index("paragraph_id")
     updated.update(new.set_index("paragraph_id")[list(SIGNALS)])
     added = new[~new["paragraph_id"].isin(gold["paragraph_id"])]
+    order = pd.Series(range(len(texts)), index=texts.index)
+    added = added.iloc[order.loc[added["paragraph_id"]].to_numpy().argsort(kind="stable")]
     out = pd.concat([updated.reset_index(), added], ignore_index=True)
     out[list(SIGNALS)] = out[list(SIGNALS)].astype("int8")
-    return out
+    return out, len(changed)
+
+
+def stale_note(table: Path, articles: Path) -> str | None:
+    """A warning when something under `articles` (a file, or a folder a file was added to or removed from)
+    changed after the paragraphs table was split from it; None when the table is newer, or either is missing.
+    Hidden names are left out, as the splitter leaves them."""
+    if not table.exists() or not articles.is_dir():
+        return None
+    split_at, changed = table.stat().st_mtime, []
+    for here, folders, names in os.walk(articles):
+        folders[:] = [f for f in folders if not f.startswith(".")]
+        paths = [Path(here), *(Path(here) / n for n in names if not n.startswith("."))]
+        changed += [path for path in paths if path.stat().st_mtime > split_at]
+    if not changed:
+        return None
+    more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+    return (f"warning: {table} is older than {changed[0]}{more}: articles added, changed or removed since are "
+            "not in it; run `dvc repro` (or `policy-signals split`) first")
 
 
 def check_todo(output: Path, kept: dict[Path, str]) -> None:
@@ -99,12 +153,17 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--data", type=Path, default=Path("data/processed/paragraphs.parquet"))
     ex.add_argument("--model", type=Path, default=Path("models"))
     ex.add_argument("-o", "--output", type=Path, required=True, help="the to-do list to write (.csv)")
-    ex.add_argument("--labels", type=Path, default=Path("data/labels.csv"), help="the gold labels (never written)")
+    ex.add_argument("--labels", type=Path, default=Path("data/labels.csv"),
+                    help="the gold labels (never written): their paragraphs are not listed")
+    ex.add_argument("--force", action="store_true", help="write over an existing output (a sheet being filled in)")
     im = sub.add_parser("import", help="validate a filled CSV and merge it into the gold labels")
     im.add_argument("file", type=Path)
     im.add_argument("--data", type=Path, default=Path("data/processed/paragraphs.parquet"))
     im.add_argument("--labels", type=Path, default=Path("data/labels.csv"))
     im.add_argument("--replace", action="store_true", help="allow changing labels that already exist")
+    for action in (ex, im):
+        action.add_argument("--articles", type=Path, default=Path("data/articles"),
+                            help="the articles the table was split from (to say when it is out of date)")
     args = parser.parse_args(argv)
 
     table = read_table(args.data)
@@ -113,14 +172,29 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(args.data, f"not a paragraphs table from `split` (no column '{missing[0]}')")
     if args.action == "export":
         check_todo(args.output, {args.data: "the paragraphs table", args.labels: "the gold labels"})
-        out = suggestions(table, Scorer.load(str(args.model)))
+        if args.output.exists() and not args.force:
+            raise InputError(args.output, "exists (a sheet being filled in?); refusing to overwrite it: write the "
+                                          "to-do list elsewhere, or pass --force")
+        gold = labels.read_labels(args.labels)
+        note = stale_note(args.data, args.articles)
+        out = suggestions(table, Scorer.load(str(args.model)), set(gold["paragraph_id"]))
         with atomic_path(args.output) as tmp:
-            out.to_csv(tmp, index=False, lineterminator="\n")
+            out.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8-sig")
+        if note:
+            print(note, file=sys.stderr)
         print(f"label export: {len(out)} paragraphs need labels -> {args.output}", file=sys.stderr)
         return 0
     gold = labels.read_labels(args.labels)
-    new = read_filled(args.file, set(table["paragraph_id"]))
-    merged = merge(gold, new, table.set_index("paragraph_id")["text"], args.file, args.replace)
+    note = stale_note(args.data, args.articles)
+    new, unreviewed = read_filled(args.file, set(table["paragraph_id"]))
+    merged, replaced = merge(gold, new, table.set_index("paragraph_id")["text"], args.file, args.replace)
     labels.write_labels(merged, args.labels)
-    print(f"label import: {len(merged) - len(gold)} new, {len(new)} rows read -> {args.labels}", file=sys.stderr)
+    added = set(merged["paragraph_id"]) - set(gold["paragraph_id"])
+    if note:
+        print(note, file=sys.stderr)
+    line = f"label import: {len(added)} new, {replaced} changed, {len(new)} rows read -> {args.labels}"
+    if added & unreviewed:
+        line += (f"; {len(added & unreviewed)} of the new rows are exactly the model's suggestions: make sure "
+                 "they were read, not just left as exported")
+    print(line, file=sys.stderr)
     return 0

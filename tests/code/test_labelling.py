@@ -36,6 +36,7 @@ def ws(tmp_path_factory):
     assert main(["split", "--articles", str(root / "articles"), "--labels", str(root / "labels.csv"),
                  "--rules", str(RULES), "--out", str(table), "--report", str(root / "r.json")]) == 0
     assert main(["label", "export", "--data", str(table), "--model", str(root / "models"),
+                 "--labels", str(root / "labels.csv"), "--articles", str(root / "articles"),
                  "-o", str(root / "todo.csv")]) == 0
     return root
 
@@ -43,7 +44,13 @@ def ws(tmp_path_factory):
 def imported(ws, csv, capsys, *extra):
     labels = ws / "work_labels.csv"
     code = main(["label", "import", str(csv), "--data", str(ws / "paragraphs.parquet"),
-                 "--labels", str(labels), *extra])
+                 "--labels", str(labels), "--articles", str(ws / "articles"), *extra])
+    return code, capsys.readouterr().err
+
+
+def exported(ws, output, labels, capsys, *extra):
+    code = main(["label", "export", "--data", str(ws / "paragraphs.parquet"), "--model", str(ws / "models"),
+                 "--labels", str(labels), "--articles", str(ws / "articles"), "-o", str(output), *extra])
     return code, capsys.readouterr().err
 
 
@@ -123,3 +130,61 @@ def test_export_refuses_to_write_over_the_gold_labels_or_the_table(ws, fresh_lab
         err = capsys.readouterr().err
         assert code == 2 and f"{output}: {problem}" in err, err
     assert fresh_labels.read_bytes() == before and not (ws / "todo.parquet").exists()
+
+
+def test_export_never_writes_over_a_sheet_being_filled_in(ws, fresh_labels, tmp_path, capsys):
+    """A second export to the same name replaced the analyst's corrections with the model's suggestions, exit 0."""
+    sheet = tmp_path / "mywork.csv"
+    sheet.write_text("paragraph_id,ideology\nminmetals-1,1\n")
+    code, err = exported(ws, sheet, fresh_labels, capsys)
+    assert code == 2 and err == f"error: {sheet}: exists (a sheet being filled in?); refusing to overwrite it: " \
+                                "write the to-do list elsewhere, or pass --force\n", err
+    assert sheet.read_text() == "paragraph_id,ideology\nminmetals-1,1\n"
+    assert exported(ws, sheet, fresh_labels, capsys, "--force")[0] == 0
+    assert sheet.read_bytes().startswith(b"\xef\xbb\xbfparagraph_id,")  # UTF-8 with a BOM: Excel reads Chinese
+
+
+def test_export_leaves_out_what_was_imported_and_both_say_when_the_table_is_out_of_date(ws, fresh_labels, tmp_path,
+                                                                                          capsys):
+    """Export listed paragraphs labelled since the last split again, and neither command said that articles added
+    or removed since were not in the table."""
+    assert imported(ws, ws / "todo.csv", capsys)[0] == 0
+    code, err = exported(ws, tmp_path / "again.csv", fresh_labels, capsys)
+    assert code == 0 and "label export: 0 paragraphs need labels" in err and "warning" not in err, err
+    later = ws / "articles" / "new" / "later.txt"
+    later.write_text("Baotou Steel closed two blast furnaces.\n")
+    try:
+        code, err = exported(ws, tmp_path / "third.csv", fresh_labels, capsys)
+        assert code == 0 and f"warning: {ws / 'paragraphs.parquet'} is older than " in err, err
+        assert "run `dvc repro` (or `policy-signals split`) first" in err
+        assert "warning:" in imported(ws, ws / "todo.csv", capsys)[1]
+    finally:
+        later.unlink()
+
+
+def test_import_reads_excel_sheets_counts_changes_and_says_which_rows_are_the_suggestions_unchanged(
+        ws, fresh_labels, tmp_path, capsys):
+    todo = pd.read_csv(ws / "todo.csv", dtype=str, keep_default_na=False)
+    assert len(todo) == 4
+    sheet = tmp_path / "excel.csv"  # semicolon-separated, as Excel saves CSV in much of Europe, with empty rows
+    flipped = todo.assign(reform=["0" if v == "1" else "1" for v in todo["reform"]]).head(1)
+    filled = pd.concat([flipped, todo.iloc[1:]])
+    sheet.write_text(filled.to_csv(index=False, sep=";") + ";" * (len(todo.columns) - 1) + "\n",
+                     encoding="utf-8-sig")
+    code, err = imported(ws, sheet, capsys)
+    assert code == 0, err
+    assert "label import: 4 new, 0 changed, 4 rows read" in err
+    assert "3 of the new rows are exactly the model's suggestions: make sure they were read" in err
+    merged = pd.read_csv(fresh_labels, dtype=str)
+    table = pd.read_parquet(ws / "paragraphs.parquet")
+    new = merged["paragraph_id"].iloc[-4:].tolist()
+    assert new == [i for i in table["paragraph_id"] if i in set(new)]  # reading order, not the sheet's
+    changed = todo.assign(reform=["0" if v == "1" else "1" for v in todo["reform"]])
+    changed.to_csv(sheet, index=False)
+    code, err = imported(ws, sheet, capsys, "--replace")
+    assert code == 0 and "label import: 0 new, 3 changed, 4 rows read" in err, err
+    sheet.write_bytes(todo.to_csv(index=False).encode("cp1252", "replace"))
+    sheet.write_bytes(sheet.read_bytes().replace(b"minmetals", b"minmetals\xe9", 1))
+    code, err = imported(ws, sheet, capsys)
+    assert code == 2 and err == f'error: {sheet}: is not UTF-8 text (saved in a Windows code page?); save it as ' \
+                                '"CSV UTF-8" and import it again\n', err
