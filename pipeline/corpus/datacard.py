@@ -18,6 +18,7 @@ from pipeline.signals import SIGNALS
 from pipeline.stages.split import build_paragraphs
 
 START, END = "<!-- counts -->", "<!-- /counts -->"
+UNCATALOGUED = "(not in the catalog)"
 
 
 def _row(cells) -> str:
@@ -38,6 +39,7 @@ def counts(table: pd.DataFrame, catalog: pd.DataFrame) -> str:
     lines += [_row([name, *[measure(frame) for _, frame in groups]]) for name, measure in measures]
 
     genre = gold.merge(catalog[["article_id", "genre"]], on="article_id", how="left")
+    genre["genre"] = genre["genre"].fillna(UNCATALOGUED)  # counted, not dropped by the groupby
     lines += ["", "By source folder and genre:", "",
               _row(["source", "genre", "articles", "paragraphs", *SIGNALS]), _row(["---"] * (4 + len(SIGNALS)))]
     for (source, name), frame in genre.groupby(["source", "genre"], sort=True):
@@ -46,6 +48,18 @@ def counts(table: pd.DataFrame, catalog: pd.DataFrame) -> str:
     kinds = gold["kind"].value_counts()
     lines += ["", "By paragraph kind: " + ", ".join(f"{k} {v}" for k, v in kinds.items()) + "."]
     return "\n".join(lines)
+
+
+def read_catalog(path: Path) -> pd.DataFrame:
+    """data/catalog.csv: one row per article with at least its article_id and genre."""
+    try:
+        catalog = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(path, f"cannot read the catalog ({getattr(exc, 'strerror', None) or str(exc).splitlines()[0]})") from exc
+    missing = [c for c in ("article_id", "genre") if c not in catalog]
+    if missing:
+        raise InputError(path, f"catalog has no '{missing[0]}' column")
+    return catalog
 
 
 def replace_block(card: str, block: str, path: Path) -> str:
@@ -66,9 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     gold = labels_mod.read_labels(args.labels)
     table = paragraphs.merge(gold.drop(columns=[labels_mod.TEXT]), on=labels_mod.ID, how="left", indicator=True)
     table["label_source"] = table.pop("_merge").map({"both": "gold", "left_only": "weak"}).astype(str)
-    catalog = pd.read_csv(args.catalog)
-    card = replace_block(args.card.read_text(encoding="utf-8"), counts(table, catalog), args.card)
+    catalog = read_catalog(args.catalog)
+    try:
+        text = args.card.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(args.card, f"cannot read the data card ({exc.strerror or exc})") from exc
+    card = replace_block(text, counts(table, catalog), args.card)
     with atomic_path(args.card) as tmp:
         tmp.write_text(card, encoding="utf-8")
+    missing = sorted(set(table.loc[table["label_source"].eq("gold"), "article_id"]) - set(catalog["article_id"]))
+    if missing:
+        print(f"warning: {len(missing)} labelled article(s) not in {args.catalog} (first: {missing[0]}), counted "
+              f"under genre '{UNCATALOGUED}': add a row for each ({', '.join(catalog.columns)})", file=sys.stderr)
     print(f"datacard: counts in {args.card} rewritten", file=sys.stderr)
     return 0
