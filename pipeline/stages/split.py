@@ -382,13 +382,17 @@ def article_files(root: Path) -> list[Path]:
 
 def build_paragraphs(root: Path) -> pd.DataFrame:
     """All articles under `root` as one paragraphs table; source is the top-level folder."""
-    rows = []
+    rows, contents = [], {}
     for path in article_files(root):
         relative = path.relative_to(root)
         source = relative.parts[0] if len(relative.parts) > 1 else "new"
         paragraphs = split_article(read_article(path))
-        if not any(p["kind"] != "furniture" for p in paragraphs):
+        content = tuple(p["text"] for p in paragraphs if p["kind"] != "furniture")
+        if not content:
             raise InputError(path, "article has no paragraphs of content")
+        if content in contents:  # one article under two names: its paragraphs would sit in two CV folds
+            raise InputError(path, f"has the same paragraphs as article {contents[content]}; keep one of the two")
+        contents[content] = path.relative_to(root).as_posix()
         ids = paragraph_ids(path.stem, [p["text"] for p in paragraphs])
         for pid, p in zip(ids, paragraphs):
             rows.append({"article_id": path.stem, "source": source, "paragraph_id": pid,

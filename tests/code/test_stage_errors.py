@@ -55,6 +55,17 @@ def test_furniture_only_article(workspace, capsys):
     assert_refused(workspace, capsys, "shell.txt: article has no paragraphs of content")
 
 
+@pytest.mark.parametrize("name", ["copy.txt", "copy.md"])
+def test_an_article_copied_under_another_name(workspace, capsys, name):
+    """A copy was split as a second article: labelled, its paragraphs would sit in two grouped CV folds."""
+    seed = sorted((workspace / "articles" / "seeds").iterdir())[0]
+    (workspace / "articles" / "new").mkdir()
+    (workspace / "articles" / "new" / name).write_text(seed.read_text(encoding="utf-8") + "\nShare this article\n",
+                                                      encoding="utf-8")  # page furniture aside, the same
+    assert_refused(workspace, capsys, f"{seed.name}: has the same paragraphs as article new/{name}; keep one of "
+                                      "the two")  # found second in file order
+
+
 def test_labels_with_unknown_signal(workspace, capsys):
     text = (workspace / "labels.csv").read_text().replace("risk,text", "risk,politics,text", 1)
     (workspace / "labels.csv").write_text(text)
