@@ -131,7 +131,7 @@ def stale_note(table: Path, articles: Path) -> str | None:
         return None
     more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
     return (f"warning: {table} is older than {changed[0]}{more}: articles added, changed or removed since are "
-            "not in it; run `dvc repro` (or `policy-signals split`) first")
+            "not in it; run `dvc repro split` first")
 
 
 def check_todo(output: Path, kept: dict[Path, str]) -> None:

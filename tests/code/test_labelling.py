@@ -156,7 +156,7 @@ def test_export_leaves_out_what_was_imported_and_both_say_when_the_table_is_out_
     try:
         code, err = exported(ws, tmp_path / "third.csv", fresh_labels, capsys)
         assert code == 0 and f"warning: {ws / 'paragraphs.parquet'} is older than " in err, err
-        assert "run `dvc repro` (or `policy-signals split`) first" in err
+        assert "run `dvc repro split` first" in err
         assert "warning:" in imported(ws, ws / "todo.csv", capsys)[1]
     finally:
         later.unlink()
