@@ -55,7 +55,8 @@ def read_catalog(path: Path) -> pd.DataFrame:
     try:
         catalog = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, f"cannot read the catalog ({getattr(exc, 'strerror', None) or str(exc).splitlines()[0]})") from exc
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        raise InputError(path, f"cannot read the catalog ({reason})") from exc
     missing = [c for c in ("article_id", "genre") if c not in catalog]
     if missing:
         raise InputError(path, f"catalog has no '{missing[0]}' column")

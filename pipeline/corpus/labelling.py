@@ -92,7 +92,7 @@ def read_filled(path: Path, known_ids: set[str]) -> tuple[pd.DataFrame, set[str]
     unknown = checked.loc[~checked["paragraph_id"].isin(known_ids), "paragraph_id"]
     if not unknown.empty:
         raise InputError(path, f"unknown paragraph_id '{unknown.iloc[0]}' (not in the paragraphs table; "
-                               "run `dvc repro` after adding articles)")
+                               "run `dvc repro split` after adding articles)")
     return checked, unreviewed
 
 

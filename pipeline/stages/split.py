@@ -392,7 +392,7 @@ def build_paragraphs(root: Path) -> pd.DataFrame:
             raise InputError(path, "article has no paragraphs of content")
         if content in contents:  # one article under two names: its paragraphs would sit in two CV folds
             raise InputError(path, f"has the same paragraphs as article {contents[content]}; keep one of the two")
-        contents[content] = path.relative_to(root).as_posix()
+        contents[content] = relative.as_posix()
         ids = paragraph_ids(path.stem, [p["text"] for p in paragraphs])
         for pid, p in zip(ids, paragraphs):
             rows.append({"article_id": path.stem, "source": source, "paragraph_id": pid,
