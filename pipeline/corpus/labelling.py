@@ -11,14 +11,13 @@ older than the articles (`dvc repro` has not split what was added or removed).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline.config import InputError, atomic_path
+from pipeline.config import InputError, atomic_path, files_under
 from pipeline.corpus import labels
 from pipeline.scoring.scorer import Scorer
 from pipeline.signals import SIGNALS
@@ -29,6 +28,11 @@ PROBA = [f"p_{s}" for s in SIGNALS]
 TABLE_COLUMNS = ["paragraph_id", "article_id", "label_source", "text"]  # what both actions need from `split`
 CONTEXT = ["article_id", "suggested", "uncertainty", *PROBA, "text"]  # export-only columns that import ignores
 SUGGESTED_SEPARATOR = ";"
+
+
+def _named(flags) -> str:
+    """The signals a row of 0/1 flags (in SIGNALS order) sets, as the `suggested` column writes them."""
+    return SUGGESTED_SEPARATOR.join(s for s, f in zip(SIGNALS, flags) if f)
 
 
 def suggestions(table: pd.DataFrame, scorer: Scorer, labelled: set[str]) -> pd.DataFrame:
@@ -44,7 +48,7 @@ def suggestions(table: pd.DataFrame, scorer: Scorer, labelled: set[str]) -> pd.D
     flags = (proba >= cut).astype(np.int8)
     for j, signal in enumerate(SIGNALS):
         out[signal] = flags[:, j]
-    out["suggested"] = [SUGGESTED_SEPARATOR.join(s for s, f in zip(SIGNALS, row) if f) for row in flags.tolist()]
+    out["suggested"] = [_named(row) for row in flags.tolist()]
     out["uncertainty"] = (1 - margin).round(4)
     for j, column in enumerate(PROBA):
         out[column] = proba[:, j].round(4)
@@ -73,9 +77,8 @@ def as_suggested(frame: pd.DataFrame) -> pd.Series:
     has no `suggested` column: an export of an earlier version)."""
     if "suggested" not in frame or not set(SIGNALS) <= set(frame.columns):
         return pd.Series(False, index=frame.index)
-    chosen = frame[list(SIGNALS)].eq("1").apply(
-        lambda row: SUGGESTED_SEPARATOR.join(s for s in SIGNALS if row[s]), axis=1)
-    return chosen.eq(frame["suggested"])
+    chosen = [_named(row) for row in frame[list(SIGNALS)].eq("1").to_numpy().tolist()]
+    return frame["suggested"].eq(pd.Series(chosen, index=frame.index))
 
 
 def read_filled(path: Path, known_ids: set[str]) -> tuple[pd.DataFrame, set[str]]:
@@ -109,24 +112,22 @@ def merge(gold: pd.DataFrame, new: pd.DataFrame, texts: pd.Series, path: Path, r
     updated = gold.set_index("paragraph_id")
     updated.update(new.set_index("paragraph_id")[list(SIGNALS)])
     added = new[~new["paragraph_id"].isin(gold["paragraph_id"])]
-    order = pd.Series(range(len(texts)), index=texts.index)
-    added = added.iloc[order.loc[added["paragraph_id"]].to_numpy().argsort(kind="stable")]
+    added = added.iloc[texts.index.get_indexer(added["paragraph_id"]).argsort(kind="stable")]
     out = pd.concat([updated.reset_index(), added], ignore_index=True)
     out[list(SIGNALS)] = out[list(SIGNALS)].astype("int8")
     return out, len(changed)
 
 
 def stale_note(table: Path, articles: Path) -> str | None:
-    """A warning when something under `articles` (a file, or a folder a file was added to or removed from)
-    changed after the paragraphs table was split from it; None when the table is newer, or either is missing.
-    Hidden names are left out, as the splitter leaves them."""
+    """A warning when an article the splitter reads (`files_under`), or a folder above one (a file added or
+    removed there), changed after the paragraphs table was split; None when the table is newer, or either is
+    missing."""
     if not table.exists() or not articles.is_dir():
         return None
-    split_at, changed = table.stat().st_mtime, []
-    for here, folders, names in os.walk(articles):
-        folders[:] = [f for f in folders if not f.startswith(".")]
-        paths = [Path(here), *(Path(here) / n for n in names if not n.startswith("."))]
-        changed += [path for path in paths if path.stat().st_mtime > split_at]
+    files = files_under(articles)
+    folders = {articles, *(folder for path in files for folder in path.parents if articles in folder.parents)}
+    split_at = table.stat().st_mtime
+    changed = [path for path in [*sorted(folders), *files] if path.stat().st_mtime > split_at]
     if not changed:
         return None
     more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
@@ -144,6 +145,27 @@ def check_todo(output: Path, kept: dict[Path, str]) -> None:
     for path, what in kept.items():
         if identity(output) == identity(path):
             raise InputError(output, f"is {what}; refusing to overwrite it (write the to-do list elsewhere)")
+
+
+def export(args: argparse.Namespace, table: pd.DataFrame, gold: pd.DataFrame) -> str:
+    """Write the to-do list; what was done."""
+    out = suggestions(table, Scorer.load(str(args.model)), set(gold["paragraph_id"]))
+    with atomic_path(args.output) as tmp:
+        out.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8-sig")
+    return f"label export: {len(out)} paragraphs need labels -> {args.output}"
+
+
+def import_labels(args: argparse.Namespace, table: pd.DataFrame, gold: pd.DataFrame) -> str:
+    """Merge a filled sheet into the gold labels; what was done."""
+    new, unreviewed = read_filled(args.file, set(table["paragraph_id"]))
+    merged, replaced = merge(gold, new, table.set_index("paragraph_id")["text"], args.file, args.replace)
+    labels.write_labels(merged, args.labels)
+    added = set(merged["paragraph_id"]) - set(gold["paragraph_id"])
+    line = f"label import: {len(added)} new, {replaced} changed, {len(new)} rows read -> {args.labels}"
+    if added & unreviewed:
+        line += (f"; {len(added & unreviewed)} of the new rows are exactly the model's suggestions: make sure "
+                 "they were read, not just left as exported")
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,26 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.output.exists() and not args.force:
             raise InputError(args.output, "exists (a sheet being filled in?); refusing to overwrite it: write the "
                                           "to-do list elsewhere, or pass --force")
-        gold = labels.read_labels(args.labels)
-        note = stale_note(args.data, args.articles)
-        out = suggestions(table, Scorer.load(str(args.model)), set(gold["paragraph_id"]))
-        with atomic_path(args.output) as tmp:
-            out.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8-sig")
-        if note:
-            print(note, file=sys.stderr)
-        print(f"label export: {len(out)} paragraphs need labels -> {args.output}", file=sys.stderr)
-        return 0
-    gold = labels.read_labels(args.labels)
-    note = stale_note(args.data, args.articles)
-    new, unreviewed = read_filled(args.file, set(table["paragraph_id"]))
-    merged, replaced = merge(gold, new, table.set_index("paragraph_id")["text"], args.file, args.replace)
-    labels.write_labels(merged, args.labels)
-    added = set(merged["paragraph_id"]) - set(gold["paragraph_id"])
+    gold, note = labels.read_labels(args.labels), stale_note(args.data, args.articles)
+    done = export(args, table, gold) if args.action == "export" else import_labels(args, table, gold)
     if note:
         print(note, file=sys.stderr)
-    line = f"label import: {len(added)} new, {replaced} changed, {len(new)} rows read -> {args.labels}"
-    if added & unreviewed:
-        line += (f"; {len(added & unreviewed)} of the new rows are exactly the model's suggestions: make sure "
-                 "they were read, not just left as exported")
-    print(line, file=sys.stderr)
+    print(done, file=sys.stderr)
     return 0
