@@ -34,6 +34,11 @@ _BARE = re.compile(r"\A\ufeff?((?:[ \t]*(?:date|source|title|日期|发布日期
 _KEYS = {"日期": "date", "发布日期": "date", "来源": "source", "标题": "title"}  # front matter written in Chinese
 
 
+def _field(key: str) -> str:
+    """A front-matter key as the field it names: lower case, or the English for a Chinese key."""
+    return _KEYS.get(key.strip(), key.strip().lower())
+
+
 def parse_date(value) -> str | None:
     """An ISO date (YYYY-MM-DD) from a date, or from text such as 2025-07-07, 20250707, 7 July 2025,
     July 7, 2025, 2025年7月7日 or 2025-07 (the 1st). Empty gives None; anything else raises ValueError."""
@@ -97,7 +102,7 @@ def front_matter(text: str) -> tuple[dict, str]:
         if not isinstance(block, dict):  # also 'date:2025-03-04', no space after the colon: not YAML's mapping
             block = dict(_KEY_VALUE.findall(lines)) or None
         if isinstance(block, dict):
-            keys = {k: _KEYS.get(k.strip(), k.strip().lower()) for k in block if isinstance(k, str)}
+            keys = {k: _field(k) for k in block if isinstance(k, str)}
             found = {keys[k]: v for k, v in block.items() if keys.get(k) in FIELDS}
             return found, text[fenced.end():]
     bare = _BARE.match(text)
@@ -105,7 +110,7 @@ def front_matter(text: str) -> tuple[dict, str]:
         found = {}
         for line in unicodedata.normalize("NFKC", bare.group(1)).splitlines():
             key, value = line.split(":", 1)
-            found[_KEYS.get(key.strip(), key.strip().lower())] = value.strip()
+            found[_field(key)] = value.strip()
         return found, text[bare.end():]
     return {}, text
 
