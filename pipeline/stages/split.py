@@ -82,6 +82,8 @@ def _lines(raw: str, chunk: int = 1 << 20) -> Iterator[str]:
         start = end
 
 
+# a line of hard-wrapped prose that stops this many columns short of the wrap width ends its paragraph
+WRAP_SLACK = 15
 _ENDS_SENTENCE = re.compile(r"[.!?:;。！？；:\"'”’)]\s*$")
 
 
@@ -118,7 +120,7 @@ def _hard_wrapped(raw: str) -> tuple[bool, int]:
     width = sorted(lengths)[int(len(lengths) * 0.9)]
     if not 40 <= width <= 120 or max(lengths) > width + 3:  # a wrap column is never passed
         return False, width
-    full = [i for i, size in enumerate(lengths) if size >= width - 15]
+    full = [i for i, size in enumerate(lengths) if size >= width - WRAP_SLACK]
     open_ends = [i for i in full if not _ENDS_SENTENCE.search(lines[i])]
     going_on = sum(1 for i in open_ends if i + 1 < len(lines) and _CONTINUES.match(lines[i + 1].lstrip()))
     return len(full) >= 0.5 * len(lengths) and len(open_ends) >= 0.5 * len(full) and going_on >= 0.5 * len(open_ends), \
@@ -153,7 +155,7 @@ def _blocks(raw: str) -> Iterator[tuple[bool, str]]:
             if block is not None:
                 yield block[0], _joined(block[1], wrapped)
             block = (bullet, [_BULLET.sub("", line).strip()])
-        continuing = not wrapped or _width(line) >= width - 15  # a short line ends a wrapped paragraph
+        continuing = not wrapped or _width(line) >= width - WRAP_SLACK  # a short line ends a wrapped paragraph
     if block is not None:
         yield block[0], _joined(block[1], wrapped)
 
