@@ -265,6 +265,13 @@ def _flag_last(items: Iterable, n: int) -> Iterator[tuple]:
         yield item, True
 
 
+def _placed(busy: int, helpers: int, last: bool) -> tuple[bool, bool]:
+    """Whether this process scores the next batch itself (the workers hold two batches each, or at the tail one
+    each), and whether it first queues the item after it for a worker (at the tail, when one has room)."""
+    here = busy >= 2 * helpers or last and busy >= helpers
+    return here, here and last and busy < 2 * helpers
+
+
 def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str, jobs: int,
                    engine: str = "local", scheduler: str | None = None, keep_text: bool = True
                    ) -> Iterator[pd.DataFrame]:
@@ -274,8 +281,9 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
     batches queued and this process scores the rest between reading and writing, so two jobs keep two
     cores busy (two workers beside a parent that reads and writes were three processes on two cores, and
     the parent waited). It scores the last two items itself (read ahead) while every worker has a batch to
-    finish, instead of waiting on a worker's queue at the end. A Dask cluster's `jobs` workers score every
-    batch, at most 2 x jobs in flight."""
+    finish, instead of waiting on a worker's queue at the end; and before it scores one of them, it queues the
+    next for a worker, which would otherwise stand idle until this process had finished. A Dask cluster's
+    `jobs` workers score every batch, at most 2 x jobs in flight."""
     local = engine == "local"
     helpers, limit = (jobs - 1, 4 * jobs) if local else (jobs, 2 * jobs)  # limit: batches held for the writer
     if helpers == 0:
@@ -295,15 +303,25 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
     else:
         spec, manifest = pinned(spec)
     with _executor(engine, helpers, scheduler) as submit:
+        def dispatch(item) -> Future:
+            if not isinstance(item, pd.DataFrame):
+                return ready(item)
+            return submit(_process_cached, spec, scorer.explain_top, item, keep_text, manifest)
+
         window: deque = deque()
-        for docs, last in _flag_last(batch_iter, 2 if local else 0):
+        stream = _flag_last(batch_iter, 2 if local else 0)
+        for docs, last in stream:
             busy = sum(not future.done() for future in window) if local else 0  # batches the workers hold
-            if not isinstance(docs, pd.DataFrame):
-                window.append(ready(docs))
-            elif local and (busy >= 2 * helpers or last and busy >= helpers):
-                window.append(ready(_process(scorer, docs, keep_text)))  # the workers are busy: score it here
+            here, ahead = _placed(busy, helpers, last) if local and isinstance(docs, pd.DataFrame) else (False, False)
+            if here:  # the workers are busy: score it here, in its place in the window
+                mine = Future()
+                window.append(mine)
+                following = next(stream, None) if ahead else None
+                if following is not None:
+                    window.append(dispatch(following[0]))
+                mine.set_result(_process(scorer, docs, keep_text))
             else:
-                window.append(submit(_process_cached, spec, scorer.explain_top, docs, keep_text, manifest))
+                window.append(dispatch(docs))
             while window and (window[0].done() or len(window) >= limit):
                 yield window.popleft().result()
         while window:
