@@ -11,6 +11,7 @@ older than the articles (`dvc repro` has not split what was added or removed).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -81,12 +82,19 @@ def as_suggested(frame: pd.DataFrame) -> pd.Series:
     return frame["suggested"].eq(pd.Series(chosen, index=frame.index))
 
 
-def read_filled(path: Path, known_ids: set[str]) -> tuple[pd.DataFrame, set[str]]:
-    """A filled export: known columns only, known ids, 0/1 values, no conflicting duplicates; and the ids whose
-    labels are exactly the model's suggestions."""
+def read_filled(path: Path, known_ids: set[str]) -> tuple[pd.DataFrame, set[str], list[str]]:
+    """A filled export: known ids, 0/1 values, no conflicting duplicates; the ids whose labels are exactly the
+    model's suggestions; and the columns of the annotator's own (notes, say), left out. Every signal column
+    must still be there, so a misspelt one is refused as missing, not ignored."""
     frame = _read_sheet(path)
     unreviewed = set(frame.loc[as_suggested(frame), "paragraph_id"]) if "paragraph_id" in frame else set()
-    frame = frame.drop(columns=[c for c in CONTEXT if c in frame.columns])
+    own = [c for c in frame.columns if c not in CONTEXT and c not in labels.COLUMNS]
+    base = {c: re.sub(r"\.\d+$", "", c).strip().lower() for c in own}  # "reform.1": pandas' name for a second "reform"
+    twin = next((c for c in own if base[c] in labels.COLUMNS), None)
+    if twin is not None:
+        what = f"a second '{base[twin]}' column" if base[twin] in frame.columns else f"'{base[twin]}' misspelt"
+        raise InputError(path, f"column '{twin}' looks like {what}; keep the export's columns as they are named")
+    frame = frame.drop(columns=[c for c in [*CONTEXT, *own] if c in frame.columns])
     deduped = frame.drop_duplicates()
     clash = deduped["paragraph_id"][deduped["paragraph_id"].duplicated()] if "paragraph_id" in frame else []
     if len(clash):
@@ -96,7 +104,7 @@ def read_filled(path: Path, known_ids: set[str]) -> tuple[pd.DataFrame, set[str]
     if not unknown.empty:
         raise InputError(path, f"unknown paragraph_id '{unknown.iloc[0]}' (not in the paragraphs table; "
                                "run `dvc repro split` after adding articles)")
-    return checked, unreviewed
+    return checked, unreviewed, own
 
 
 def merge(gold: pd.DataFrame, new: pd.DataFrame, texts: pd.Series, path: Path, replace: bool
@@ -157,11 +165,13 @@ def export(args: argparse.Namespace, table: pd.DataFrame, gold: pd.DataFrame) ->
 
 def import_labels(args: argparse.Namespace, table: pd.DataFrame, gold: pd.DataFrame) -> str:
     """Merge a filled sheet into the gold labels; what was done."""
-    new, unreviewed = read_filled(args.file, set(table["paragraph_id"]))
+    new, unreviewed, own = read_filled(args.file, set(table["paragraph_id"]))
     merged, replaced = merge(gold, new, table.set_index("paragraph_id")["text"], args.file, args.replace)
     labels.write_labels(merged, args.labels)
     added = set(merged["paragraph_id"]) - set(gold["paragraph_id"])
     line = f"label import: {len(added)} new, {replaced} changed, {len(new)} rows read -> {args.labels}"
+    if own:
+        line += f"; not signals, left out: {', '.join(repr(c) for c in own)}"
     if added & unreviewed:
         line += (f"; {len(added & unreviewed)} of the new rows are exactly the model's suggestions: make sure "
                  "they were read, not just left as exported")

@@ -88,7 +88,9 @@ def edited(ws, change) -> str:
 
 @pytest.mark.parametrize("change, problem", [
     (lambda t: t.assign(paragraph_id=["nope-1", *t["paragraph_id"][1:]]), "unknown paragraph_id 'nope-1'"),
-    (lambda t: t.assign(politics="0"), "unknown signal 'politics'"),
+    (lambda t: t.rename(columns={"technology": "technolgy"}), "missing signal column 'technology'"),
+    (lambda t: t.assign(**{"Risk ": "1"}), "column 'Risk ' looks like a second 'risk' column"),
+    (lambda t: t.rename(columns={"export": "Export"}), "column 'Export' looks like 'export' misspelt"),
     (lambda t: t.assign(risk=["2", *t["risk"][1:]]), "risk must be 0 or 1, got '2'"),
     (lambda t: pd.concat([t, t.head(1).assign(export="1" if t["export"].iloc[0] == "0" else "0")]),
      "appears twice with different labels"),
@@ -98,6 +100,14 @@ def test_import_refuses_bad_files_and_changes_nothing(ws, fresh_labels, capsys, 
     code, err = imported(ws, edited(ws, change), capsys)
     assert code == 2 and problem in err and err.count("\n") == 1
     assert fresh_labels.read_bytes() == before
+
+
+def test_an_annotators_own_columns_are_left_out_and_named(ws, fresh_labels, capsys):
+    """A notes column added to the sheet is not a signal: the labels are imported without it, and the line
+    says which columns were left out (they were refused as "unknown signal")."""
+    code, err = imported(ws, edited(ws, lambda t: t.assign(notes="unsure", politics="0")), capsys)
+    assert code == 0 and "4 new" in err and "not signals, left out: 'notes', 'politics'" in err
+    assert list(pd.read_csv(fresh_labels).columns) == ["paragraph_id", *SIGNALS, "text"]
 
 
 def test_identical_duplicates_are_fine(ws, fresh_labels, capsys):
