@@ -94,7 +94,7 @@ def read_filled(path: Path, known_ids: set[str]) -> tuple[pd.DataFrame, set[str]
     if twin is not None:
         what = f"a second '{base[twin]}' column" if base[twin] in frame.columns else f"'{base[twin]}' misspelt"
         raise InputError(path, f"column '{twin}' looks like {what}; keep the export's columns as they are named")
-    frame = frame.drop(columns=[c for c in [*CONTEXT, *own] if c in frame.columns])
+    frame = frame.drop(columns=[c for c in frame.columns if c in CONTEXT or c in own])
     deduped = frame.drop_duplicates()
     clash = deduped["paragraph_id"][deduped["paragraph_id"].duplicated()] if "paragraph_id" in frame else []
     if len(clash):

@@ -292,11 +292,6 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
         return
     from concurrent.futures import Future
 
-    def ready(result) -> Future:
-        future = Future()
-        future.set_result(result)
-        return future
-
     manifest = None
     if local:
         _LOADED[(spec, scorer.explain_top, None)] = scorer  # workers forked from here start with the model loaded
@@ -304,9 +299,12 @@ def scored_batches(batch_iter: Iterator[pd.DataFrame], scorer: Scorer, spec: str
         spec, manifest = pinned(spec)
     with _executor(engine, helpers, scheduler) as submit:
         def dispatch(item) -> Future:
-            if not isinstance(item, pd.DataFrame):
-                return ready(item)
-            return submit(_process_cached, spec, scorer.explain_top, item, keep_text, manifest)
+            """A worker's future for a batch; a Mark or a Drop passes through, already done."""
+            if isinstance(item, pd.DataFrame):
+                return submit(_process_cached, spec, scorer.explain_top, item, keep_text, manifest)
+            passed = Future()
+            passed.set_result(item)
+            return passed
 
         window: deque = deque()
         stream = _flag_last(batch_iter, 2 if local else 0)
