@@ -63,6 +63,22 @@ def read_yaml(path: str | os.PathLike, what: str) -> Any:
         raise InputError(path, f"cannot read {what} ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
 
 
+def read_csv(path: str | os.PathLike, what: str, sep: str = ","):
+    """A CSV file as a DataFrame of strings (UTF-8 with or without a BOM; no value read as missing); missing,
+    unreadable, not UTF-8 or malformed, one InputError naming it and `what` it is."""
+    import pandas as pd  # here: every command imports this module, `--help` included
+
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=sep)
+    except FileNotFoundError as exc:
+        raise InputError(path, f"{what} not found") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(path, 'is not UTF-8 text (saved in a Windows code page?); save it as "CSV UTF-8"') from exc
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
+        raise InputError(path, f"cannot read {what} ({reason})") from exc
+
+
 def _num(lo: float | None = None, hi: float | None = None, integer: bool = False, lo_open: bool = False):
     kind = "an integer" if integer else "a number"
     bounds = []

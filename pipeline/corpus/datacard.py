@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.config import InputError, atomic_path
+from pipeline.config import InputError, atomic_path, read_csv
 from pipeline.corpus import labels as labels_mod
 from pipeline.signals import SIGNALS
 from pipeline.stages.split import build_paragraphs
@@ -52,11 +52,7 @@ def counts(table: pd.DataFrame, catalog: pd.DataFrame) -> str:
 
 def read_catalog(path: Path) -> pd.DataFrame:
     """data/catalog.csv: one row per article with at least its article_id and genre."""
-    try:
-        catalog = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
-        raise InputError(path, f"cannot read the catalog ({reason})") from exc
+    catalog = read_csv(path, "the catalog")
     missing = [c for c in ("article_id", "genre") if c not in catalog]
     if missing:
         raise InputError(path, f"catalog has no '{missing[0]}' column")

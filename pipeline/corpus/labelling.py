@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.config import InputError, atomic_path, files_under
+from pipeline.config import InputError, atomic_path, files_under, read_csv
 from pipeline.corpus import labels
 from pipeline.scoring.scorer import Scorer
 from pipeline.signals import SIGNALS
@@ -63,13 +63,9 @@ def _read_sheet(path: Path) -> pd.DataFrame:
     try:
         with open(path, encoding="utf-8-sig", errors="replace") as handle:
             header = handle.readline()
-        separator = ";" if ";" in header and "," not in header else ","
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=separator)
-    except UnicodeDecodeError as exc:
-        raise InputError(path, "is not UTF-8 text (saved in a Windows code page?); save it as \"CSV UTF-8\" "
-                               "and import it again") from exc
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, f"cannot read labelled CSV ({str(exc).splitlines()[0]})") from exc
+    except OSError as exc:
+        raise InputError(path, f"cannot read labelled CSV ({exc.strerror or exc})") from exc
+    frame = read_csv(path, "labelled CSV", sep=";" if ";" in header and "," not in header else ",")
     return frame[frame.ne("").any(axis=1)]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.config import InputError, atomic_path
+from pipeline.config import InputError, atomic_path, read_csv
 from pipeline.signals import SIGNALS
 
 ID, TEXT = "paragraph_id", "text"
@@ -16,13 +16,7 @@ OPENING_CHARS = 90
 
 def read_labels(path: Path) -> pd.DataFrame:
     """Read data/labels.csv: paragraph_id, one 0/1 column per signal, text (opening words)."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError(path, "labels file not found") from exc
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, f"cannot read labels ({str(exc).splitlines()[0]})") from exc
-    return validate(frame, path)
+    return validate(read_csv(path, "labels file"), path)
 
 
 def csv_line(path: Path, row: int) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePath
 
 import pandas as pd
 
-from pipeline.config import InputError
+from pipeline.config import InputError, read_csv
 from pipeline.text import FRONT_MATTER
 
 FIELDS = ("date", "source", "title")
@@ -148,10 +148,7 @@ def _keys(doc_id: str) -> list[str]:
 
 def read_catalog(path: Path, problems: list[str]) -> dict[str, dict]:
     """Catalog CSV: a `doc_id` or `path` column and any of date, source, title (dates checked per row)."""
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
-        raise InputError(path, f"cannot read catalog ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+    table = read_csv(path, "catalog")
     key = next((c for c in KEY_COLUMNS if c in table.columns), None)
     if key is None:
         raise InputError(path, f"catalog needs a 'doc_id' or 'path' column (columns: {', '.join(table.columns)})")

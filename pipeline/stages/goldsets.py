@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import language
-from pipeline.config import InputError
+from pipeline.config import InputError, read_csv
 from pipeline.corpus.labels import csv_line
 from pipeline.signals import SIGNALS
 from pipeline.stages.metrics import bootstrap_interval, summary
@@ -51,10 +51,7 @@ def _from_jsonl(path: Path) -> pd.DataFrame:
 
 
 def _from_csv(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, f"cannot read gold set ({str(exc).splitlines()[0]})") from exc
+    frame = read_csv(path, "gold set")
     missing = [c for c in ("text", *SIGNALS) if c not in frame.columns]
     if missing:
         raise InputError(path, f"missing column '{missing[0]}' (a gold CSV needs text and a 0/1 column per signal)")
