@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-from pipeline import interrupts
+from pipeline import interrupts, startup
 
 # command: (module, what it does), in the order a user meets them
 COMMAND_TABLE = {
@@ -64,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with interrupts.handled():
-            code = importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
+            with startup.collector_paused():
+                startup.defer_unused()
+                command = importlib.import_module(COMMANDS[argv[0]])
+            code = command.main(argv[1:])
             interrupts.check()  # a signal swallowed after the last output was written: still not a success
             return code
     except InputError as exc:

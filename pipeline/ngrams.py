@@ -196,10 +196,10 @@ class WordCounter:
     (unigrams by array index, longer ones by binary search of the vocabulary's sorted codes)."""
 
     def __init__(self, vocabulary: dict[str, int], analyse: Callable[[str], list[str]]):
-        # Words numbered in order of first appearance with numpy (a Python loop was half of loading a model).
-        parts = [term.split(" ") for term in vocabulary]
-        sizes = np.fromiter(map(len, parts), np.int64, len(parts))
-        ids, distinct = pd.factorize(np.array(list(chain.from_iterable(parts)), dtype=object))
+        # Words numbered in order of first appearance with numpy (a Python loop was half of loading a model); the
+        # terms' words split as one string, not term by term (60,000 small lists were a tenth of loading it).
+        sizes = np.fromiter(map(str.count, vocabulary, repeat(" ")), np.int64, len(vocabulary)) + 1
+        ids, distinct = pd.factorize(np.array(" ".join(vocabulary).split(" ") if vocabulary else [], dtype=object))
         words = dict(zip(distinct.tolist(), range(len(distinct))))
         columns, starts = np.fromiter(vocabulary.values(), np.int64, len(vocabulary)), np.cumsum(sizes) - sizes
         self.radix, self.ngrams = len(words) + 1, {}  # the last id stands for every unknown word

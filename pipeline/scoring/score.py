@@ -24,7 +24,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from pipeline import bundle, interrupts
+from pipeline import bundle, interrupts, startup
 from pipeline.config import InputError, atomic_paths, json_text
 from pipeline.reporting import batchlog, metadata
 from pipeline.scoring import heap, inputs, sources, workers
@@ -222,7 +222,6 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
         # Forked on Linux, where Python 3.14 makes forkserver the default: the workers inherit the loaded
         # model, the frozen objects and the heap settings instead of each starting afresh.
         context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-        gc.freeze()  # the forked workers' collections then never touch (and so copy) the parent's objects
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=workers.init,
                                    initargs=(os.getpid(),))
         workers.widen_pipes(pool)
@@ -236,8 +235,6 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
         except BaseException:  # Ctrl-C, SIGTERM, a failed batch: end the workers now, not after their batches
             workers.stop(pool)
             raise
-        finally:
-            gc.unfreeze()
         pool.shutdown()
         return
     from distributed import Client, LocalCluster
@@ -431,6 +428,10 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
     outcome.read = []
     summary = Summary() if args.summary else None
     with ExitStack() as stack:
+        # The model and all made before it live for the run: the collections while scoring need not walk them,
+        # nor those of forked workers touch, and so copy, the pages they inherit.
+        gc.freeze()
+        stack.callback(gc.unfreeze)
         tmps = stack.enter_context(atomic_paths(*outputs(args)))  # every output is claimed before any work
         tmp, summary_tmp, log_tmp = tmps[0], tmps[1] if args.summary else None, tmps[-1]
         writer = Writer(tmp, output_format(args.output))
@@ -476,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         return nothing_scored(args.output, outcome.failed)
     heap.keep_freed_memory()  # before loading and forking: workers inherit it
-    scorer = Scorer.load(args.model, args.explain)
+    with startup.collector_paused():
+        scorer = Scorer.load(args.model, args.explain)
     problems = len(args.meta.problems)  # the catalog's; a Restart meets the inputs' own again
     while True:
         try:
