@@ -64,18 +64,18 @@ def read_yaml(path: str | os.PathLike, what: str) -> Any:
 
 
 def read_csv(path: str | os.PathLike, what: str, sep: str = ","):
-    """A CSV file as a DataFrame of strings (UTF-8 with or without a BOM; no value read as missing); missing,
-    unreadable, not UTF-8 or malformed, one InputError naming it and `what` it is."""
+    """A CSV file as a DataFrame of strings (UTF-8, a BOM skipped as pandas does; no value read as missing);
+    missing, unreadable, not UTF-8 or malformed, one InputError naming it and `what` it is."""
     import pandas as pd  # here: every command imports this module, `--help` included
 
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=sep)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8", sep=sep)
     except FileNotFoundError as exc:
         raise InputError(path, f"{what} not found") from exc
     except UnicodeDecodeError as exc:
         raise InputError(path, 'is not UTF-8 text (saved in a Windows code page?); save it as "CSV UTF-8"') from exc
-    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
+    except (OSError, ValueError) as exc:  # pandas' ParserError and EmptyDataError are ValueErrors
+        reason = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         raise InputError(path, f"cannot read {what} ({reason})") from exc
 
 

@@ -14,7 +14,7 @@ UNUSED = ("numpy.f2py", "numpy.testing")
 def defer_unused(names: tuple[str, ...] = UNUSED) -> None:
     """Register each module not yet imported as a lazy module (the importlib documentation's recipe), bound on
     its parent as an import binds it: `from numpy import *` then takes it without running it, and it runs on
-    its first attribute access, if one ever comes."""
+    first use (an attribute of it, or an import of it or from it), if one ever comes."""
     for name in names:
         if name in sys.modules:
             continue

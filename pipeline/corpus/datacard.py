@@ -52,7 +52,7 @@ def counts(table: pd.DataFrame, catalog: pd.DataFrame) -> str:
 
 def read_catalog(path: Path) -> pd.DataFrame:
     """data/catalog.csv: one row per article with at least its article_id and genre."""
-    catalog = read_csv(path, "the catalog")
+    catalog = read_csv(path, "catalog")
     missing = [c for c in ("article_id", "genre") if c not in catalog]
     if missing:
         raise InputError(path, f"catalog has no '{missing[0]}' column")

@@ -61,10 +61,10 @@ def _read_sheet(path: Path) -> pd.DataFrame:
     """A filled sheet as strings: comma- or (as Excel saves it in much of Europe) semicolon-separated, UTF-8 with
     or without a BOM; rows left wholly empty (Excel's trailing ",,,,") dropped."""
     try:
-        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        with open(path, encoding="utf-8", errors="replace") as handle:
             header = handle.readline()
-    except OSError as exc:
-        raise InputError(path, f"cannot read labelled CSV ({exc.strerror or exc})") from exc
+    except OSError:
+        header = ""  # read_csv names the problem
     frame = read_csv(path, "labelled CSV", sep=";" if ";" in header and "," not in header else ",")
     return frame[frame.ne("").any(axis=1)]
 

@@ -220,7 +220,7 @@ def _executor(engine: str, jobs: int, scheduler: str | None):
         from concurrent.futures import ProcessPoolExecutor
 
         # Forked on Linux, where Python 3.14 makes forkserver the default: the workers inherit the loaded
-        # model, the frozen objects and the heap settings instead of each starting afresh.
+        # model, the objects `write` froze and the heap settings instead of each starting afresh.
         context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=workers.init,
                                    initargs=(os.getpid(),))
@@ -429,9 +429,10 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
     summary = Summary() if args.summary else None
     with ExitStack() as stack:
         # The model and all made before it live for the run: the collections while scoring need not walk them,
-        # nor those of forked workers touch, and so copy, the pages they inherit.
-        gc.freeze()
-        stack.callback(gc.unfreeze)
+        # nor those of forked workers touch, and so copy, the pages they inherit. A caller's own freeze is kept.
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            stack.callback(gc.unfreeze)
         tmps = stack.enter_context(atomic_paths(*outputs(args)))  # every output is claimed before any work
         tmp, summary_tmp, log_tmp = tmps[0], tmps[1] if args.summary else None, tmps[-1]
         writer = Writer(tmp, output_format(args.output))

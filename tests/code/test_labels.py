@@ -42,27 +42,6 @@ def test_bad_labels_are_refused_with_one_clear_line(tmp_path, header, body, prob
         labels.read_labels(path)
 
 
-@pytest.mark.parametrize("content, problem", [
-    (None, "labels file not found"),
-    (HEADER.encode("utf-8") + "a-1,1,0,0,0,1,Caf\u00e9\n".encode("cp1252"),
-     'is not UTF-8 text (saved in a Windows code page?); save it as "CSV UTF-8"'),
-    (b"", "cannot read labels file (No columns to parse from file)"),
-    (HEADER.encode() + b'a-1,1,0,0,0,1,"never closed\n', "cannot read labels file (Error tokenizing data."),
-])
-def test_every_csv_reader_refuses_an_unreadable_file_in_one_line(tmp_path, content, problem):
-    """config.read_csv, which the labels, catalogs, gold sets and filled sheets are all read with."""
-    path = tmp_path / "labels.csv"
-    if content is not None:
-        path.write_bytes(content)
-    with pytest.raises(InputError, match=re.escape(f"{path}: {problem}")):
-        labels.read_labels(path)
-
-
-def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
-    path = write(tmp_path, "a-1,1,0,0,0,1,Some text\n", "\ufeff" + HEADER)
-    assert labels.read_labels(path)["paragraph_id"].tolist() == ["a-1"]
-
-
 def test_join_prefers_gold_and_reports_orphans_and_unlabelled():
     paragraphs = pd.DataFrame({"paragraph_id": ["p1", "p2"], "text": ["a", "b"]})
     gold = pd.DataFrame({"paragraph_id": ["p1", "gone"], **{s: [1, 0] for s in SIGNALS}, "text": ["", ""]})
