@@ -19,6 +19,7 @@ from collections import deque
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from types import SimpleNamespace
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -419,12 +420,20 @@ def outputs(args: argparse.Namespace) -> list[Path]:
     return [args.output, *filter(None, [args.summary]), batchlog.path_for(args.output)]
 
 
+def progress_bar():
+    """A tqdm bar on a terminal; elsewhere one that shows nothing, without importing tqdm, whose version lookup
+    reads every installed package's metadata (~0.04 s of a start)."""
+    if not sys.stderr.isatty():
+        return SimpleNamespace(update=lambda n: None, close=lambda: None)
+    from tqdm import tqdm
+
+    return tqdm(unit=" paragraphs", file=sys.stderr)
+
+
 def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer, outcome: Outcome) -> int:
     """Score the inputs into the output (and the summary) and its run record, renamed into place together
     when complete; the number of paragraphs written. A Drop takes a failed table's rows back out, or raises
     Restart where a Parquet row group already holds some of them."""
-    from tqdm import tqdm
-
     outcome.read = []
     summary = Summary() if args.summary else None
     with ExitStack() as stack:
@@ -436,7 +445,7 @@ def write(args: argparse.Namespace, found: list[sources.Source], scorer: Scorer,
         tmps = stack.enter_context(atomic_paths(*outputs(args)))  # every output is claimed before any work
         tmp, summary_tmp, log_tmp = tmps[0], tmps[1] if args.summary else None, tmps[-1]
         writer = Writer(tmp, output_format(args.output))
-        progress = tqdm(unit=" paragraphs", disable=not sys.stderr.isatty(), file=sys.stderr)
+        progress = progress_bar()
         work = batches(presplit(frames(args, found, outcome), args.batch_size), args.batch_size)
         stream = stack.enter_context(closing(scored_batches(work, scorer, args.model, args.jobs, args.engine,
                                                             args.scheduler, keep_text=args.include_text)))

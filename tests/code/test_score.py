@@ -161,6 +161,35 @@ def test_output_formats_and_stdin(model_dir, tmp_path):
         ["MOFCOM tightens export licences", "Background: Baogang merged two units."]  # a heading leads its paragraph
 
 
+def test_a_terminal_sees_a_progress_bar_and_tqdm_is_imported_only_for_it(model_dir, tmp_path):
+    import os
+    import pty
+
+    probe = ("import sys\nfrom pipeline.cli import main\ncode = main(sys.argv[1:])\n"
+             "print('tqdm imported' if 'tqdm' in sys.modules else 'no tqdm', file=sys.stdout)\nsys.exit(code)\n")
+    args = [sys.executable, "-c", probe, "score", "-", "-o", str(tmp_path / "o.csv"), "--model", str(model_dir)]
+    piped = subprocess.run(args, input="MOFCOM tightened export licences.\n", text=True, capture_output=True, cwd=REPO)
+    assert piped.returncode == 0 and piped.stdout == "no tqdm\n", piped
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(args, input="MOFCOM tightened export licences.\n", text=True, stdout=subprocess.PIPE,
+                              stderr=follower, cwd=REPO)
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0 and done.stdout == "tqdm imported\n", done
+    assert b"1 paragraphs" in seen and b"\r" in seen, seen
+
+
 def test_failures_leave_no_output_and_strict_stops(mixed, model_dir, tmp_path, capsys):
     out = tmp_path / "out.parquet"
     out.write_bytes(b"earlier result")
