@@ -112,6 +112,11 @@ def _continuation_chars() -> dict[str, str]:
 # continuation byte is never Thai; the byte a page dropped (0x9D, undefined in both code pages) is "”".
 _THAI_BYTES = _continuation_chars()
 _THAI_MOJIBAKE = re.compile("\u0e42\u20ac([" + re.escape("".join(_THAI_BYTES)) + "])?")
+# Read as TIS-620 instead, which has no characters for 0x80-0x9F, the page loses those bytes: "’", "“", "”" and the
+# dashes (E2 80 93-9D) show as a lone "โ" ("Baotouโs"), a no-break space (C2 A0) as "ย". In Thai "โ"
+# always stands before a consonant and "ย" never stands alone, so neither is Thai here; which punctuation "โ" was
+# is read from its neighbours.
+_THAI_LOST = re.compile(r"\u0e42(?![\u0e01-\u0e2e\u20ac])|(?<![\u0e01-\u0e7f])\u0e22\s?(?![\u0e01-\u0e7f])")
 _UNCURL = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 
 
@@ -177,13 +182,25 @@ def _thai_byte(match: re.Match) -> str:
     return _THAI_BYTES[match.group(1)] if match.group(1) else "\u201d"
 
 
+def _thai_lost(match: re.Match) -> str:
+    if match.group() != "\u0e42":  # "ย" and what is left of the no-break space
+        return " "
+    text, start, end = match.string, match.start(), match.end()
+    before, after = text[start - 1:start], text[end:end + 1]
+    if before.isalnum() and after.isalnum():
+        return "\u2019"  # "Earthโs"
+    if before.isspace() and after.isspace():
+        return "\u2013"
+    return "\u201c" if before in ("", "(", "[") or before.isspace() else "\u201d"
+
+
 def _has_entity(text: str) -> bool:
     return "&" in text and _ENTITY.search(text) is not None
 
 
 def repaired(text: str) -> str:
     """ftfy's repair (mojibake, quotes, NFKC), skipped for text it would only normalise, and the Thai
-    code page's mojibake, which ftfy leaves. One pass: `clean` repeats it while it can change the text."""
+    code pages' mojibake, which ftfy leaves. One pass: `clean` repeats it while it can change the text."""
     if not _has_entity(text):
         if text.isascii() and text.isprintable():
             return text  # NFKC and straight quotes leave printable ASCII as it is
@@ -193,6 +210,8 @@ def repaired(text: str) -> str:
             return unicodedata.normalize("NFKC", text)
     if "\u0e42\u20ac" in text:
         text = _THAI_MOJIBAKE.sub(_thai_byte, text)
+    if "\u0e42" in text or "\u0e22" in text:
+        text = _THAI_LOST.sub(_thai_lost, text)
     ftfy, config = _ftfy_config()
     return ftfy.fix_text(text, config=config)
 

@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline.config import InputError, atomic_path, files_under, read_csv
 from pipeline.corpus import labels
 from pipeline.scoring.scorer import Scorer
-from pipeline.signals import SIGNALS
+from pipeline.signals import SIGNALS, named
 from pipeline.stages.train import read_table
 from pipeline.thresholds import cutoffs
 
@@ -29,11 +29,6 @@ PROBA = [f"p_{s}" for s in SIGNALS]
 TABLE_COLUMNS = ["paragraph_id", "article_id", "label_source", "text"]  # what both actions need from `split`
 CONTEXT = ["article_id", "suggested", "uncertainty", *PROBA, "text"]  # export-only columns that import ignores
 SUGGESTED_SEPARATOR = ";"
-
-
-def _named(flags) -> str:
-    """The signals a row of 0/1 flags (in SIGNALS order) sets, as the `suggested` column writes them."""
-    return SUGGESTED_SEPARATOR.join(s for s, f in zip(SIGNALS, flags) if f)
 
 
 def suggestions(table: pd.DataFrame, scorer: Scorer, labelled: set[str]) -> pd.DataFrame:
@@ -49,7 +44,7 @@ def suggestions(table: pd.DataFrame, scorer: Scorer, labelled: set[str]) -> pd.D
     flags = (proba >= cut).astype(np.int8)
     for j, signal in enumerate(SIGNALS):
         out[signal] = flags[:, j]
-    out["suggested"] = [_named(row) for row in flags.tolist()]
+    out["suggested"] = [named(row, SUGGESTED_SEPARATOR) for row in flags.tolist()]
     out["uncertainty"] = (1 - margin).round(4)
     for j, column in enumerate(PROBA):
         out[column] = proba[:, j].round(4)
@@ -74,7 +69,7 @@ def as_suggested(frame: pd.DataFrame) -> pd.Series:
     has no `suggested` column: an export of an earlier version)."""
     if "suggested" not in frame or not set(SIGNALS) <= set(frame.columns):
         return pd.Series(False, index=frame.index)
-    chosen = [_named(row) for row in frame[list(SIGNALS)].eq("1").to_numpy().tolist()]
+    chosen = [named(row, SUGGESTED_SEPARATOR) for row in frame[list(SIGNALS)].eq("1").to_numpy().tolist()]
     return frame["suggested"].eq(pd.Series(chosen, index=frame.index))
 
 

@@ -13,8 +13,10 @@ import re
 import numpy as np
 from scipy import sparse
 
+from pipeline.text import TOKEN_HAN
 
-_HAN_GAP = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
+
+_HAN_GAP = re.compile(rf"(?<=[{TOKEN_HAN}]) (?=[{TOKEN_HAN}])")
 
 
 class FeatureNames(dict):

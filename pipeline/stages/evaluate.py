@@ -15,7 +15,7 @@ import pandas as pd
 from pipeline import bundle, model, rules as rules_mod, tracking
 from pipeline.config import atomic_path, load_params, write_json
 from pipeline.corpus.labels import check_evaluable, check_holdout, holdout_split, training_rows
-from pipeline.signals import SIGNALS
+from pipeline.signals import SIGNALS, named
 from pipeline.stages import goldsets, plots
 from pipeline.stages.metrics import bootstrap_interval, summary
 from pipeline.stages.train import read_table
@@ -90,10 +90,6 @@ def errors(rows, truth, proba, pred, gold, per_signal: int) -> pd.DataFrame:
     return pd.concat(frames)[["signal", "error", "probability", "article_id", "paragraph_id", "kind", "text"]]
 
 
-def _names(flags) -> str:
-    return ",".join(s for s, f in zip(SIGNALS, flags) if f)
-
-
 def label_issues(rows: pd.DataFrame, truth: np.ndarray, proba: np.ndarray, gold: np.ndarray, top: int) -> pd.DataFrame:
     """Gold labels that cleanlab finds suspect given out-of-fold probabilities, most suspect first.
 
@@ -117,8 +113,8 @@ def label_issues(rows: pd.DataFrame, truth: np.ndarray, proba: np.ndarray, gold:
         "paragraph_id": rows["paragraph_id"].to_numpy()[picked],
         "article_id": rows["article_id"].to_numpy()[picked],
         "quality": get_label_quality_scores(given, proba[index])[ranked].round(4),
-        "given": [_names(t) for t in truth[picked]],
-        "model_suggests": [_names(p >= 0.5) for p in proba[picked]],
+        "given": [named(t) for t in truth[picked]],
+        "model_suggests": [named(p >= 0.5) for p in proba[picked]],
         "text": rows["text"].to_numpy()[picked],
     }, columns=columns)
 

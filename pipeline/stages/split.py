@@ -171,7 +171,7 @@ def _size(text: str) -> float:
 
 
 # Several sentences or clauses (English, or Chinese punctuation between characters): content, not a heading.
-_CLAUSES = re.compile(r"(?:[a-z]{2}\.|[?!:;])\s|[\u3400-\u9fff][。,;:!?][\u3400-\u9fff\d]")
+_CLAUSES = re.compile(rf"(?:[a-z]{{2}}\.|[?!:;])\s|[{TOKEN_HAN}][。,;:!?][{TOKEN_HAN}\d]")
 _CLOSED = re.compile(r"[.:;,!\"')。]$")
 
 
@@ -334,7 +334,7 @@ def _likely_encoding(data: bytes) -> str:
             text = head.decode(codec)
         except UnicodeDecodeError:
             continue
-        han = [i for i, ch in enumerate(text) if "\u4e00" <= ch <= "\u9fff"]
+        han = [i for i, ch in enumerate(text) if CJK.match(ch)]
         glued = sum(1 for i in han if any(0 <= j < len(text) and text[j].isascii() and text[j].isalpha()
                                           for j in (i - 1, i + 1)))
         if len(han) >= 2 and glued <= 0.3 * len(han):

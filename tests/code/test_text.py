@@ -50,14 +50,15 @@ def test_the_entity_pattern_is_ftfys_and_only_the_space_is_both_printable_and_wh
     assert [c for c in map(chr, range(0x110000)) if c.isspace() and c.isprintable()] == [" "]
 
 
-def thai_page(raw: str) -> str:
+def thai_page(raw: str, codecs=("cp874", "cp1252")) -> str:
     """`raw` as a page decoded as Windows-874 shows it: 1252's character where 874 has none, a dropped byte
-    where neither has one."""
+    where neither has one. With `codecs=("tis-620",)`: as TIS-620 shows it, bytes 0x80-0xA0 dropped."""
     out = []
     for byte in raw.encode("utf-8"):
-        for codec in ("cp874", "cp1252"):
+        for codec in codecs:
             try:
-                out.append(bytes([byte]).decode(codec))
+                char = bytes([byte]).decode(codec)
+                out.append("" if "\x80" <= char <= "\x9f" else char)  # control characters: pages drop them
                 break
             except UnicodeDecodeError:
                 continue
@@ -66,12 +67,12 @@ def thai_page(raw: str) -> str:
 
 @settings(max_examples=1500)
 @given(st.lists(st.sampled_from([*"ab .&;#", "\u2019", "\u201c", "\u201d", "\u2014", "\u2022", "\u2026", "\u00e9",
-                                  "\uff06\uff41\uff4d\uff50\uff1b", "\u0e42", "\u20ac", "\u2122", "\u00a0", "\t", "\n",
+                                  "\uff06\uff41\uff4d\uff50\uff1b", "\u0e42", "\u0e22", "\u20ac", "\u2122", "\u00a0", "\t", "\n",
                                   "(opens in a new tab)", "\u5305\u92fc", "x.Y"]), max_size=30).map("".join))
 def test_repair_is_idempotent_so_repairing_twice_changes_nothing(raw):
     """Training text is repaired by the splitter and again by the model's first step; a page in the Thai code
     page's mojibake too."""
-    for page in (raw, thai_page(raw)):
+    for page in (raw, thai_page(raw), thai_page(raw, ("tis-620",))):
         once = text.clean(page)
         assert text.clean(once) == once
 
@@ -83,6 +84,15 @@ def test_utf8_punctuation_read_as_the_thai_code_page_is_read_back():
     assert text.clean("placeโ€") == 'place"'
     assert text.clean(thai_page("\u201cQuote\u201d\u2014he said it\u2019s")) == '"Quote"\u2014he said it\'s'
     assert text.clean("โรงงานผลิตเหล็ก") == "โรงงานผลิตเหล็ก"  # Thai itself is left alone
+
+
+def test_utf8_punctuation_read_as_tis_620_is_read_back_from_what_is_left():
+    """TIS-620 drops bytes 0x80-0x9F, so a quote or dash is a lone "โ" and a no-break space "ย": which mark it was
+    is read from its neighbours, and the words it glued together are words again."""
+    page = thai_page("What\u2019s new?\u00a0Northern\u2019s chair said \u201cno comment\u201d \u2013 twice.", ("tis-620",))
+    assert page == "Whatโs new?ยNorthernโs chair said โno commentโ โ twice."
+    assert text.clean(page) == "What's new? Northern's chair said \"no comment\" \u2013 twice."
+    assert text.clean("ราคาโลหะไทย ย่อย") == "ราคาโลหะไทย ย่อย"  # Thai, with its own "โ" and "ย", is left alone
 
 
 def test_glued_sentences_link_notes_and_whitespace():
