@@ -83,7 +83,7 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")  # Han, w
 # character-class body; the report marks explaining n-grams by the same class.
 TOKEN_HAN = "\u3400-\u9fff\uf900-\ufaff"
 # Mirror sites annotate characters with pinyin: 會(huì)議 -> 會議. A tone mark or tone digit marks pinyin.
-_PINYIN = re.compile(r"(?<=[\u3400-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ1-5])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]{1,6}[1-5]?\)")
+_PINYIN = re.compile(f"(?<=[{TOKEN_HAN}])" + r"\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ1-5])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]{1,6}[1-5]?\)")
 _T2S = None
 # Text made only of these characters, with no HTML entity, comes out of ftfy as NFKC with uncurled quotes and
 # nothing else (a property test checks this against ftfy): most paragraphs are such text, and ftfy costs ~100 µs
@@ -112,11 +112,13 @@ def _continuation_chars() -> dict[str, str]:
 # continuation byte is never Thai; the byte a page dropped (0x9D, undefined in both code pages) is "”".
 _THAI_BYTES = _continuation_chars()
 _THAI_MOJIBAKE = re.compile("\u0e42\u20ac([" + re.escape("".join(_THAI_BYTES)) + "])?")
-# Read as TIS-620 instead, which has no characters for 0x80-0x9F, the page loses those bytes: "’", "“", "”" and the
-# dashes (E2 80 93-9D) show as a lone "โ" ("Baotouโs"), a no-break space (C2 A0) as "ย". In Thai "โ"
-# always stands before a consonant and "ย" never stands alone, so neither is Thai here; which punctuation "โ" was
-# is read from its neighbours.
-_THAI_LOST = re.compile(r"\u0e42(?![\u0e01-\u0e2e\u20ac])|(?<![\u0e01-\u0e7f])\u0e22\s?(?![\u0e01-\u0e7f])")
+# Read as TIS-620 instead, which has no characters for 0x80-0xA0, a page keeps those bytes as control characters
+# or, more often, loses them: UTF-8 punctuation (E2 xx yy) then shows as "โ" and two controls, or as a lone "โ"
+# ("Baotouโs", "2019โ2020"), and a no-break space (C2 A0) as "ย" glued to what precedes it. Thai's own "โ" and "ย"
+# stand beside Thai letters, so only these two beside none are read back; which mark a lone "โ" was (a quote, an
+# apostrophe, a dash) is read from its neighbours.
+_THAI_LOST = re.compile("\u0e42(?P<kept>[\x80-\x9f]{2})?|\u0e22+")
+_THAI_LETTERS = re.compile("[\u0e01-\u0e21\u0e23-\u0e41\u0e43-\u0e7f]")  # Thai, less the two mojibake leaves
 _UNCURL = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 
 
@@ -183,15 +185,24 @@ def _thai_byte(match: re.Match) -> str:
 
 
 def _thai_lost(match: re.Match) -> str:
-    if match.group() != "\u0e42":  # "ย" and what is left of the no-break space
-        return " "
     text, start, end = match.string, match.start(), match.end()
-    before, after = text[start - 1:start], text[end:end + 1]
+    # the nearest other character on each side (within a few dozen: a copy of the whole prefix per match would make
+    # a long page's repair quadratic)
+    if _THAI_LETTERS.search(text[max(start - 64, 0):start].rstrip()[-1:] + text[end:end + 64].lstrip()[:1]):
+        return match.group()  # Thai
+    if match.group("kept"):  # the bytes are all there
+        return bytes([0xE2, *map(ord, match.group("kept"))]).decode("utf-8", "replace")
+    if match.group()[0] == "\u0e22":  # no-break spaces, glued to what precedes them
+        return " " if text[start - 1:start].strip() else match.group()
+    before, after = (" " if c == "\u0e22" else c for c in (text[start - 1:start], text[end:end + 1]))
     if before.isalnum() and after.isalnum():
-        return "\u2019"  # "Earthโs"
+        # "2019โ2020", "USโChina": a dash; "Earthโs": an apostrophe
+        return "\u2013" if before.isdigit() or after.isdigit() or after.isupper() else "\u2019"
     if before.isspace() and after.isspace():
         return "\u2013"
-    return "\u201c" if before in ("", "(", "[") or before.isspace() else "\u201d"
+    if before in ("", "(", "[") or before.isspace():
+        return "\u201c"
+    return "\u2019" if before == "s" and after.isspace() else "\u201d"  # "workersโ rights", "no commentโ."
 
 
 def _has_entity(text: str) -> bool:

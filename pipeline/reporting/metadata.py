@@ -18,7 +18,7 @@ from pathlib import Path, PurePath
 import pandas as pd
 
 from pipeline.config import InputError, read_csv
-from pipeline.text import FRONT_MATTER
+from pipeline.text import FRONT_MATTER, TOKEN_HAN
 
 FIELDS = ("date", "source", "title")
 KEY_COLUMNS = ("doc_id", "path")
@@ -28,7 +28,7 @@ _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?$")
 _CHINESE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*(?:[日号]|$))?")  # 2025年3月4日, 2025年3月4
 _NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2,4})$")
 _BASIC = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T[\d:+Z.-]*)?$")  # ISO 8601's basic form: 20250404
-_KEY_VALUE = re.compile(r"^[ \t]*([A-Za-z_\u4e00-\u9fff][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+_KEY_VALUE = re.compile(rf"^[ \t]*([A-Za-z_{TOKEN_HAN}][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 _BARE = re.compile(r"\A\ufeff?((?:[ \t]*(?:date|source|title|日期|发布日期|来源|标题)[ \t]*[:：][^\n]*\n)+)[ \t]*(?:\n|\Z)",
                    re.IGNORECASE)
 _KEYS = {"日期": "date", "发布日期": "date", "来源": "source", "标题": "title"}  # front matter written in Chinese

@@ -8,6 +8,7 @@ from scipy import sparse
 from pipeline.scoring.explain import FeatureNames, top_contributions
 from pipeline.signals import SIGNALS
 from pipeline.tables import from_pipeline
+from pipeline.text import TOKEN_HAN
 
 
 def shuffled(matrix: sparse.csr_matrix, rng) -> sparse.csr_matrix:
@@ -57,5 +58,5 @@ def test_feature_names_are_the_fitted_terms_in_column_order(trained):
     for column in [*range(0, len(stock), 97), len(stock) - 1]:
         kind, term = stock[column].split("__", 1)
         # word n-grams as written (Chinese bigrams without the space between characters), char n-grams quoted
-        expected = re.sub("(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])", "", term) if kind == "word" else repr(term)
+        expected = re.sub(f"(?<=[{TOKEN_HAN}]) (?=[{TOKEN_HAN}])", "", term) if kind == "word" else repr(term)
         assert names[column] == expected

@@ -52,7 +52,8 @@ def test_the_entity_pattern_is_ftfys_and_only_the_space_is_both_printable_and_wh
 
 def thai_page(raw: str, codecs=("cp874", "cp1252")) -> str:
     """`raw` as a page decoded as Windows-874 shows it: 1252's character where 874 has none, a dropped byte
-    where neither has one. With `codecs=("tis-620",)`: as TIS-620 shows it, bytes 0x80-0xA0 dropped."""
+    where neither has one. With `codecs=("tis-620",)`: as TIS-620 shows it once the page has dropped its control
+    characters (0x80-0x9F) and the byte it has no character for (0xA0)."""
     out = []
     for byte in raw.encode("utf-8"):
         for codec in codecs:
@@ -86,13 +87,25 @@ def test_utf8_punctuation_read_as_the_thai_code_page_is_read_back():
     assert text.clean("โรงงานผลิตเหล็ก") == "โรงงานผลิตเหล็ก"  # Thai itself is left alone
 
 
-def test_utf8_punctuation_read_as_tis_620_is_read_back_from_what_is_left():
-    """TIS-620 drops bytes 0x80-0x9F, so a quote or dash is a lone "โ" and a no-break space "ย": which mark it was
-    is read from its neighbours, and the words it glued together are words again."""
+@pytest.mark.parametrize("raw, repaired", [
+    ("Whatโs new, then?ย Northern Rare Earthโs post", "What's new, then? Northern Rare Earth's post"),
+    ("2019โ2020, 10โ12 tonnes, USโChina talks", "2019\u20132020, 10\u201312 tonnes, US\u2013China talks"),
+    ("workersโ rights; he said โno commentโ. Prices โ up", "workers' rights; he said \"no comment\". Prices \u2013 up"),
+    ("2020ยโย2021 and oneยยtwo", "2020 \u2013 2021 and one two"),
+    ("Earthโ\x80\x99s", "Earth's"),  # the page kept the bytes, as control characters
+    ("ราคาโลหะไทย ย่อย", "ราคาโลหะไทย ย่อย"),  # Thai, with its own "โ" and "ย", is left alone
+    ("ตัว ย ยักษ์; ก. ข. ย. ร.; สระ โ-ะ", "ตัว ย ยักษ์; ก. ข. ย. ร.; สระ โ-ะ"),
+])
+def test_utf8_punctuation_read_as_tis_620_is_read_back_from_what_is_left(raw, repaired):
+    """TIS-620 has no characters for 0x80-0xA0, so a quote or dash is a lone "โ" and a no-break space "ย" glued to
+    the word before it: which mark it was is read from its neighbours, and glued words are words again."""
+    assert text.clean(raw) == repaired
+
+
+def test_a_tis_620_page_reads_as_the_words_it_was():
     page = thai_page("What\u2019s new?\u00a0Northern\u2019s chair said \u201cno comment\u201d \u2013 twice.", ("tis-620",))
     assert page == "Whatโs new?ยNorthernโs chair said โno commentโ โ twice."
     assert text.clean(page) == "What's new? Northern's chair said \"no comment\" \u2013 twice."
-    assert text.clean("ราคาโลหะไทย ย่อย") == "ราคาโลหะไทย ย่อย"  # Thai, with its own "โ" and "ย", is left alone
 
 
 def test_glued_sentences_link_notes_and_whitespace():
