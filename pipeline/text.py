@@ -114,11 +114,14 @@ _THAI_BYTES = _continuation_chars()
 _THAI_MOJIBAKE = re.compile("\u0e42\u20ac([" + re.escape("".join(_THAI_BYTES)) + "])?")
 # Read as TIS-620 instead, which has no characters for 0x80-0xA0, a page keeps those bytes as control characters
 # or, more often, loses them: UTF-8 punctuation (E2 xx yy) then shows as "โ" and two controls, or as a lone "โ"
-# ("Baotouโs", "2019โ2020"), and a no-break space (C2 A0) as "ย" glued to what precedes it. Thai's own "โ" and "ย"
-# stand beside Thai letters, so only these two beside none are read back; which mark a lone "โ" was (a quote, an
-# apostrophe, a dash) is read from its neighbours.
-_THAI_LOST = re.compile("\u0e42(?P<kept>[\x80-\x9f]{2})?|\u0e22+")
+# ("Baotouโs", "2019โ2020"), and a no-break space (C2 A0) as "ย" glued to what precedes it. In Thai, "โ" always
+# stands before a consonant and both stand among Thai letters, so only a "โ" before no consonant, or glued "ย",
+# whose nearest letters or digits on both sides (spaces and punctuation skipped) are not Thai, is read back; which
+# mark a lone "โ" was (a quote, an apostrophe, a dash) is read from its neighbours. Punctuation whose last byte is a
+# Thai letter in TIS-620 ("…" as "โฆ") is left: Thai words begin so too.
+_THAI_LOST = re.compile("\u0e42(?P<kept>[\x80-\x9f]{2})?(?![\u0e01-\u0e2e])|\u0e22+")
 _THAI_LETTERS = re.compile("[\u0e01-\u0e21\u0e23-\u0e41\u0e43-\u0e7f]")  # Thai, less the two mojibake leaves
+_CURRENCY = "$\u20ac\u00a3\u00a5"
 _UNCURL = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 
 
@@ -184,25 +187,32 @@ def _thai_byte(match: re.Match) -> str:
     return _THAI_BYTES[match.group(1)] if match.group(1) else "\u201d"
 
 
+def _nearest(chars) -> str:
+    """The first letter, digit or mark among `chars`, or ""."""
+    return next((c for c in chars if unicodedata.category(c)[0] in "LNM"), "")
+
+
 def _thai_lost(match: re.Match) -> str:
     text, start, end = match.string, match.start(), match.end()
-    # the nearest other character on each side (within a few dozen: a copy of the whole prefix per match would make
-    # a long page's repair quadratic)
-    if _THAI_LETTERS.search(text[max(start - 64, 0):start].rstrip()[-1:] + text[end:end + 64].lstrip()[:1]):
+    # within a few dozen characters each way: a scan of the whole text per match would make a long page quadratic
+    if _THAI_LETTERS.search(_nearest(reversed(text[max(start - 64, 0):start])) + _nearest(text[end:end + 64])):
         return match.group()  # Thai
     if match.group("kept"):  # the bytes are all there
         return bytes([0xE2, *map(ord, match.group("kept"))]).decode("utf-8", "replace")
     if match.group()[0] == "\u0e22":  # no-break spaces, glued to what precedes them
         return " " if text[start - 1:start].strip() else match.group()
     before, after = (" " if c == "\u0e22" else c for c in (text[start - 1:start], text[end:end + 1]))
-    if before.isalnum() and after.isalnum():
-        # "2019โ2020", "USโChina": a dash; "Earthโs": an apostrophe
-        return "\u2013" if before.isdigit() or after.isdigit() or after.isupper() else "\u2019"
+    if after in "sS" and after and not text[end + 1:end + 2].isalpha() or \
+            before in "OD" and before and not text[start - 2:start - 1].isalpha():
+        return "\u2019"  # "1990โs", "JOHNโS", "OโNeill"
+    if before.isdigit() and (after.isdigit() or after in _CURRENCY and after) or \
+            before.isalnum() and after.isalnum() and (before.isdigit() or after.isdigit() or after.isupper()):
+        return "\u2013"  # "2019โ2020", "$5โ$10", "USโChina"
+    if before.isalnum() and after.isalnum() or before == "s" and after.isspace():
+        return "\u2019"  # "Earthโs", "workersโ rights"
     if before.isspace() and after.isspace():
         return "\u2013"
-    if before in ("", "(", "[") or before.isspace():
-        return "\u201c"
-    return "\u2019" if before == "s" and after.isspace() else "\u201d"  # "workersโ rights", "no commentโ."
+    return "\u201c" if before in ("", "(", "[") or before.isspace() else "\u201d"
 
 
 def _has_entity(text: str) -> bool:

@@ -90,11 +90,13 @@ def test_utf8_punctuation_read_as_the_thai_code_page_is_read_back():
 @pytest.mark.parametrize("raw, repaired", [
     ("Whatโs new, then?ย Northern Rare Earthโs post", "What's new, then? Northern Rare Earth's post"),
     ("2019โ2020, 10โ12 tonnes, USโChina talks", "2019\u20132020, 10\u201312 tonnes, US\u2013China talks"),
+    ("OโNeill, the 1990โs, JOHNโS, $5โ$10", "O'Neill, the 1990's, JOHN'S, $5\u2013$10"),
     ("workersโ rights; he said โno commentโ. Prices โ up", "workers' rights; he said \"no comment\". Prices \u2013 up"),
     ("2020ยโย2021 and oneยยtwo", "2020 \u2013 2021 and one two"),
     ("Earthโ\x80\x99s", "Earth's"),  # the page kept the bytes, as control characters
     ("ราคาโลหะไทย ย่อย", "ราคาโลหะไทย ย่อย"),  # Thai, with its own "โ" and "ย", is left alone
     ("ตัว ย ยักษ์; ก. ข. ย. ร.; สระ โ-ะ", "ตัว ย ยักษ์; ก. ข. ย. ร.; สระ โ-ะ"),
+    ("15 ก.ย. 2566, มิ.ย.; โยธาธิการ; Thai: โยเกิร์ต 20 บาท", "15 ก.ย. 2566, มิ.ย.; โยธาธิการ; Thai: โยเกิร์ต 20 บาท"),
 ])
 def test_utf8_punctuation_read_as_tis_620_is_read_back_from_what_is_left(raw, repaired):
     """TIS-620 has no characters for 0x80-0xA0, so a quote or dash is a lone "โ" and a no-break space "ย" glued to
