@@ -121,7 +121,7 @@ _THAI_MOJIBAKE = re.compile("\u0e42\u20ac([" + re.escape("".join(_THAI_BYTES)) +
 # Thai letter in TIS-620 ("…" as "โฆ") is left: Thai words begin so too.
 _THAI_LOST = re.compile("\u0e42(?P<kept>[\x80-\x9f]{2})?(?![\u0e01-\u0e2e])|\u0e22+")
 _THAI_LETTERS = re.compile("[\u0e01-\u0e21\u0e23-\u0e41\u0e43-\u0e7f]")  # Thai, less the two mojibake leaves
-_CURRENCY = "$\u20ac\u00a3\u00a5"
+_CURRENCY = ("$", "\u20ac", "\u00a3", "\u00a5")
 _UNCURL = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 
 
@@ -202,14 +202,15 @@ def _thai_lost(match: re.Match) -> str:
     if match.group()[0] == "\u0e22":  # no-break spaces, glued to what precedes them
         return " " if text[start - 1:start].strip() else match.group()
     before, after = (" " if c == "\u0e22" else c for c in (text[start - 1:start], text[end:end + 1]))
-    if after in "sS" and after and not text[end + 1:end + 2].isalpha() or \
-            before in "OD" and before and not text[start - 2:start - 1].isalpha():
+    if after in ("s", "S") and not text[end + 1:end + 2].isalpha() or \
+            before in ("O", "D") and not text[start - 2:start - 1].isalpha():
         return "\u2019"  # "1990โs", "JOHNโS", "OโNeill"
-    if before.isdigit() and (after.isdigit() or after in _CURRENCY and after) or \
-            before.isalnum() and after.isalnum() and (before.isdigit() or after.isdigit() or after.isupper()):
-        return "\u2013"  # "2019โ2020", "$5โ$10", "USโChina"
-    if before.isalnum() and after.isalnum() or before == "s" and after.isspace():
-        return "\u2019"  # "Earthโs", "workersโ rights"
+    if before.isalnum() and after.isalnum():  # "2019โ2020", "USโChina": a dash; "Earthโs": an apostrophe
+        return "\u2013" if before.isdigit() or after.isdigit() or after.isupper() else "\u2019"
+    if before.isdigit() and after in _CURRENCY:
+        return "\u2013"  # "$5โ$10"
+    if before == "s" and after.isspace():
+        return "\u2019"  # "workersโ rights"
     if before.isspace() and after.isspace():
         return "\u2013"
     return "\u201c" if before in ("", "(", "[") or before.isspace() else "\u201d"
