@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -122,8 +123,7 @@ def table():
     from pipeline.corpus import labels
     from pipeline.stages.split import build_paragraphs
     paragraphs = build_paragraphs(ARTICLES)
-    joined, report = labels.join(paragraphs, labels.read_labels(LABELS),
-                                 rules.apply(rules.load_rules(RULES), paragraphs["text"]))
+    joined, report = labels.join(paragraphs, labels.read_labels(LABELS), partial(rules.apply, rules.load_rules(RULES)))
     return joined, report
 
 

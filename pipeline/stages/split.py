@@ -12,6 +12,7 @@ import itertools
 import re
 import sys
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -416,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     paragraphs = build_paragraphs(args.articles)
     gold = labels_mod.read_labels(args.labels)
     rules = rules_mod.load_rules(args.rules)
-    table, report = labels_mod.join(paragraphs, gold, rules_mod.apply(rules, paragraphs["text"]))
+    table, report = labels_mod.join(paragraphs, gold, partial(rules_mod.apply, rules))
     with atomic_path(args.out) as tmp:
         table.to_parquet(tmp, index=False)
     write_json(args.report, report)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     gold = labels_mod.read_labels(args.labels)
     rules = rules_mod.load_rules(args.rules)
     paragraphs = build_paragraphs(args.articles)
-    table, _ = labels_mod.join(paragraphs, gold, rules_mod.apply(rules, paragraphs["text"]))
+    table, _ = labels_mod.join(paragraphs, gold, partial(rules_mod.apply, rules))
     train, settings = params["train"], params["evaluate"]
     rows = training_rows(table, train["use_weak_labels"])
     check_trainable(rows, args.labels, model.min_positives(train["classifier"]), train["classifier"])

@@ -43,14 +43,22 @@ def test_bad_labels_are_refused_with_one_clear_line(tmp_path, header, body, prob
 
 
 def test_join_prefers_gold_and_reports_orphans_and_unlabelled():
-    paragraphs = pd.DataFrame({"paragraph_id": ["p1", "p2"], "text": ["a", "b"]})
-    gold = pd.DataFrame({"paragraph_id": ["p1", "gone"], **{s: [1, 0] for s in SIGNALS}, "text": ["", ""]})
-    weak = pd.DataFrame({s: [0, 1] for s in SIGNALS})
+    paragraphs = pd.DataFrame({"paragraph_id": ["p1", "p2", "p3"], "text": ["a", "b", "c"]})
+    gold = pd.DataFrame({"paragraph_id": ["p1", "gone", "p3"], **{s: [1, 0, 0] for s in SIGNALS},
+                         "text": ["", "", ""]})
+    read = []
+
+    def weak(texts):  # the rules: read only the paragraphs without gold
+        read.extend(texts)
+        return pd.DataFrame({s: [1] * len(texts) for s in SIGNALS})
     table, report = labels.join(paragraphs, gold, weak)
-    assert table["label_source"].tolist() == ["gold", "weak"]
-    assert table[list(SIGNALS)].to_numpy().tolist() == [[1] * 5, [1] * 5]
+    assert read == ["b"]
+    assert table["label_source"].tolist() == ["gold", "weak", "gold"]
+    assert table[list(SIGNALS)].to_numpy().tolist() == [[1] * 5, [1] * 5, [0] * 5]
     assert report["orphan_labels"] == ["gone"] and report["unlabelled"] == ["p2"]
-    assert (report["gold"], report["weak"]) == (1, 1)
+    assert (report["gold"], report["weak"]) == (2, 1)
+    fully, _ = labels.join(paragraphs.iloc[[0, 2]], gold, weak)  # every paragraph labelled: no rule runs
+    assert read == ["b"] and fully[list(SIGNALS)].dtypes.eq("int8").all()
 
 
 def test_bundled_labels_cover_every_paragraph_exactly(table):
