@@ -78,10 +78,10 @@ def table_rows(text: str) -> str:
     return "\n".join(out)
 
 
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")  # Han, with the supplementary planes
 # The Han characters the model reads as word tokens of one character each (`pipeline.model.TOKEN_PATTERN`), as a
 # character-class body; the report marks explaining n-grams by the same class.
 TOKEN_HAN = "\u3400-\u9fff\uf900-\ufaff"
+CJK = re.compile(f"[{TOKEN_HAN}\U00020000-\U0003134f]")  # Han, with the supplementary planes
 # Mirror sites annotate characters with pinyin: 會(huì)議 -> 會議. A tone mark or tone digit marks pinyin.
 _PINYIN = re.compile(f"(?<=[{TOKEN_HAN}])" + r"\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ1-5])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]{1,6}[1-5]?\)")
 _T2S = None
