@@ -17,7 +17,8 @@ COMMAND_TABLE = {
     "validate": ("pipeline.stages.validate", "check params, articles, labels and gold sets (DVC stage)"),
     "split": ("pipeline.stages.split", "split the articles into paragraphs joined with their labels (DVC stage)"),
     "train": ("pipeline.stages.train", "fit the model and tune its thresholds (DVC stage)"),
-    "evaluate": ("pipeline.stages.evaluate", "nested CV, seed holdout, real-text gold sets (DVC stage)"),
+    "crossvalidate": ("pipeline.stages.crossvalidate", "nested-CV and seed-holdout predictions (DVC stage)"),
+    "evaluate": ("pipeline.stages.evaluate", "metrics, errors, label issues, plots; real-text gold sets (DVC stage)"),
     "register": ("pipeline.stages.register", "log the model to MLflow and gate the champion (DVC stage)"),
     "models": ("pipeline.stages.champion", "which version is champion; promote one"),
     "label": ("pipeline.corpus.labelling", "export paragraphs that need labels; import filled ones"),
@@ -34,7 +35,7 @@ COMMANDS = {name: module for name, (module, _) in COMMAND_TABLE.items()}
 # AVX-512. The commands DVC runs use the AVX2 kernels at most, so a build is the same on any x86-64 machine
 # with AVX2; scoring keeps every kernel. A user's own NPY_DISABLE_CPU_FEATURES wins. Names of numpy >= 2.4
 # first, then those of earlier releases (each release ignores the other's).
-BUILD_COMMANDS = ("validate", "split", "train", "evaluate", "register")
+BUILD_COMMANDS = ("validate", "split", "train", "crossvalidate", "evaluate", "register")
 BUILD_SIMD = ("X86_V4 AVX512_ICL AVX512_SPR "
               "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL")
 USAGE = "usage: policy-signals {" + ",".join(COMMANDS) + "} [options]   (policy-signals COMMAND --help)"
@@ -54,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
-        listed = "".join(f"  {name:<10} {what}\n" for name, (_, what) in COMMAND_TABLE.items())
+        width = max(map(len, COMMAND_TABLE)) + 2
+        listed = "".join(f"  {name:<{width}}{what}\n" for name, (_, what) in COMMAND_TABLE.items())
         print(f"{USAGE}\n\ncommands:\n{listed}", end="")
         return 0
     if not argv or argv[0] not in COMMANDS:

@@ -1,7 +1,8 @@
-"""Stage `evaluate`: grouped cross-validation, keyword baseline, real-text holdout, errors, plots.
+"""Stage `evaluate`: metrics, errors, label issues and plots from `crossvalidate`'s predictions; real-text sets.
 
-Every number comes from models that never saw the test paragraph's article:
-thresholds are re-tuned inside each training fold, so nothing is flattered.
+Every number about the corpus comes from models that never saw the test paragraph's article (the
+`crossvalidate` stage's fits, with thresholds re-tuned inside each training fold), so nothing is flattered.
+The real-text gold sets are scored by the trained model here, so editing one reruns this stage alone.
 """
 from __future__ import annotations
 
@@ -14,29 +15,15 @@ import pandas as pd
 
 from pipeline import bundle, model, rules as rules_mod, tracking
 from pipeline.config import atomic_path, load_params, write_json
-from pipeline.corpus.labels import check_evaluable, check_holdout, holdout_split, training_rows
+from pipeline.corpus.labels import training_rows
 from pipeline.signals import SIGNALS, named
 from pipeline.stages import goldsets, plots
+from pipeline.stages.crossvalidate import CV, HOLDOUT, predictions_for
 from pipeline.stages.metrics import bootstrap_interval, summary
 from pipeline.stages.train import read_table
-from pipeline.thresholds import flags
 
 
 MIN_SLICE = 30  # paragraphs a language needs before its cross-validated scores are reported
-
-
-def cross_validate(params: dict, rows: pd.DataFrame, folds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities and flags for every row, and each row's fold number."""
-    train, seed = params["train"], params["seed"]
-    proba = np.zeros((len(rows), len(SIGNALS)))
-    pred = np.zeros_like(proba, dtype=np.int8)
-    fold_of = np.zeros(len(rows), dtype=int)
-    for fold, (fit_idx, test_idx) in enumerate(model.grouped_folds(rows, folds, model.EVALUATE_SALT)):
-        fitted, thresholds, _ = model.fit(train, seed, rows.iloc[fit_idx])
-        proba[test_idx] = fitted.predict_proba(rows["text"].iloc[test_idx])
-        pred[test_idx] = flags(proba[test_idx], thresholds, rows["lang"].iloc[test_idx])
-        fold_of[test_idx] = fold
-    return proba, pred, fold_of
 
 
 def scored(truth, proba, pred, fold_of, gold) -> dict:
@@ -66,15 +53,12 @@ def slices(rows, truth, proba, pred, gold) -> dict:
     return out
 
 
-def holdout(params: dict, rows: pd.DataFrame, source: str) -> dict:
-    """Train without one source folder (the real bundled articles) and test on it (`check_holdout` first)."""
-    fit, test = holdout_split(rows, source)
-    fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows[fit])
-    proba = fitted.predict_proba(rows.loc[test, "text"])
-    truth = model.labels_matrix(rows[test])
-    pred = flags(proba, thresholds, rows.loc[test, "lang"])
-    low, high = bootstrap_interval(truth, pred, params["seed"])
-    return {"source": source, "paragraphs": int(test.sum()), **summary(truth, proba, pred),
+def holdout(rows: pd.DataFrame, source: str, tested: np.ndarray, proba: np.ndarray, pred: np.ndarray,
+            seed: int) -> dict:
+    """Metrics of the model trained without one source folder (the real bundled articles), on its gold rows."""
+    truth = model.labels_matrix(rows[tested])
+    low, high = bootstrap_interval(truth, pred, seed)
+    return {"source": source, "paragraphs": int(tested.sum()), **summary(truth, proba, pred),
             "macro_f1_ci95_low": low, "macro_f1_ci95_high": high}
 
 
@@ -122,7 +106,8 @@ def label_issues(rows: pd.DataFrame, truth: np.ndarray, proba: np.ndarray, gold:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="policy-signals evaluate", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="paragraphs table from `split`")
-    parser.add_argument("--model", type=Path, required=True, help="model bundle from `train` (for the MLflow run)")
+    parser.add_argument("--model", type=Path, required=True, help="model bundle from `train` (scored on the real-text sets)")
+    parser.add_argument("--predictions", type=Path, required=True, help="predictions table from `crossvalidate`")
     parser.add_argument("--rules", type=Path, required=True)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--metrics", type=Path, required=True)
@@ -140,13 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     rules = rules_mod.load_rules(args.rules)
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
     gold = rows["label_source"].eq("gold").to_numpy()
-    check_evaluable(rows, args.data)
-    check_holdout(rows, settings["holdout_source"], args.params)
+    predicted = predictions_for(rows, args.predictions)
+    _, proba, pred, fold_of = predicted[CV]
+    tested, held_proba, held_pred, _ = predicted[HOLDOUT]
 
     truth = model.labels_matrix(rows)
-    with model.vocabulary_kept(args.params):
-        proba, pred, fold_of = cross_validate(params, rows, settings["cv_folds"])
-        real = holdout(params, rows, settings["holdout_source"])
     baseline = rules_mod.apply(rules, rows["text"]).to_numpy(dtype=np.int8)
     metrics = {
         "cv": scored(truth, proba, pred, fold_of, gold),
@@ -155,10 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         "cv_by_language": {code: scored(truth, proba, pred, fold_of, gold & rows["lang"].eq(code).to_numpy())
                            for code in sorted(rows.loc[gold, "lang"].unique())
                            if (gold & rows["lang"].eq(code).to_numpy()).sum() >= MIN_SLICE},
+        "holdout": holdout(rows, settings["holdout_source"], tested, held_proba, held_pred, params["seed"]),
+        "real_text": goldsets.evaluate(fitted, card["thresholds"], settings.get("real_text") or {},
+                                       tracking.repo_root(), params["seed"]),
     }
-    metrics["holdout"] = real
-    metrics["real_text"] = goldsets.evaluate(fitted, card["thresholds"], settings.get("real_text") or {},
-                                             tracking.repo_root(), params["seed"])
     rule_report = rules_mod.report(rules, rows.loc[gold, "text"], rows[gold])
     error_table = errors(rows, truth, proba, pred, gold, settings["errors_per_signal"])
 
@@ -175,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     by_language = ", ".join(f"{k} {v['macro_f1']:.3f}" for k, v in metrics["cv_by_language"].items())
     line = f"evaluate: cross-validated macro-F1 {metrics['cv']['macro_f1']:.3f} ({by_language}) " \
            f"(keyword baseline {metrics['baseline']['macro_f1']:.3f}); " \
-           f"trained without '{real['source']}', macro-F1 on it {real['macro_f1']:.3f}"
+           f"trained without '{metrics['holdout']['source']}', macro-F1 on it {metrics['holdout']['macro_f1']:.3f}"
     for name, result in metrics["real_text"].items():
         line += f"; {name} " + (f"macro-F1 {result['macro_f1']:.3f} (95% {result['macro_f1_ci95_low']:.2f}-"
                                 f"{result['macro_f1_ci95_high']:.2f})" if "macro_f1" in result

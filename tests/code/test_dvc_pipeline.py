@@ -73,7 +73,8 @@ def test_fresh_clone_repro_leaves_git_status_clean_and_runs_not_dirty(reproduced
 def test_repro_builds_model_metrics_and_plots(reproduced):
     for path in ("models/model.joblib", "models/model_card.json", "models/SHA256SUMS", "eval/metrics.json",
                  "eval/errors.csv", "eval/rules.json", "eval/plots/pr.png", "eval/plots/confusion.png",
-                 "eval/plots/pr/export.csv", "eval/plots/confusion/risk.csv", "data/processed/paragraphs.parquet"):
+                 "eval/plots/pr/export.csv", "eval/plots/confusion/risk.csv", "data/processed/paragraphs.parquet",
+                 "eval/predictions.parquet"):
         assert (reproduced / path).is_file(), path
     metrics = json.loads((reproduced / "eval/metrics.json").read_text())
     assert {"cv", "baseline", "holdout", "slices"} <= metrics.keys()
@@ -119,10 +120,11 @@ def test_a_failed_repro_leaves_the_last_good_outputs_and_score_keeps_working(rep
 
 def test_outputs_are_reproduced_byte_for_byte_and_nothing_machine_specific_leaks(reproduced):
     """The clone retrained everything in another directory, with tracking on where the origin had it off, and
-    wrote the dvc.lock the origin committed: every output hash (model, metrics, plots, errors) is the same."""
+    wrote the dvc.lock the origin committed: every output hash (model, predictions, metrics, plots, errors) is
+    the same."""
     assert run(["git", "diff", "--quiet", "HEAD", "--", "dvc.lock"], cwd=reproduced).returncode == 0
     lock = (reproduced / "dvc.lock").read_text()
-    for path in ("models/SHA256SUMS", "eval/metrics.json", "eval/plots", "eval/errors.csv"):
+    for path in ("models/SHA256SUMS", "eval/predictions.parquet", "eval/metrics.json", "eval/plots", "eval/errors.csv"):
         assert f"path: {path}\n" in lock, path
     import socket
     for path in ("dvc.lock", "models/model_card.json", "eval/metrics.json", "data/processed/label_report.json"):
@@ -182,9 +184,10 @@ def test_one_truth_after_exp_run_revert_exp_apply_and_checkout(reproduced, tmp_p
     assert (outputs["models"] == outputs["models:/policy-signals@champion"]) == final["models_is_champion"]
 
 
-def test_an_edited_gold_set_reruns_evaluate_and_a_broken_one_stops_validate(reproduced):
+def test_an_edited_gold_set_reruns_evaluate_alone_and_a_broken_one_stops_validate(reproduced):
     """The real-text sets are no DVC deps (a missing one is reported, not an error): validate, which runs on
-    every repro, records their SHA-256 for evaluate. (Last in this file: it leaves a set listed.)"""
+    every repro, records their SHA-256 for evaluate, which alone scores them: listing or editing a set refits
+    nothing. (Last in this file: it leaves a set listed.)"""
     header = "text,ideology,reform,export,technology,risk\n"
     rows = ["MOFCOM tightened export licences for terbium and dysprosium.,0,0,1,0,0",
             "The Party committee studied the plenum's spirit.,1,0,0,0,0",
@@ -193,13 +196,14 @@ def test_an_edited_gold_set_reruns_evaluate_and_a_broken_one_stops_validate(repr
     gold.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
     params.write_text(params.read_text().replace("  real_text:", "  real_text:\n    mine: mine.csv", 1))
     to_evaluate = ["dvc", "repro", "evaluate"]  # up to evaluate: register, which every repro runs, is not the subject
-    assert run(to_evaluate, cwd=reproduced).returncode == 0
+    done = run(to_evaluate, cwd=reproduced)
+    assert done.returncode == 0 and "Running stage 'crossvalidate'" not in done.stdout, done.stdout + done.stderr
     metrics = reproduced / "eval/metrics.json"
     first = json.loads(metrics.read_text())["real_text"]["mine"]
     gold.write_text(header + "\n".join(rows[:2]) + "\n", encoding="utf-8")  # one paragraph fewer
     done = run(to_evaluate, cwd=reproduced)
     assert done.returncode == 0 and "Running stage 'evaluate'" in done.stdout, done.stdout + done.stderr
-    assert "Running stage 'train'" not in done.stdout
+    assert "Running stage 'train'" not in done.stdout and "Running stage 'crossvalidate'" not in done.stdout
     assert (first["paragraphs"], json.loads(metrics.read_text())["real_text"]["mine"]["paragraphs"]) == (3, 2)
     before = metrics.read_bytes()
     gold.write_text(header + rows[0].replace(",1,", ",2,") + "\n", encoding="utf-8")
