@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline import bundle
-from pipeline.config import InputError
 from pipeline.language import DEFAULT
 from pipeline.scoring.scorer import REGISTRY_PREFIXES, registry_version
 from pipeline.signals import SIGNALS

@@ -98,7 +98,7 @@ def test_a_utf16_csv_is_read_and_a_windows_code_page_one_is_named_in_one_line(mo
     UnicodeDecodeError text; `.txt` files read the first and name the second plainly."""
     wide, windows = tmp_path / "wide.csv", tmp_path / "windows.csv"
     wide.write_text(f"id,text\n1,{GOOD}\n", encoding="utf-16")
-    windows.write_bytes(f"id,text\n1,MOFCOM\u2019s licences for terbium.\n".encode("cp1252"))
+    windows.write_bytes("id,text\n1,MOFCOM\u2019s licences for terbium.\n".encode("cp1252"))
     out = tmp_path / "o.csv"
     code, err = score([wide, "-o", out, "--model", model_dir, "--include-text"], capsys)
     assert code == 0, err
