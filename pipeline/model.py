@@ -40,8 +40,9 @@ SKOPS_TRUSTED = ("numpy.ravel", "pipeline.text.cleaned", "pipeline.classifiers.N
                  "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration")
 CALIBRATION_FOLDS = 3  # svm: CalibratedClassifierCV's stratified folds; every fold needs a positive
 MIN_LANGUAGE_ROWS = 200  # a language needs this many labelled paragraphs for thresholds of its own
-# evaluate's outer folds are hashed apart from the threshold folds inside them: with one hash, the articles an
-# outer fold holds out would leave one inner fold empty
+# crossvalidate's outer folds are hashed apart from the threshold folds inside them: with one hash, the articles
+# an outer fold holds out would leave one inner fold empty (named for the stage that first cut them; renaming it
+# would move every fold)
 EVALUATE_SALT = "evaluate"
 
 # Words of two or more letters (scikit-learn's default token, exactly, for text without Chinese), and every

@@ -22,7 +22,6 @@ from pipeline.config import InputError, atomic_path, files_under, read_csv
 from pipeline.corpus import labels
 from pipeline.scoring.scorer import Scorer
 from pipeline.signals import SIGNALS, named
-from pipeline.stages.train import read_table
 from pipeline.thresholds import cutoffs
 
 PROBA = [f"p_{s}" for s in SIGNALS]
@@ -189,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                             help="the articles the table was split from (to say when it is out of date)")
     args = parser.parse_args(argv)
 
-    table = read_table(args.data)
+    table = labels.read_table(args.data)
     missing = [c for c in TABLE_COLUMNS if c not in table.columns]
     if missing:
         raise InputError(args.data, f"not a paragraphs table from `split` (no column '{missing[0]}')")

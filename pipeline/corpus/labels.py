@@ -102,6 +102,14 @@ def join(paragraphs: pd.DataFrame, gold: pd.DataFrame,
     return table, report
 
 
+def read_table(path: Path) -> pd.DataFrame:
+    """The paragraphs table written by `split`."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"cannot read paragraphs table ({str(exc).splitlines()[0]})") from exc
+
+
 def training_rows(table: pd.DataFrame, use_weak: bool) -> pd.DataFrame:
     """Gold-labelled rows, plus weakly labelled ones when asked; stable order."""
     keep = table["label_source"].eq("gold") | (use_weak & table["label_source"].eq("weak"))
@@ -109,7 +117,7 @@ def training_rows(table: pd.DataFrame, use_weak: bool) -> pd.DataFrame:
 
 
 MIN_TRAIN_ARTICLES = 2  # thresholds are tuned on article-grouped folds: at least two
-# evaluate's grouped cross-validation holds one article's fold out and trains on the rest: one more
+# crossvalidate's grouped cross-validation holds one article's fold out and trains on the rest: one more
 MIN_CV_ARTICLES = MIN_TRAIN_ARTICLES + 1
 
 
@@ -129,7 +137,7 @@ def check_trainable(rows: pd.DataFrame, source, min_positives: int = 1, classifi
 
 
 def check_evaluable(rows: pd.DataFrame, source) -> None:
-    """Refuse training rows too few for evaluate's article-grouped cross-validation."""
+    """Refuse training rows too few for crossvalidate's article-grouped cross-validation."""
     if rows.loc[rows["label_source"].eq("gold"), "article_id"].nunique() < MIN_CV_ARTICLES:
         raise InputError(source, f"cross-validation needs gold labels from at least {MIN_CV_ARTICLES} articles "
                                  "(thresholds are tuned inside each training fold)")

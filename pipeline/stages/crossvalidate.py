@@ -1,9 +1,9 @@
-"""Stage `crossvalidate`: the fits `evaluate` reports on, and nothing else (they are most of its time).
+"""Stage `crossvalidate`: the model fits that `evaluate` reports on, and the table that carries their predictions.
 
 Nested grouped cross-validation (thresholds re-tuned inside each training fold) and the seed holdout (a
-model trained without one source folder) give every gold paragraph's probabilities and flags from models
+model trained without one source folder) give each training row's probabilities and flags from models
 that never saw its article. They are saved as one table, so that listing or editing a real-text gold set,
-or the report's settings, reruns only `evaluate`, in seconds, not these fits.
+or the report's settings, reruns only `evaluate`, in seconds, not these fits (minutes).
 """
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ import pandas as pd
 
 from pipeline import model
 from pipeline.config import InputError, atomic_path, load_params
-from pipeline.corpus.labels import check_evaluable, check_holdout, holdout_split, training_rows
+from pipeline.corpus.labels import check_evaluable, check_holdout, holdout_split, read_table, training_rows
 from pipeline.signals import SIGNALS
-from pipeline.stages.train import read_table
 from pipeline.thresholds import flags
 
 PROBABILITY = [f"p_{signal}" for signal in SIGNALS]
@@ -58,31 +57,37 @@ def table(ids: pd.Series, which: str, fold: np.ndarray, proba: np.ndarray, pred:
     return frame[COLUMNS]
 
 
-def predictions_for(rows: pd.DataFrame, path: Path) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Read the table this stage wrote, per model: (which of `rows` it predicted, as a mask; their
-    probabilities; their flags; their folds). Refuses a table that does
-    not cover `rows` (written for other paragraphs or params: `dvc repro` reruns this stage)."""
+def predictions_for(rows: pd.DataFrame, path: Path, holdout_source: str) -> dict[str, tuple[np.ndarray, ...]]:
+    """Read the table this stage wrote, per model: (which of `rows` it predicted, as a mask; their probabilities,
+    flags and folds, in the order of `rows`). Refuses a table whose cross-validation does not predict each of
+    `rows` once, or whose holdout is not `holdout_source`'s gold rows: one written for other paragraphs or another
+    holdout folder (`dvc repro` reruns this stage when its data or params change; a command run by hand may not)."""
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise InputError(path, f"cannot read predictions ({str(exc).splitlines()[0]})") from exc
     if list(frame.columns) != COLUMNS:
         raise InputError(path, f"not a predictions table (columns {', '.join(COLUMNS)})")
+    stale = "(written for other data or params: rerun `crossvalidate`)"
     out = {}
     for which, part in frame.groupby("model", sort=False):
-        position = pd.Index(rows["paragraph_id"]).get_indexer(part["paragraph_id"])
+        ids = part["paragraph_id"]
+        if ids.duplicated().any():
+            raise InputError(path, f"predicts paragraph {ids[ids.duplicated()].iloc[0]} twice by the {which} model")
+        position = pd.Index(rows["paragraph_id"]).get_indexer(ids)
         if (position < 0).any():
-            missing = part["paragraph_id"].to_numpy()[position < 0][0]
-            raise InputError(path, f"predicts paragraph {missing}, which is not among the training rows "
-                                   "(written for other data: rerun `crossvalidate`)")
+            raise InputError(path, f"predicts paragraph {ids.to_numpy()[position < 0][0]}, which is not among the "
+                                   f"training rows {stale}")
         mask = np.zeros(len(rows), dtype=bool)
         mask[position] = True
         order = np.argsort(position)
         out[which] = (mask, part[PROBABILITY].to_numpy()[order], part[FLAG].to_numpy()[order],
                       part["fold"].to_numpy(dtype=int)[order])
-    if CV not in out or HOLDOUT not in out or not out[CV][0].all():
-        raise InputError(path, "does not predict every training row by cross-validation and the holdout's by the "
-                               "holdout model (written for other data: rerun `crossvalidate`)")
+    if CV not in out or not out[CV][0].all():
+        raise InputError(path, f"does not predict every training row by cross-validation {stale}")
+    if HOLDOUT not in out or not np.array_equal(out[HOLDOUT][0], holdout_split(rows, holdout_source)[1].to_numpy()):
+        raise InputError(path, f"does not predict exactly the gold rows of '{holdout_source}' by the holdout model "
+                               f"{stale}")
     return out
 
 

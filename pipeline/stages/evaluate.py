@@ -15,12 +15,11 @@ import pandas as pd
 
 from pipeline import bundle, model, rules as rules_mod, tracking
 from pipeline.config import atomic_path, load_params, write_json
-from pipeline.corpus.labels import training_rows
+from pipeline.corpus.labels import read_table, training_rows
 from pipeline.signals import SIGNALS, named
 from pipeline.stages import goldsets, plots
 from pipeline.stages.crossvalidate import CV, HOLDOUT, predictions_for
 from pipeline.stages.metrics import bootstrap_interval, summary
-from pipeline.stages.train import read_table
 
 
 MIN_SLICE = 30  # paragraphs a language needs before its cross-validated scores are reported
@@ -106,7 +105,7 @@ def label_issues(rows: pd.DataFrame, truth: np.ndarray, proba: np.ndarray, gold:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="policy-signals evaluate", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="paragraphs table from `split`")
-    parser.add_argument("--model", type=Path, required=True, help="model bundle from `train` (scored on the real-text sets)")
+    parser.add_argument("--model", type=Path, required=True, help="model bundle from `train` (for the gold sets)")
     parser.add_argument("--predictions", type=Path, required=True, help="predictions table from `crossvalidate`")
     parser.add_argument("--rules", type=Path, required=True)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
@@ -125,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     rules = rules_mod.load_rules(args.rules)
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
     gold = rows["label_source"].eq("gold").to_numpy()
-    predicted = predictions_for(rows, args.predictions)
+    predicted = predictions_for(rows, args.predictions, settings["holdout_source"])
     _, proba, pred, fold_of = predicted[CV]
     tested, held_proba, held_pred, _ = predicted[HOLDOUT]
 

@@ -11,21 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import bundle, model
-from pipeline.config import InputError, load_params
-from pipeline.corpus.labels import check_trainable, training_rows
+from pipeline.config import load_params
+from pipeline.corpus.labels import check_trainable, read_table, training_rows
 from pipeline.signals import SIGNALS
 from pipeline.stages.metrics import summary
 from pipeline.thresholds import flags
 
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "joblib")
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """The paragraphs table written by `split`."""
-    try:
-        return pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(path, f"cannot read paragraphs table ({str(exc).splitlines()[0]})") from exc
 
 
 def data_hash(rows: pd.DataFrame) -> str:

@@ -26,8 +26,8 @@ from pipeline.stages.split import build_paragraphs
 
 
 def check_fits(params: dict, rows, params_source, labels_source) -> None:
-    """Every model `train` and `evaluate` fit can be fitted: train's on all rows, evaluate's in each fold of
-    its cross-validation (cut as there) and the holdout's without its source folder."""
+    """Every model `train` and `crossvalidate` fit can be fitted: train's on all rows, crossvalidate's in each
+    fold of its cross-validation (cut as there) and the holdout's without its source folder."""
     train = params["train"]
     with model.vocabulary_kept(params_source):  # no word at all in any row
         words = model.word_presence(rows["text"])

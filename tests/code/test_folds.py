@@ -27,7 +27,7 @@ def test_every_row_is_tested_once_and_no_article_is_split(table):
 
 
 def test_thresholds_folds_inside_each_evaluation_fold_are_all_used(table):
-    """evaluate's outer folds use their own hash: with the threshold folds' hash, every outer training part would
+    """crossvalidate's outer folds use their own hash: with the threshold folds' hash, every outer training part would
     lack one residue, and its inner cross-validation would have an empty fold."""
     rows = table[0]
     for fit, _ in model.grouped_folds(rows, 5, model.EVALUATE_SALT):

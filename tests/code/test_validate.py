@@ -1,4 +1,4 @@
-"""Stage `validate` refuses, in one line naming the file, what `train` or `evaluate` would only fail on
+"""Stage `validate` refuses, in one line naming the file, what `train` or `crossvalidate` would only fail on
 after DVC has deleted their outputs; it writes nothing then."""
 import json
 import shutil
@@ -64,7 +64,7 @@ def test_word_min_df_above_the_labelled_rows(workspace, capsys):
 
 
 def test_a_vocabulary_pruned_to_nothing_is_one_line_naming_the_param():
-    """No word in `word_min_df` paragraphs, with enough rows to pass validate: train and evaluate say so."""
+    """No word in `word_min_df` paragraphs, with enough rows to pass validate: train and crossvalidate say so."""
     import pandas as pd
     import yaml
 
