@@ -25,10 +25,10 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from pipeline import bundle, interrupts, startup
+from pipeline import bundle, interrupts, startup, workers
 from pipeline.config import InputError, atomic_paths, json_text
 from pipeline.reporting import batchlog, metadata
-from pipeline.scoring import heap, inputs, sources, workers
+from pipeline.scoring import heap, inputs, sources
 from pipeline.scoring.outputs import Summary, Writer, output_format
 from pipeline.scoring.scorer import REGISTRY_PREFIXES, Scorer, pin
 from pipeline.stages.split import iter_paragraph_ids, iter_paragraphs, paragraph_ids

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline import bundle
 from pipeline.cli import main
-from pipeline.scoring import workers
+from pipeline import workers
 from pipeline.scoring.score import _flag_last, _placed
 from pipeline.scoring.scorer import Scorer, score_texts
 from pipeline.signals import SIGNALS

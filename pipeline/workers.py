@@ -1,4 +1,4 @@
-"""Worker processes that end with their parent.
+"""Worker processes that end with their parent (`score`'s batches, `crossvalidate`'s fits).
 
 On Linux each worker asks the kernel to kill it when its parent dies (prctl PR_SET_PDEATHSIG),
 so a parent killed with SIGKILL leaves no worker running; elsewhere a thread polls the parent.
@@ -57,12 +57,15 @@ def widen_pipes(pool, size: int = 1 << 20) -> None:
 
 def stop(pool) -> None:
     """End a ProcessPoolExecutor now: drop queued work and terminate the workers mid-task
-    (shutdown alone would wait for the batches they are scoring)."""
+    (shutdown alone would wait for the tasks they are running). The workers and the manager thread are taken
+    before `shutdown`, which forgets both: taken after it, none was terminated, and a Ctrl-C waited for every
+    running task (a batch of `score`: unnoticed; a fit of `crossvalidate`: a minute or more)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in processes:
         process.terminate()
     # Let the pool's manager thread close its wake-up pipe now: otherwise the interpreter's exit hook may
     # write to that pipe while the thread closes it (CPython 3.11's race), and print "Bad file descriptor".
-    manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None:
         manager.join(timeout=5)
