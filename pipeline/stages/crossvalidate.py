@@ -1,13 +1,15 @@
-"""Stage `crossvalidate`: the model fits that `evaluate` reports on, and the table that carries their predictions.
+"""Stage `crossvalidate`: the model fits that `evaluate` reports on, one per CPU at a time.
 
 Nested grouped cross-validation (thresholds re-tuned inside each training fold) and the seed holdout (a
 model trained without one source folder) give each training row's probabilities and flags from models
 that never saw its article. They are saved as one table, so that listing or editing a real-text gold set,
-or the report's settings, reruns only `evaluate`, in seconds, not these fits (minutes).
+or the report's settings, reruns only `evaluate`, in seconds, not these fits (minutes). The fits are
+independent: forked worker processes run them side by side, and the table is the same bytes however many.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -18,77 +20,49 @@ from pipeline import model
 from pipeline.config import InputError, atomic_path, load_params
 from pipeline.corpus.labels import check_evaluable, check_holdout, holdout_split, read_table, training_rows
 from pipeline.signals import SIGNALS
+from pipeline.stages import predictions
 from pipeline.thresholds import flags
 
-PROBABILITY = [f"p_{signal}" for signal in SIGNALS]
-FLAG = [f"flag_{signal}" for signal in SIGNALS]
-COLUMNS = ["paragraph_id", "model", "fold", *PROBABILITY, *FLAG]
-CV, HOLDOUT = "cv", "holdout"  # which model gave a row: its cross-validation fold's, or the holdout model
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def cross_validate(params: dict, rows: pd.DataFrame, folds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities and flags for every row, and each row's fold number."""
-    train, seed = params["train"], params["seed"]
-    proba = np.zeros((len(rows), len(SIGNALS)))
-    pred = np.zeros_like(proba, dtype=np.int8)
-    fold_of = np.zeros(len(rows), dtype=int)
-    for fold, (fit_idx, test_idx) in enumerate(model.grouped_folds(rows, folds, model.EVALUATE_SALT)):
-        fitted, thresholds, _ = model.fit(train, seed, rows.iloc[fit_idx])
-        proba[test_idx] = fitted.predict_proba(rows["text"].iloc[test_idx])
-        pred[test_idx] = flags(proba[test_idx], thresholds, rows["lang"].iloc[test_idx])
-        fold_of[test_idx] = fold
-    return proba, pred, fold_of
+def tasks(params: dict, rows: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit, test) row positions of every fit: each grouped fold's, then the holdout's (its source's gold rows)."""
+    settings = params["evaluate"]
+    fit, test = holdout_split(rows, settings["holdout_source"])
+    return [*model.grouped_folds(rows, settings["cv_folds"], model.EVALUATE_SALT),
+            (np.flatnonzero(fit.to_numpy()), np.flatnonzero(test.to_numpy()))]
 
 
-def holdout(params: dict, rows: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Train without one source folder (the real bundled articles): the gold rows it tests on, their
-    probabilities and flags."""
-    fit, test = holdout_split(rows, source)
-    fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows[fit])
-    proba = fitted.predict_proba(rows.loc[test, "text"])
-    return test.to_numpy(), proba, flags(proba, thresholds, rows.loc[test, "lang"])
+def fit_predict(params: dict, rows: pd.DataFrame, fit: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One model fitted on rows `fit` (its thresholds tuned inside them): probabilities and flags for rows `test`."""
+    fitted, thresholds, _ = model.fit(params["train"], params["seed"], rows.iloc[fit])
+    proba = fitted.predict_proba(rows["text"].iloc[test])
+    return proba, flags(proba, thresholds, rows["lang"].iloc[test])
 
 
-def table(ids: pd.Series, which: str, fold: np.ndarray, proba: np.ndarray, pred: np.ndarray) -> pd.DataFrame:
-    """One row per paragraph a model predicted: its id, the model, the fold, probabilities and flags."""
-    frame = pd.DataFrame({"paragraph_id": ids.to_numpy(), "model": which, "fold": fold.astype(np.int8)})
-    frame[PROBABILITY] = proba
-    frame[FLAG] = pred.astype(np.int8)
-    return frame[COLUMNS]
+def run_all(params: dict, rows: pd.DataFrame, cuts: list, jobs: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`fit_predict` for each cut, in order: here with one job, else in up to `jobs` forked workers (Linux; they
+    inherit the rows and die with this process, and a Ctrl-C or SIGTERM here ends them at once). A worker that
+    is killed (the system's out-of-memory killer) raises BrokenProcessPool."""
+    jobs = min(jobs, len(cuts))
+    if jobs <= 1 or not sys.platform.startswith("linux"):
+        return [fit_predict(params, rows, fit, test) for fit, test in cuts]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
+    from pipeline import workers
 
-def predictions_for(rows: pd.DataFrame, path: Path, holdout_source: str) -> dict[str, tuple[np.ndarray, ...]]:
-    """Read the table this stage wrote, per model: (which of `rows` it predicted, as a mask; their probabilities,
-    flags and folds, in the order of `rows`). Refuses a table whose cross-validation does not predict each of
-    `rows` once, or whose holdout is not `holdout_source`'s gold rows: one written for other paragraphs or another
-    holdout folder (`dvc repro` reruns this stage when its data or params change; a command run by hand may not)."""
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=workers.init, initargs=(os.getpid(),))
     try:
-        frame = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(path, f"cannot read predictions ({str(exc).splitlines()[0]})") from exc
-    if list(frame.columns) != COLUMNS:
-        raise InputError(path, f"not a predictions table (columns {', '.join(COLUMNS)})")
-    stale = "(written for other data or params: rerun `crossvalidate`)"
-    out = {}
-    for which, part in frame.groupby("model", sort=False):
-        ids = part["paragraph_id"]
-        if ids.duplicated().any():
-            raise InputError(path, f"predicts paragraph {ids[ids.duplicated()].iloc[0]} twice by the {which} model")
-        position = pd.Index(rows["paragraph_id"]).get_indexer(ids)
-        if (position < 0).any():
-            raise InputError(path, f"predicts paragraph {ids.to_numpy()[position < 0][0]}, which is not among the "
-                                   f"training rows {stale}")
-        mask = np.zeros(len(rows), dtype=bool)
-        mask[position] = True
-        order = np.argsort(position)
-        out[which] = (mask, part[PROBABILITY].to_numpy()[order], part[FLAG].to_numpy()[order],
-                      part["fold"].to_numpy(dtype=int)[order])
-    if CV not in out or not out[CV][0].all():
-        raise InputError(path, f"does not predict every training row by cross-validation {stale}")
-    if HOLDOUT not in out or not np.array_equal(out[HOLDOUT][0], holdout_split(rows, holdout_source)[1].to_numpy()):
-        raise InputError(path, f"does not predict exactly the gold rows of '{holdout_source}' by the holdout model "
-                               f"{stale}")
-    return out
+        futures = [pool.submit(fit_predict, params, rows, fit, test) for fit, test in cuts]
+        done = [future.result() for future in futures]
+    except BaseException:
+        workers.stop(pool)
+        raise
+    pool.shutdown()
+    return done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,21 +70,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="paragraphs table from `split`")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--out", type=Path, required=True, help="predictions table (Parquet)")
+    parser.add_argument("--jobs", type=int, default=CPUS,
+                        help="fits run at once (default: the CPUs this process may use; each holds its own features)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be >= 1")
 
     params = load_params(args.params)
     settings = params["evaluate"]
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
     check_evaluable(rows, args.data)
     check_holdout(rows, settings["holdout_source"], args.params)
-    with model.vocabulary_kept(args.params):
-        proba, pred, fold_of = cross_validate(params, rows, settings["cv_folds"])
-        tested, held_proba, held_pred = holdout(params, rows, settings["holdout_source"])
-    frame = pd.concat([table(rows["paragraph_id"], CV, fold_of, proba, pred),
-                       table(rows.loc[tested, "paragraph_id"], HOLDOUT, np.zeros(tested.sum()), held_proba, held_pred)],
-                      ignore_index=True)
+    cuts = tasks(params, rows)
+    from concurrent.futures.process import BrokenProcessPool
+    try:
+        with model.vocabulary_kept(args.params):
+            done = run_all(params, rows, cuts, args.jobs)
+    except BrokenProcessPool as exc:
+        raise InputError(args.out, "not written: a fitting worker process was killed (often by the system, for lack "
+                                   "of memory); rerun with fewer --jobs") from exc
+    proba, pred = np.zeros((len(rows), len(SIGNALS))), np.zeros((len(rows), len(SIGNALS)), dtype=np.int8)
+    fold_of = np.zeros(len(rows), dtype=int)
+    for fold, ((_, test), (p, f)) in enumerate(zip(cuts[:-1], done[:-1])):
+        proba[test], pred[test], fold_of[test] = p, f, fold
+    (_, held), (held_proba, held_pred) = cuts[-1], done[-1]
+    frame = pd.concat([predictions.table(rows["paragraph_id"], predictions.CV, fold_of, proba, pred),
+                       predictions.table(rows["paragraph_id"].iloc[held], predictions.HOLDOUT, np.zeros(len(held)),
+                                         held_proba, held_pred)], ignore_index=True)
     with atomic_path(args.out) as tmp:
         frame.to_parquet(tmp, index=False)
-    print(f"crossvalidate: {len(rows)} paragraphs in {fold_of.max() + 1} grouped folds, {tested.sum()} held out "
-          f"with '{settings['holdout_source']}'; predictions in {args.out}", file=sys.stderr)
+    print(f"crossvalidate: {len(rows)} paragraphs in {len(cuts) - 1} grouped folds, {len(held)} held out with "
+          f"'{settings['holdout_source']}' ({len(cuts)} fits, up to {min(args.jobs, len(cuts))} at once); "
+          f"predictions in {args.out}", file=sys.stderr)
     return 0

@@ -17,8 +17,7 @@ from pipeline import bundle, model, rules as rules_mod, tracking
 from pipeline.config import atomic_path, load_params, write_json
 from pipeline.corpus.labels import read_table, training_rows
 from pipeline.signals import SIGNALS, named
-from pipeline.stages import goldsets, plots
-from pipeline.stages.crossvalidate import CV, HOLDOUT, predictions_for
+from pipeline.stages import goldsets, plots, predictions
 from pipeline.stages.metrics import bootstrap_interval, summary
 
 
@@ -124,9 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     rules = rules_mod.load_rules(args.rules)
     rows = training_rows(read_table(args.data), params["train"]["use_weak_labels"])
     gold = rows["label_source"].eq("gold").to_numpy()
-    predicted = predictions_for(rows, args.predictions, settings["holdout_source"])
-    _, proba, pred, fold_of = predicted[CV]
-    tested, held_proba, held_pred, _ = predicted[HOLDOUT]
+    predicted = predictions.read(rows, args.predictions, settings["holdout_source"])
+    _, proba, pred, fold_of = predicted[predictions.CV]
+    tested, held_proba, held_pred, _ = predicted[predictions.HOLDOUT]
 
     truth = model.labels_matrix(rows)
     baseline = rules_mod.apply(rules, rows["text"]).to_numpy(dtype=np.int8)

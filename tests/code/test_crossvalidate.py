@@ -1,75 +1,72 @@
-"""`crossvalidate`'s predictions table: what `evaluate` reads back is each training row's own prediction, and a
-table written for other paragraphs or another holdout is refused in one line naming it, not misaligned."""
-from pathlib import Path
+"""`crossvalidate` runs its fits in forked workers: the same table bytes with one job or two, and a Ctrl-C or a
+killed worker ends the run (and every worker) with one line, leaving no table behind."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 
-import numpy as np
-import pandas as pd
+import psutil
 import pytest
 
-from pipeline.config import InputError
-from pipeline.signals import SIGNALS
-from pipeline.stages.crossvalidate import CV, HOLDOUT, predictions_for, table
-
-# six training rows; the holdout folder "seeds" holds a1 and a4 (gold) and a5 (weakly labelled: not tested)
-ROWS = pd.DataFrame({"paragraph_id": [f"a{i}" for i in range(6)],
-                     "source": ["team", "seeds", "team", "world", "seeds", "seeds"],
-                     "label_source": ["gold"] * 5 + ["weak"]})
-HELD = ["a4", "a1"]
+from pipeline.stages.crossvalidate import main
+from tests.code.test_workers import DEFAULT_SIGINT, assert_all_gone
+from tests.conftest import PARAMS, REPO
 
 
-def written(tmp_path, frames) -> Path:
-    path = tmp_path / "predictions.parquet"
-    pd.concat(frames, ignore_index=True).to_parquet(path, index=False)
-    return path
+def small_inputs(tmp_path, table, articles_per_source: int, char_ngrams: bool = True):
+    """A paragraphs table of the seed articles and a few of each other folder's, and params with two folds."""
+    rows = table[0]
+    first = rows.drop_duplicates("article_id").groupby("source")["article_id"].head(articles_per_source)
+    data = tmp_path / "paragraphs.parquet"
+    rows[rows["article_id"].isin(first) | rows["source"].eq("seeds")].to_parquet(data, index=False)
+    text = re.sub(r"(?m)^(  cv_folds:) \d+", r"\1 2", PARAMS.read_text())
+    params = tmp_path / "params.yaml"
+    params.write_text(text.replace("char_ngrams: true", f"char_ngrams: {str(char_ngrams).lower()}"))
+    return data, params
 
 
-def predictions(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    proba = np.random.default_rng(seed).random((n, len(SIGNALS)))
-    return proba, (proba > 0.5).astype(np.int8)
+def test_one_job_or_two_write_the_same_bytes(tmp_path, table):
+    data, params = small_inputs(tmp_path, table, 8, char_ngrams=False)
+    for jobs in ("1", "2"):
+        assert main(["--data", str(data), "--params", str(params), "--out", str(tmp_path / f"{jobs}.parquet"),
+                     "--jobs", jobs]) == 0
+    assert (tmp_path / "1.parquet").read_bytes() == (tmp_path / "2.parquet").read_bytes()
 
 
-def cv_and_holdout(ids: list[str], held: list[str]) -> list[pd.DataFrame]:
-    proba, pred = predictions(0, len(ids))
-    held_proba, held_pred = predictions(1, len(held))
-    return [table(pd.Series(ids), CV, np.zeros(len(ids)), proba, pred),
-            table(pd.Series(held), HOLDOUT, np.zeros(len(held)), held_proba, held_pred)]
+def start(tmp_path, table):
+    """`crossvalidate --jobs 2` on the whole corpus (minutes of fits), once both workers are fitting."""
+    data, params = small_inputs(tmp_path, table, 10_000)
+    out = tmp_path / "predictions.parquet"
+    command = [sys.executable, "-c", DEFAULT_SIGINT, "-m", "pipeline", "crossvalidate", "--data", str(data),
+               "--params", str(params), "--out", str(out), "--jobs", "2"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        children = psutil.Process(process.pid).children(recursive=True)
+        if len(children) >= 2:
+            time.sleep(0.5)
+            return process, children, out
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    raise AssertionError("workers did not start")
 
 
-def test_rows_come_back_in_the_training_order_whatever_the_table_order(tmp_path):
-    proba, pred = predictions(0, 6)
-    held_proba, held_pred = predictions(1, 2)
-    order = [3, 0, 5, 1, 4, 2]  # the table written in another order than the rows
-    frames = [table(ROWS["paragraph_id"].iloc[order], CV, np.array(order) % 2, proba[order], pred[order]),
-              table(pd.Series(HELD), HOLDOUT, np.zeros(2), held_proba[::-1], held_pred[::-1])]
-    read = predictions_for(ROWS, written(tmp_path, frames), "seeds")
-    mask, got_proba, got_pred, fold = read[CV]
-    assert mask.all() and np.array_equal(got_proba, proba) and np.array_equal(got_pred, pred)
-    assert fold.tolist() == [i % 2 for i in range(6)]
-    mask, got_proba, got_pred, _ = read[HOLDOUT]
-    assert mask.tolist() == [False, True, False, False, True, False]
-    assert np.array_equal(got_proba, held_proba) and np.array_equal(got_pred, held_pred)
-
-
-@pytest.mark.parametrize("ids, held, source, message", [
-    (["a0", "a1", "a2", "a3", "a4", "x9"], HELD, "seeds", "predicts paragraph x9, which is not among the training rows"),
-    (["a0", "a1", "a2", "a3", "a4"], HELD, "seeds", "does not predict every training row by cross-validation"),
-    (["a0", "a1", "a2", "a3", "a4", "a5", "a2"], HELD, "seeds", "predicts paragraph a2 twice by the cv model"),
-    (["a0", "a1", "a2", "a3", "a4", "a5"], [], "seeds", "does not predict exactly the gold rows of 'seeds'"),
-    (["a0", "a1", "a2", "a3", "a4", "a5"], ["a1"], "seeds", "does not predict exactly the gold rows of 'seeds'"),
-    (["a0", "a1", "a2", "a3", "a4", "a5"], HELD, "world", "does not predict exactly the gold rows of 'world'"),
-])
-def test_a_table_for_other_paragraphs_or_another_holdout_is_refused_naming_it(tmp_path, ids, held, source, message):
-    path = written(tmp_path, cv_and_holdout(ids, held))
-    with pytest.raises(InputError, match=message) as raised:
-        predictions_for(ROWS, path, source)
-    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
-
-
-def test_a_file_that_is_not_a_predictions_table_is_refused_naming_it(tmp_path):
-    path = tmp_path / "predictions.parquet"
-    ROWS.to_parquet(path, index=False)
-    with pytest.raises(InputError, match="not a predictions table"):
-        predictions_for(ROWS, path, "seeds")
-    path.write_text("not parquet")
-    with pytest.raises(InputError, match="cannot read predictions"):
-        predictions_for(ROWS, path, "seeds")
+@pytest.mark.parametrize("how", ["Ctrl-C", "a worker killed"])
+def test_an_interrupted_run_ends_its_workers_with_one_line_and_no_table(tmp_path, table, how):
+    process, workers, out = start(tmp_path, table)
+    if how == "Ctrl-C":
+        os.killpg(process.pid, signal.SIGINT)
+    else:  # as the out-of-memory killer would
+        workers[0].kill()
+    _, err = process.communicate(timeout=60)
+    assert_all_gone(workers)
+    assert not out.exists() and not list(tmp_path.glob(".predictions.parquet.*"))
+    if how == "Ctrl-C":
+        assert (process.returncode, err) == (130, "policy-signals crossvalidate: interrupted; no partial output "
+                                                  "was left\n")
+    else:
+        assert process.returncode == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"error: {out}: not written: a fitting worker process was killed"), err
