@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
-import os
 import sys
 from collections import deque
 from contextlib import ExitStack, closing, contextmanager
@@ -216,27 +215,15 @@ def _process(scorer: Scorer, docs: pd.DataFrame, keep_text: bool) -> pd.DataFram
 def _executor(engine: str, jobs: int, scheduler: str | None):
     """Something with submit(fn, *args) -> future: a local process pool, or a dask.distributed client
     (an existing cluster at `scheduler`, else a local cluster of `jobs` worker processes)."""
-    if engine == "local":
-        import multiprocessing  # here: multiprocessing is ~0.02 s of a cold start
-        from concurrent.futures import ProcessPoolExecutor
-
-        # Forked on Linux, where Python 3.14 makes forkserver the default: the workers inherit the loaded
-        # model, the objects `write` froze and the heap settings instead of each starting afresh.
-        context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=workers.init,
-                                   initargs=(os.getpid(),))
-        workers.widen_pipes(pool)
+    if engine == "local":  # forked workers inherit the loaded model and the objects `write` froze
         from concurrent.futures.process import BrokenProcessPool
 
-        try:
-            yield pool.submit
-        except BrokenProcessPool as exc:
-            workers.stop(pool)
-            raise WorkerDied from exc
-        except BaseException:  # Ctrl-C, SIGTERM, a failed batch: end the workers now, not after their batches
-            workers.stop(pool)
-            raise
-        pool.shutdown()
+        with workers.pool(jobs) as pool:
+            workers.widen_pipes(pool)
+            try:
+                yield pool.submit
+            except BrokenProcessPool as exc:
+                raise WorkerDied from exc
         return
     from distributed import Client, LocalCluster
 

@@ -1,10 +1,10 @@
-"""Stage `crossvalidate`: the model fits that `evaluate` reports on, one per CPU at a time.
+"""Stage `crossvalidate`: the model fits that `evaluate` reports on, side by side on the usable CPUs.
 
 Nested grouped cross-validation (thresholds re-tuned inside each training fold) and the seed holdout (a
 model trained without one source folder) give each training row's probabilities and flags from models
 that never saw its article. They are saved as one table, so that listing or editing a real-text gold set,
 or the report's settings, reruns only `evaluate`, in seconds, not these fits (minutes). The fits are
-independent: forked worker processes run them side by side, and the table is the same bytes however many.
+independent: worker processes run them side by side, and the table is the same bytes however many at once.
 """
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import model
+from pipeline import interrupts, model, workers
 from pipeline.config import InputError, atomic_path, load_params
 from pipeline.corpus.labels import check_evaluable, check_holdout, holdout_split, read_table, training_rows
 from pipeline.signals import SIGNALS
 from pipeline.stages import predictions
 from pipeline.thresholds import flags
 
-CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+JOBS = "POLICY_SIGNALS_CV_JOBS"  # fits at once when --jobs is not given (`dvc repro` gives none)
 
 
 def tasks(params: dict, rows: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -42,27 +42,31 @@ def fit_predict(params: dict, rows: pd.DataFrame, fit: np.ndarray, test: np.ndar
 
 
 def run_all(params: dict, rows: pd.DataFrame, cuts: list, jobs: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """`fit_predict` for each cut, in order: here with one job, else in up to `jobs` forked workers (Linux; they
-    inherit the rows and die with this process, and a Ctrl-C or SIGTERM here ends them at once). A worker that
-    is killed (the system's out-of-memory killer) raises BrokenProcessPool."""
-    jobs = min(jobs, len(cuts))
-    if jobs <= 1 or not sys.platform.startswith("linux"):
+    """`fit_predict` for each cut, in order: here with one job, else in `jobs` worker processes (each is sent
+    the rows and builds its own features). A fit that fails stops the others at once; of failed fits, the
+    first in order is raised, as with one job. A killed worker (the out-of-memory killer) raises
+    BrokenProcessPool."""
+    if jobs <= 1:
         return [fit_predict(params, rows, fit, test) for fit, test in cuts]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import FIRST_EXCEPTION, wait
 
-    from pipeline import workers
+    with workers.pool(jobs) as executor:
+        futures = [executor.submit(fit_predict, params, rows, fit, test) for fit, test in cuts]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [future for future in futures if future.done() and future.exception() is not None]
+        if failed:
+            raise failed[0].exception()
+        return [future.result() for future in futures]
 
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
-                               initializer=workers.init, initargs=(os.getpid(),))
-    try:
-        futures = [pool.submit(fit_predict, params, rows, fit, test) for fit, test in cuts]
-        done = [future.result() for future in futures]
-    except BaseException:
-        workers.stop(pool)
-        raise
-    pool.shutdown()
-    return done
+
+def jobs_default(cuts: int) -> int:
+    """Fits at once: $POLICY_SIGNALS_CV_JOBS, else the usable CPUs; never more than there are fits."""
+    value = os.environ.get(JOBS, "").strip()
+    if not value:
+        return min(cuts, workers.usable_cpus())
+    if not value.isdigit() or int(value) < 1:
+        raise InputError(f"${JOBS}", f"must be an integer >= 1, got {value!r}")
+    return min(cuts, int(value))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,10 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="paragraphs table from `split`")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--out", type=Path, required=True, help="predictions table (Parquet)")
-    parser.add_argument("--jobs", type=int, default=CPUS,
-                        help="fits run at once (default: the CPUs this process may use; each holds its own features)")
+    parser.add_argument("--jobs", type=int, help=f"fits at once (default: ${JOBS}, else the usable CPUs; each "
+                                                  "worker holds its own features, ~0.6 GB for the bundled corpus)")
     args = parser.parse_args(argv)
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be >= 1")
 
     params = load_params(args.params)
@@ -82,13 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     check_evaluable(rows, args.data)
     check_holdout(rows, settings["holdout_source"], args.params)
     cuts = tasks(params, rows)
+    jobs = min(args.jobs, len(cuts)) if args.jobs else jobs_default(len(cuts))
     from concurrent.futures.process import BrokenProcessPool
     try:
         with model.vocabulary_kept(args.params):
-            done = run_all(params, rows, cuts, args.jobs)
+            done = run_all(params, rows, cuts, jobs)
     except BrokenProcessPool as exc:
-        raise InputError(args.out, "not written: a fitting worker process was killed (often by the system, for lack "
-                                   "of memory); rerun with fewer --jobs") from exc
+        interrupts.check()  # a Ctrl-C or SIGTERM to the whole group can break the pool first: it is the cause
+        raise InputError(args.out, f"not written: a fitting worker process was killed (often by the system, for "
+                                   f"lack of memory); rerun with fewer jobs (${JOBS}=1 or --jobs 1)") from exc
     proba, pred = np.zeros((len(rows), len(SIGNALS))), np.zeros((len(rows), len(SIGNALS)), dtype=np.int8)
     fold_of = np.zeros(len(rows), dtype=int)
     for fold, ((_, test), (p, f)) in enumerate(zip(cuts[:-1], done[:-1])):
@@ -100,6 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_path(args.out) as tmp:
         frame.to_parquet(tmp, index=False)
     print(f"crossvalidate: {len(rows)} paragraphs in {len(cuts) - 1} grouped folds, {len(held)} held out with "
-          f"'{settings['holdout_source']}' ({len(cuts)} fits, up to {min(args.jobs, len(cuts))} at once); "
+          f"'{settings['holdout_source']}' ({len(cuts)} fits, {jobs} at once); "
           f"predictions in {args.out}", file=sys.stderr)
     return 0

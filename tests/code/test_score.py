@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import bundle
+from pipeline import bundle, workers
 from pipeline.cli import main
-from pipeline import workers
 from pipeline.scoring.score import _flag_last, _placed
 from pipeline.scoring.scorer import Scorer, score_texts
 from pipeline.signals import SIGNALS
