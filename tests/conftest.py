@@ -84,6 +84,13 @@ def _kept(name: str) -> bool:
     return parts[3] in folder[:SMALL_CORPUS.get(parts[2], 0)]
 
 
+def small_folds(params_text: str) -> str:
+    """params.yaml's text with SMALL_FOLDS folds for both train.cv_folds and evaluate.cv_folds."""
+    text, folds = re.subn(r"(?m)^(  cv_folds:) \d+", rf"\1 {SMALL_FOLDS}", params_text)
+    assert folds == 2, "params.yaml: expected train.cv_folds and evaluate.cv_folds"
+    return text
+
+
 def copy_repo(target: Path, replace: dict[str, str] | None = None, small: bool = True) -> Path:
     """Copy the working tree (tracked and untracked, not ignored) into `target` as a fresh git repo; with
     `small`, only the SMALL_CORPUS articles and their labels; files named in `replace` get that content."""
@@ -99,9 +106,7 @@ def copy_repo(target: Path, replace: dict[str, str] | None = None, small: bool =
         ids = set(build_paragraphs(target / "data" / "articles")["paragraph_id"])
         gold = labels.read_labels(target / "data" / "labels.csv")
         labels.write_labels(gold[gold["paragraph_id"].isin(ids)], target / "data" / "labels.csv")
-        text, folds = re.subn(r"(?m)^(  cv_folds:) \d+", rf"\1 {SMALL_FOLDS}", (target / "params.yaml").read_text())
-        assert folds == 2, "params.yaml: expected train.cv_folds and evaluate.cv_folds"
-        (target / "params.yaml").write_text(text)
+        (target / "params.yaml").write_text(small_folds((target / "params.yaml").read_text()))
     for name, content in (replace or {}).items():
         (target / name).write_text(content)
     for args in (["git", "init", "-q"], ["git", "add", "-A"],

@@ -2,7 +2,6 @@
 reported as with one job, and a Ctrl-C or a killed worker ends the run (and every worker) with one line,
 leaving no table behind."""
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pipeline.config import InputError
 from pipeline.corpus.labels import read_table, training_rows
 from pipeline.stages import crossvalidate, predictions
 from tests.code.test_workers import DEFAULT_SIGINT, assert_all_gone
-from tests.conftest import PARAMS, REPO
+from tests.conftest import PARAMS, REPO, small_folds
 
 FIT_PREDICT = crossvalidate.fit_predict
 
@@ -28,12 +27,12 @@ def recorded_fit_predict(*args):
 
 
 def small_inputs(tmp_path, table, articles_per_source: int, char_ngrams: bool = True):
-    """A paragraphs table of the seed articles and a few of each other folder's, and params with two folds."""
+    """A paragraphs table of the seed articles and a few of each other folder's, and params with SMALL_FOLDS folds."""
     rows = table[0]
     first = rows.drop_duplicates("article_id").groupby("source")["article_id"].head(articles_per_source)
     data = tmp_path / "paragraphs.parquet"
     rows[rows["article_id"].isin(first) | rows["source"].eq("seeds")].to_parquet(data, index=False)
-    text = re.sub(r"(?m)^(  cv_folds:) \d+", r"\1 2", PARAMS.read_text())
+    text = small_folds(PARAMS.read_text())
     params = tmp_path / "params.yaml"
     params.write_text(text.replace("char_ngrams: true", f"char_ngrams: {str(char_ngrams).lower()}"))
     return data, params
